@@ -1,0 +1,31 @@
+"""Root conftest: fixtures every test directory shares (leak checks on threads and descriptors)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+# How long threads get to finish exiting after the code under test says it is done.
+THREAD_EXIT_WAIT = 2.0
+
+
+def _open_fds() -> set[int]:
+    return {int(fd) for fd in os.listdir("/proc/self/fd")}
+
+
+@pytest.fixture
+def no_leaks() -> Iterator[None]:
+    """Fail the test if it leaves behind a thread or a file descriptor it created."""
+    threads_before = set(threading.enumerate())
+    fds_before = _open_fds()
+    yield
+    extra = [t for t in threading.enumerate() if t not in threads_before]
+    for thread in extra:
+        thread.join(THREAD_EXIT_WAIT)
+    alive = [t.name for t in extra if t.is_alive()]
+    leaked_fds = _open_fds() - fds_before
+    assert not alive, f"threads left running: {alive}"
+    assert not leaked_fds, f"file descriptors left open: {sorted(leaked_fds)}"

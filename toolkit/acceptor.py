@@ -1,0 +1,113 @@
+"""The acceptor thread: accepts and hands off, nothing else.
+
+It never reads from or writes to a client and never waits on a full queue: each accepted socket
+goes straight to `on_accept`, which must not block. When the process runs out of descriptors
+(EMFILE/ENFILE) it counts the event, backs off briefly and goes on, as trio's accept loop does.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import selectors
+import socket
+import threading
+from collections.abc import Callable
+
+from .events import EventLog
+
+__all__ = ["ACCEPT_BACKOFF", "ACCEPT_BATCH", "Acceptor"]
+
+logger = logging.getLogger(__name__)
+
+# Out of descriptors: wait this long for some to be freed rather than spin on a ready listener.
+ACCEPT_BACKOFF = 0.01
+# Accept up to this many per wake-up: amortises the select call under a flood.
+ACCEPT_BATCH = 64
+_OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+
+
+class Acceptor:
+    """Runs `on_accept(sock, peer)` for every new connection; `on_tick()` says when to call it next.
+
+    `on_tick` returns the seconds until it next needs a call (e.g. a queued connection's
+    expiry), or None to wait for connections only.
+    """
+
+    def __init__(
+        self,
+        listener: socket.socket,
+        *,
+        on_accept: Callable[[socket.socket, tuple], None],
+        on_tick: Callable[[], float | None],
+        log: EventLog,
+    ) -> None:
+        self._listener = listener
+        self._on_accept = on_accept
+        self._on_tick = on_tick
+        self._log = log
+        self._stop = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._thread = threading.Thread(target=self._run, name="toolkit-acceptor", daemon=True)
+
+    @property
+    def thread(self) -> threading.Thread:
+        return self._thread
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the loop to exit; returns at once (the thread may be inside `on_accept`)."""
+        self._stop.set()
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the thread; True if it exited. Closes the wake-up pair once it has."""
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        if self._thread.is_alive():
+            return False
+        self._wake_r.close()
+        self._wake_w.close()
+        return True
+
+    def _run(self) -> None:
+        self._listener.setblocking(False)
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._listener, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while not self._stop.is_set():
+                try:
+                    ready = selector.select(self._on_tick())
+                except Exception:
+                    logger.exception("acceptor tick failed")
+                    self._log.accept_error()
+                    ready = selector.select(ACCEPT_BACKOFF)
+                for key, _ in ready:
+                    if key.fileobj is self._listener and not self._stop.is_set():
+                        self._accept_batch()
+
+    def _accept_batch(self) -> None:
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, peer = self._listener.accept()
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                if exc.errno in _OUT_OF_RESOURCES:
+                    self._log.accept_backoff()
+                    self._stop.wait(ACCEPT_BACKOFF)
+                    return
+                # ECONNABORTED and friends: that peer is gone; the listener is fine.
+                self._log.accept_error()
+                continue
+            try:
+                self._on_accept(sock, peer)
+            except Exception:
+                logger.exception("hand-off of an accepted connection failed")
+                self._log.accept_error()
+                sock.close()

@@ -1,0 +1,141 @@
+"""`Connection`: the socket handlers see. Every read and write enforces the server's deadlines.
+
+Before each blocking call the socket timeout is re-armed with the time left (see `Deadlines`),
+so a handler never manages a timeout and a peer can never stretch a deadline by trickling.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+from .clock import now
+from .config import ServerConfig
+from .deadline import Deadlines
+from .errors import PeerReset, ServerShutdown, WriteTimeout
+from .events import EventLog
+
+__all__ = ["Connection"]
+
+DEFAULT_RECV_SIZE = 64 * 1024
+_PEER_BROKE = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
+
+
+class Connection:
+    """A client connection with enforced idle, request and write deadlines and a size cap."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        conn_id: int,
+        peer: tuple,
+        config: ServerConfig,
+        log: EventLog,
+        stopping: threading.Event,
+    ) -> None:
+        self.sock = sock
+        self.id = conn_id
+        self.peer = peer
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.peer_eof = False
+        self._log = log
+        self._stopping = stopping
+        self._first_byte_logged = False
+        self._deadlines = Deadlines(
+            idle_timeout=config.idle_timeout,
+            request_timeout=config.request_timeout,
+            write_timeout=config.write_timeout,
+            max_bytes=config.max_request_bytes,
+        )
+        # Guards the awaiting/forced pair against shutdown's scan from another thread.
+        self._state = threading.Lock()
+        self._forced = threading.Event()
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass  # not TCP (e.g. a socketpair in tests), or already gone
+
+    # --- I/O ------------------------------------------------------------------------------
+
+    def recv(self, max_bytes: int = DEFAULT_RECV_SIZE) -> bytes:
+        """Read up to `max_bytes`; `b""` means the peer closed its side."""
+        with self._state:
+            timeout, error = self._deadlines.read_timeout(now())
+            if self._deadlines.awaiting and self._stopping.is_set():
+                raise ServerShutdown("server is shutting down")
+        self._check_forced()
+        try:
+            self.sock.settimeout(timeout)
+            data = self.sock.recv(max_bytes)
+        except TimeoutError:
+            self._check_forced()
+            raise error(f"no byte within {timeout:.3f}s") from None
+        except OSError as exc:
+            self._check_forced()
+            raise PeerReset(str(exc)) from None
+        self._check_forced()
+        if not data:
+            self.peer_eof = True
+            return data
+        t = now()
+        self.bytes_in += len(data)
+        if self._deadlines.bytes_read(t, len(data)) and not self._first_byte_logged:
+            self._first_byte_logged = True
+            self._log.first_byte(self.id, t)
+        return data
+
+    def sendall(self, data: bytes) -> None:
+        """Send all of `data` within what is left of the response's write deadline."""
+        view = memoryview(data)
+        while view:
+            self._check_forced()
+            try:
+                self.sock.settimeout(self._deadlines.write_timeout(now()))
+                sent = self.sock.send(view)
+            except TimeoutError:
+                self._check_forced()
+                raise WriteTimeout("peer is not reading") from None
+            except _PEER_BROKE as exc:
+                self._check_forced()
+                raise PeerReset(str(exc)) from None
+            except OSError as exc:
+                self._check_forced()
+                raise PeerReset(str(exc)) from None
+            self.bytes_out += sent
+            view = view[sent:]
+
+    def request_done(self) -> None:
+        """The whole request is in: its deadline stops until the next request starts."""
+        self._deadlines.request_done()
+
+    def pause(self, seconds: float) -> None:
+        """Simulated work: wait `seconds`, cut short if the server force-closes this connection."""
+        if self._forced.wait(seconds):
+            raise ServerShutdown("force-closed during work")
+
+    # --- lifecycle (called by the server, possibly from another thread) ---------------------
+
+    @property
+    def forced(self) -> bool:
+        return self._forced.is_set()
+
+    def close_if_awaiting(self) -> bool:
+        """Force-close if waiting for a request's first byte (idle between requests)."""
+        with self._state:
+            if not self._deadlines.awaiting:
+                return False
+            self.force_close()
+            return True
+
+    def force_close(self) -> None:
+        """Unblock any read or write in progress; the owning thread then closes the socket."""
+        self._forced.set()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already disconnected
+
+    def _check_forced(self) -> None:
+        if self._forced.is_set():
+            raise ServerShutdown("force-closed by the server")

@@ -1,0 +1,284 @@
+"""The event log: one record per connection, live gauges and counters that never lose counts.
+
+Thread-safe. Finished records roll off after `capacity`; counters and high-water marks do not,
+so tests and checkers can reconcile totals however long the server ran.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+from .clock import now
+
+__all__ = ["CloseReason", "ConnectionRecord", "EventLog", "Stats"]
+
+
+class CloseReason(StrEnum):
+    """Why a connection ended: exactly one per connection."""
+
+    COMPLETED = "completed"  # served at least one response, then closed cleanly by either side
+    PEER_CLOSED = "peer_closed"  # the peer closed before any response was sent
+    RESET = "reset"
+    IDLE_TIMEOUT = "idle_timeout"
+    REQUEST_TIMEOUT = "request_timeout"
+    WRITE_TIMEOUT = "write_timeout"
+    TOO_LARGE = "too_large"
+    BAD_REQUEST = "bad_request"  # the peer broke the protocol (e.g. malformed HTTP)
+    REJECTED_OVERLOAD = "rejected_overload"
+    REJECTED_QUEUE_TIMEOUT = "rejected_queue_timeout"
+    REJECTED_CONNECTION_LIMIT = "rejected_connection_limit"
+    SHUTDOWN = "shutdown"
+    HANDLER_ERROR = "handler_error"
+
+
+REJECTIONS = frozenset(
+    {
+        CloseReason.REJECTED_OVERLOAD,
+        CloseReason.REJECTED_QUEUE_TIMEOUT,
+        CloseReason.REJECTED_CONNECTION_LIMIT,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRecord:
+    """One connection's life on the server's monotonic clock; `peer_port` joins client records."""
+
+    id: int
+    peer_host: str
+    peer_port: int
+    accepted: float
+    admitted: float | None  # counted as open (queued or parked); None if rejected at accept
+    dispatched: float | None  # first handed to a worker
+    first_byte: float | None
+    closed: float | None
+    reason: CloseReason | None
+    bytes_in: int
+    bytes_out: int
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["reason"] = None if self.reason is None else str(self.reason)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """A snapshot of the live gauges, their high-water marks and the lifetime counters."""
+
+    open: int
+    busy: int
+    pending: int
+    parked: int
+    max_open: int
+    max_busy: int
+    max_pending: int
+    max_parked: int
+    accepted: int
+    closed: int
+    reasons: dict[str, int]
+    accept_backoffs: int
+    accept_errors: int
+    handler_errors: int
+    duplicate_closes: int
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+class _Entry:
+    """The mutable form of a record while the connection lives."""
+
+    __slots__ = (
+        "accepted",
+        "admitted",
+        "bytes_in",
+        "bytes_out",
+        "closed",
+        "dispatched",
+        "first_byte",
+        "id",
+        "peer_host",
+        "peer_port",
+        "reason",
+    )
+
+    def __init__(self, conn_id: int, peer_host: str, peer_port: int, accepted: float) -> None:
+        self.id = conn_id
+        self.peer_host = peer_host
+        self.peer_port = peer_port
+        self.accepted = accepted
+        self.admitted: float | None = None
+        self.dispatched: float | None = None
+        self.first_byte: float | None = None
+        self.closed: float | None = None
+        self.reason: CloseReason | None = None
+        self.bytes_in = 0
+        self.bytes_out = 0
+
+    def freeze(self) -> ConnectionRecord:
+        return ConnectionRecord(
+            self.id,
+            self.peer_host,
+            self.peer_port,
+            self.accepted,
+            self.admitted,
+            self.dispatched,
+            self.first_byte,
+            self.closed,
+            self.reason,
+            self.bytes_in,
+            self.bytes_out,
+        )
+
+
+class EventLog:
+    """Records every connection and keeps gauges: open, busy workers, pending, parked."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._next_id = 1
+        self._live: dict[int, _Entry] = {}
+        self._finished: deque[ConnectionRecord] = deque(maxlen=capacity)
+        self._reasons: Counter[str] = Counter()
+        self._gauges = {"open": 0, "busy": 0, "pending": 0, "parked": 0}
+        self._peaks = dict(self._gauges)
+        self._accepted = 0
+        self._closed = 0
+        self._accept_backoffs = 0
+        self._accept_errors = 0
+        self._handler_errors = 0
+        self._duplicate_closes = 0
+
+    # --- connection life -------------------------------------------------------------------
+
+    def accepted(self, peer: tuple[str, int] | tuple) -> int:
+        """Log a newly accepted connection and return its id."""
+        host, port = (str(peer[0]), int(peer[1])) if peer else ("", 0)
+        with self._lock:
+            conn_id = self._next_id
+            self._next_id += 1
+            self._live[conn_id] = _Entry(conn_id, host, port, now())
+            self._accepted += 1
+            return conn_id
+
+    def admitted(self, conn_id: int) -> None:
+        """The connection now counts as open: queued, parked or being served."""
+        with self._lock:
+            entry = self._live.get(conn_id)
+            if entry is not None and entry.admitted is None:
+                entry.admitted = now()
+                self._bump("open", 1)
+
+    def dispatched(self, conn_id: int) -> None:
+        """A worker took the connection (the first time only is recorded)."""
+        with self._lock:
+            entry = self._live.get(conn_id)
+            if entry is not None and entry.dispatched is None:
+                entry.dispatched = now()
+
+    def first_byte(self, conn_id: int, at: float) -> None:
+        with self._lock:
+            entry = self._live.get(conn_id)
+            if entry is not None and entry.first_byte is None:
+                entry.first_byte = at
+
+    def closed(
+        self, conn_id: int, reason: CloseReason, bytes_in: int = 0, bytes_out: int = 0
+    ) -> bool:
+        """Log the one close of a connection; a second close is counted as a bug, not recorded."""
+        with self._changed:
+            entry = self._live.pop(conn_id, None)
+            if entry is None:
+                self._duplicate_closes += 1
+                return False
+            entry.closed = now()
+            entry.reason = reason
+            entry.bytes_in = bytes_in
+            entry.bytes_out = bytes_out
+            if entry.admitted is not None:
+                self._bump("open", -1)
+            self._finished.append(entry.freeze())
+            self._reasons[str(reason)] += 1
+            self._closed += 1
+            if reason is CloseReason.HANDLER_ERROR:
+                self._handler_errors += 1
+            self._changed.notify_all()
+            return True
+
+    # --- gauges and counters ---------------------------------------------------------------
+
+    def gauge(self, name: str, delta: int) -> None:
+        """Move a gauge (busy, pending, parked) and its high-water mark."""
+        with self._lock:
+            self._bump(name, delta)
+
+    def _bump(self, name: str, delta: int) -> None:
+        value = self._gauges[name] + delta
+        self._gauges[name] = value
+        if value > self._peaks[name]:
+            self._peaks[name] = value
+        self._changed.notify_all()
+
+    def accept_backoff(self) -> None:
+        """The acceptor ran out of descriptors (EMFILE/ENFILE) and backed off."""
+        with self._lock:
+            self._accept_backoffs += 1
+
+    def accept_error(self) -> None:
+        with self._lock:
+            self._accept_errors += 1
+
+    # --- reading ---------------------------------------------------------------------------
+
+    @property
+    def open_count(self) -> int:
+        """Open connections now (a cheap read for the acceptor's hot path)."""
+        return self._gauges["open"]
+
+    def stats(self) -> Stats:
+        with self._lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> Stats:
+        g, p = self._gauges, self._peaks
+        return Stats(
+            open=g["open"],
+            busy=g["busy"],
+            pending=g["pending"],
+            parked=g["parked"],
+            max_open=p["open"],
+            max_busy=p["busy"],
+            max_pending=p["pending"],
+            max_parked=p["parked"],
+            accepted=self._accepted,
+            closed=self._closed,
+            reasons=dict(self._reasons),
+            accept_backoffs=self._accept_backoffs,
+            accept_errors=self._accept_errors,
+            handler_errors=self._handler_errors,
+            duplicate_closes=self._duplicate_closes,
+        )
+
+    def records(self) -> list[ConnectionRecord]:
+        """Finished records (oldest first, up to capacity), then the live ones."""
+        with self._lock:
+            return list(self._finished) + [e.freeze() for e in self._live.values()]
+
+    def by_peer_port(self, port: int) -> list[ConnectionRecord]:
+        return [r for r in self.records() if r.peer_port == port]
+
+    def wait_closed(self, count: int, timeout: float) -> bool:
+        """Block until at least `count` connections have closed, or `timeout` passes."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._closed >= count, timeout)
+
+    def wait_for(self, predicate: Callable[[Stats], bool], timeout: float) -> bool:
+        """Block until `predicate(stats)` holds (re-checked on every change) or `timeout` passes."""
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(self._snapshot()), timeout)

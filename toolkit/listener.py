@@ -1,0 +1,24 @@
+"""The listening socket: bound, with a real backlog (the kernel's queue of unaccepted peers)."""
+
+from __future__ import annotations
+
+import socket
+
+__all__ = ["open_listener"]
+
+
+def open_listener(host: str, port: int, backlog: int) -> socket.socket:
+    """Bind and listen on `host:port` (IPv4 or IPv6 literal or name) with `backlog`."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, type_, proto, _, address = infos[0]
+    sock = socket.socket(family, type_, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+        sock.listen(backlog)
+    except BaseException:
+        sock.close()
+        raise
+    return sock

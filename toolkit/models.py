@@ -1,0 +1,155 @@
+"""Server models: what happens to an accepted connection.
+
+- `iterative`: the acceptor serves each connection itself; one slow client stalls everyone.
+- `thread-per-connection`: a new thread each; nothing bounds the thread count.
+- `pool`: a bounded pool and pending queue; at the limit a connection is rejected at once.
+
+The first two exist so the chaos suite can show exactly how they fail.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from abc import ABC, abstractmethod
+
+from .clock import now
+from .events import CloseReason
+from .pool import Job, WorkerPool
+from .service import Service
+
+__all__ = ["IterativeModel", "Model", "PoolModel", "ThreadPerConnectionModel", "make_model"]
+
+
+class Model(ABC):
+    """How accepted connections are served. `on_accept` runs on the acceptor thread."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.log = service.log
+        self.config = service.config
+
+    def start(self) -> None:
+        """Start the model's own threads, if any."""
+        return None
+
+    @abstractmethod
+    def on_accept(self, sock: socket.socket, peer: tuple) -> None:
+        """Take a just-accepted connection; must not wait on the client (except `iterative`)."""
+
+    def on_tick(self) -> float | None:
+        """Periodic work on the acceptor thread; returns seconds until the next is due."""
+        return None
+
+    def stop_admitting(self) -> None:
+        """Shutdown began: turn away whatever is waiting and has not been served yet."""
+        return None
+
+    @abstractmethod
+    def join(self, timeout: float) -> list[threading.Thread]:
+        """Wait for the model's threads; return any still alive after `timeout`."""
+
+    def _serve_counted(self, sock: socket.socket, conn_id: int, peer: tuple) -> None:
+        self.log.gauge("busy", 1)
+        try:
+            self.service.serve(sock, conn_id, peer)
+        finally:
+            self.log.gauge("busy", -1)
+
+
+class IterativeModel(Model):
+    """Accept, serve, close, on one thread: the acceptor is blocked while any client is served."""
+
+    def on_accept(self, sock: socket.socket, peer: tuple) -> None:
+        conn_id = self.log.accepted(peer)
+        self.log.admitted(conn_id)
+        self._serve_counted(sock, conn_id, peer)
+
+    def join(self, timeout: float) -> list[threading.Thread]:
+        return []
+
+
+class ThreadPerConnectionModel(Model):
+    """A thread per connection: never stalls, but a flood of clients is a flood of threads."""
+
+    def __init__(self, service: Service) -> None:
+        super().__init__(service)
+        self._threads: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+
+    def on_accept(self, sock: socket.socket, peer: tuple) -> None:
+        conn_id = self.log.accepted(peer)
+        self.log.admitted(conn_id)
+        thread = threading.Thread(
+            target=self._run, args=(sock, conn_id, peer), name=f"toolkit-conn-{conn_id}"
+        )
+        thread.daemon = True
+        with self._lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def _run(self, sock: socket.socket, conn_id: int, peer: tuple) -> None:
+        try:
+            self._serve_counted(sock, conn_id, peer)
+        finally:
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def join(self, timeout: float) -> list[threading.Thread]:
+        deadline = now() + timeout
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - now()))
+        return [t for t in threads if t.is_alive()]
+
+
+class PoolModel(Model):
+    """A bounded pool: workers + a bounded pending queue; beyond that, the overload policy."""
+
+    def __init__(self, service: Service) -> None:
+        super().__init__(service)
+        self.pool = WorkerPool(
+            workers=self.config.workers,
+            max_pending=self.config.max_pending,
+            run=self._run,
+            log=self.log,
+        )
+
+    def start(self) -> None:
+        self.pool.start()
+
+    def on_accept(self, sock: socket.socket, peer: tuple) -> None:
+        conn_id = self.log.accepted(peer)
+        if self.log.open_count >= self.config.max_connections:
+            self.service.reject(sock, conn_id, CloseReason.REJECTED_CONNECTION_LIMIT)
+        elif not self.pool.offer(Job(conn_id, (sock, peer))):
+            self.service.reject(sock, conn_id, CloseReason.REJECTED_OVERLOAD)
+
+    def on_tick(self) -> float | None:
+        for job in self.pool.expire(self.config.queue_timeout):
+            sock, _ = job.item
+            self.service.reject(sock, job.conn_id, CloseReason.REJECTED_QUEUE_TIMEOUT)
+        return self.pool.next_expiry(self.config.queue_timeout)
+
+    def stop_admitting(self) -> None:
+        for job in self.pool.drain():
+            sock, _ = job.item
+            self.service.reject(sock, job.conn_id, CloseReason.SHUTDOWN)
+
+    def join(self, timeout: float) -> list[threading.Thread]:
+        return self.pool.join(timeout)
+
+    def _run(self, job: Job) -> None:
+        sock, peer = job.item
+        self.service.serve(sock, job.conn_id, peer)
+
+
+def make_model(service: Service) -> Model:
+    """The model named by `service.config.model`."""
+    name = service.config.model
+    if name == "iterative":
+        return IterativeModel(service)
+    if name == "thread-per-connection":
+        return ThreadPerConnectionModel(service)
+    return PoolModel(service)

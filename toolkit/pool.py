@@ -1,0 +1,128 @@
+"""A bounded worker pool: at most `workers` threads, at most `max_pending` waiting jobs.
+
+`offer` never blocks: it admits a job if a worker is idle or the pending queue has room, and
+otherwise says no, so the caller can reject the connection at once instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .clock import now
+from .events import EventLog
+
+__all__ = ["Job", "WorkerPool"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Job:
+    """Work for a worker: an accepted socket, or a parked connection with bytes to read."""
+
+    conn_id: int
+    item: Any
+    queued: float = field(default_factory=now)
+
+
+class WorkerPool:
+    """Threads that run `run(job)` for each admitted job, first come first served."""
+
+    def __init__(
+        self, *, workers: int, max_pending: int, run: Callable[[Job], None], log: EventLog
+    ) -> None:
+        self._workers = workers
+        self._max_pending = max_pending
+        self._run = run
+        self._log = log
+        self._queue: deque[Job] = deque()
+        self._cond = threading.Condition()
+        self._idle = 0
+        self._stopping = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"toolkit-worker-{i}", daemon=True)
+            for i in range(workers)
+        ]
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        return list(self._threads)
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def offer(self, job: Job) -> bool:
+        """Admit `job` if a worker is idle or the queue has room; never blocks."""
+        with self._cond:
+            # Jobs beyond the idle workers' share are the ones that really wait.
+            if self._stopping or len(self._queue) - self._idle >= self._max_pending:
+                return False
+            self._log.admitted(job.conn_id)
+            self._queue.append(job)
+            self._log.gauge("pending", 1)
+            self._cond.notify()
+            return True
+
+    def expire(self, max_wait: float) -> list[Job]:
+        """Remove and return the jobs that have waited longer than `max_wait`."""
+        cutoff = now() - max_wait
+        expired = []
+        with self._cond:
+            while self._queue and self._queue[0].queued <= cutoff:
+                expired.append(self._queue.popleft())
+            if expired:
+                self._log.gauge("pending", -len(expired))
+        return expired
+
+    def next_expiry(self, max_wait: float) -> float | None:
+        """Seconds until the oldest waiting job expires, or None if none waits."""
+        with self._cond:
+            if not self._queue:
+                return None
+            return max(0.0, self._queue[0].queued + max_wait - now())
+
+    def drain(self) -> list[Job]:
+        """Stop admitting; remove and return every waiting job."""
+        with self._cond:
+            self._stopping = True
+            jobs = list(self._queue)
+            self._queue.clear()
+            if jobs:
+                self._log.gauge("pending", -len(jobs))
+            self._cond.notify_all()
+        return jobs
+
+    def join(self, timeout: float) -> list[threading.Thread]:
+        """Let workers exit once idle; return those still alive after `timeout` in total."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        deadline = now() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - now()))
+        return [t for t in self._threads if t.is_alive()]
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                self._idle += 1
+                while not self._queue and not self._stopping:
+                    self._cond.wait()
+                self._idle -= 1
+                if not self._queue:
+                    return
+                job = self._queue.popleft()
+                self._log.gauge("pending", -1)
+            self._log.gauge("busy", 1)
+            try:
+                self._run(job)
+            except Exception:
+                logger.exception("worker job failed")
+            finally:
+                self._log.gauge("busy", -1)

@@ -1,0 +1,122 @@
+"""`Server`: a listener, an acceptor, a model and a handler, with a graceful, bounded shutdown."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from types import TracebackType
+
+from .acceptor import Acceptor
+from .config import ServerConfig
+from .events import EventLog, Stats
+from .handlers import DEFAULT_SLEEP, Handler, make_handler
+from .listener import open_listener
+from .models import Model, make_model
+from .service import Service
+
+__all__ = ["JOIN_TIMEOUT", "Server"]
+
+# After force-closing, every thread should exit at once; past this, shutdown reports a leak.
+JOIN_TIMEOUT = 5.0
+
+
+class Server:
+    """A threaded TCP server. `start()` returns the bound address; use it as a context manager.
+
+    Shutdown stops accepting, turns away queued connections, closes idle ones, lets in-flight
+    requests finish for up to `shutdown_grace`, force-closes the rest and joins every thread
+    with a bounded wait. After it returns, the server holds no thread and no descriptor.
+    """
+
+    def __init__(
+        self,
+        config: ServerConfig | None = None,
+        handler: Handler | str = "http-hello",
+        *,
+        sleep: float = DEFAULT_SLEEP,
+    ) -> None:
+        self.config = config if config is not None else ServerConfig()
+        if isinstance(handler, str):
+            handler = make_handler(
+                handler, max_request_bytes=self.config.max_request_bytes, sleep=sleep
+            )
+        self.handler = handler
+        self.log = EventLog(self.config.log_capacity)
+        self.service = Service(self.config, handler, self.log)
+        self.model: Model = make_model(self.service)
+        self._listener: socket.socket | None = None
+        self._acceptor: Acceptor | None = None
+        self._address: tuple[str, int] | None = None
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound (host, port); only after `start()`."""
+        if self._address is None:
+            raise RuntimeError("server not started")
+        return self._address
+
+    def start(self) -> tuple[str, int]:
+        """Bind, listen and start the threads; returns (host, port)."""
+        with self._lock:
+            if self._listener is not None:
+                raise RuntimeError("server already started")
+            listener = open_listener(self.config.host, self.config.port, self.config.backlog)
+            self._listener = listener
+            host, port = listener.getsockname()[:2]
+            self._address = (host, port)
+            self.model.start()
+            self._acceptor = Acceptor(
+                listener,
+                on_accept=self.model.on_accept,
+                on_tick=self.model.on_tick,
+                log=self.log,
+            )
+            self._acceptor.start()
+            return self._address
+
+    def stats(self) -> Stats:
+        return self.log.stats()
+
+    def threads(self) -> list[threading.Thread]:
+        """Threads this server started that are still alive."""
+        found = [self._acceptor.thread] if self._acceptor else []
+        return [t for t in found if t.is_alive()] + [
+            t for t in threading.enumerate() if t.name.startswith("toolkit-") and t not in found
+        ]
+
+    def shutdown(self) -> None:
+        """Graceful, bounded shutdown; raises RuntimeError if a thread would not exit."""
+        with self._lock:
+            if self._stopped or self._listener is None:
+                self._stopped = True
+                return
+            self._stopped = True
+        assert self._acceptor is not None
+        service = self.service
+        service.stopping.set()
+        self._acceptor.stop()
+        self.model.stop_admitting()
+        service.close_awaiting()
+        service.wait_drained(self.config.shutdown_grace)
+        service.force_close_all()
+        stuck = [] if self._acceptor.join(JOIN_TIMEOUT) else [self._acceptor.thread]
+        stuck += self.model.join(JOIN_TIMEOUT)
+        self._listener.close()
+        if stuck:
+            names = ", ".join(t.name for t in stuck)
+            raise RuntimeError(f"server threads did not exit within {JOIN_TIMEOUT}s: {names}")
+
+    def __enter__(self) -> Server:
+        if self._listener is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.shutdown()
