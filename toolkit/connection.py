@@ -6,6 +6,7 @@ so a handler never manages a timeout and a peer can never stretch a deadline by 
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 
@@ -121,12 +122,24 @@ class Connection:
         return self._forced.is_set()
 
     def close_if_awaiting(self) -> bool:
-        """Force-close if waiting for a request's first byte (idle between requests)."""
+        """Force-close if idle between requests: no byte of a next request read or waiting.
+
+        A request already sitting in the socket buffer is in flight, not idle: it is served.
+        """
         with self._state:
-            if not self._deadlines.awaiting:
+            if not self._deadlines.awaiting or self._has_unread_bytes():
                 return False
             self.force_close()
             return True
+
+    def _has_unread_bytes(self) -> bool:
+        # poll, not recv(MSG_PEEK): CPython waits out the socket timeout before any recv.
+        poller = select.poll()
+        try:
+            poller.register(self.sock, select.POLLIN)
+        except (OSError, ValueError):
+            return False  # already closed
+        return bool(poller.poll(0))
 
     def force_close(self) -> None:
         """Unblock any read or write in progress; the owning thread then closes the socket."""

@@ -270,8 +270,25 @@ class EventLog:
         with self._lock:
             return list(self._finished) + [e.freeze() for e in self._live.values()]
 
-    def by_peer_port(self, port: int) -> list[ConnectionRecord]:
-        return [r for r in self.records() if r.peer_port == port]
+    def wait_record(self, peer_port: int, timeout: float) -> ConnectionRecord:
+        """The closed record of the connection from `peer_port`, waiting up to `timeout` for it.
+
+        A client sees the server's FIN a moment before the server logs the close: join on this.
+        Raises LookupError if no such connection closed in time.
+        """
+
+        def find() -> ConnectionRecord | None:
+            for record in reversed(self._finished):
+                if record.peer_port == peer_port:
+                    return record
+            return None
+
+        with self._changed:
+            if self._changed.wait_for(find, timeout):
+                found = find()
+                assert found is not None
+                return found
+        raise LookupError(f"no closed connection from port {peer_port} within {timeout}s")
 
     def wait_closed(self, count: int, timeout: float) -> bool:
         """Block until at least `count` connections have closed, or `timeout` passes."""

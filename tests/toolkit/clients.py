@@ -1,0 +1,47 @@
+"""Small blocking loopback clients for the toolkit tests (the chaos suite has the real ones)."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+GET = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
+
+
+def connect(address: tuple[str, int], timeout: float = 5.0) -> socket.socket:
+    sock = socket.create_connection(address, timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def local_port(sock: socket.socket) -> int:
+    return sock.getsockname()[1]
+
+
+def read_until_closed(sock: socket.socket, timeout: float) -> tuple[bytes, float | None]:
+    """Read until EOF or reset; returns the bytes and the monotonic time the server ended it
+    (None if it did not within `timeout`)."""
+    deadline = time.monotonic() + timeout
+    chunks = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return b"".join(chunks), None
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            return b"".join(chunks), None
+        except ConnectionResetError:
+            return b"".join(chunks), time.monotonic()
+        if not chunk:
+            return b"".join(chunks), time.monotonic()
+        chunks.append(chunk)
+
+
+def http_get(address: tuple[str, int], path: str = "/", timeout: float = 5.0) -> bytes:
+    """One request with `Connection: close`; the whole raw response."""
+    with connect(address, timeout) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode())
+        data, _ = read_until_closed(sock, timeout)
+        return data

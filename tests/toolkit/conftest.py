@@ -1,0 +1,30 @@
+"""Fixtures for the toolkit tests: servers started on loopback and always shut down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from toolkit import Server, ServerConfig
+
+# Slack allowed on every timing assertion; raise it on a slow machine (seconds).
+TOLERANCE = float(os.environ.get("TOOLKIT_TEST_TOLERANCE", "0.1"))
+
+
+@pytest.fixture
+def make_server(no_leaks: None) -> Iterator[Callable[..., Server]]:
+    """Start servers with `make_server(handler=..., **config)`; all are shut down after the test,
+    and the test fails if they leave a thread or a descriptor behind."""
+    servers: list[Server] = []
+
+    def start(handler: str = "http-hello", sleep: float = 1.0, **config: object) -> Server:
+        server = Server(ServerConfig(**config), handler, sleep=sleep)  # type: ignore[arg-type]
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()

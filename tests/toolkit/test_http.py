@@ -1,0 +1,107 @@
+"""The HTTP handler: the app as a pure function, and the session over a real socket pair."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import h11
+import pytest
+
+from toolkit import CloseReason, EventLog, ServerConfig
+from toolkit.handlers import hello_app, make_handler, sleep_app
+from toolkit.service import Service
+
+
+def request(target: bytes) -> h11.Request:
+    return h11.Request(method="GET", target=target, headers=[("Host", "x")])
+
+
+def test_hello_app_answers_hello_world() -> None:
+    reply = hello_app(request(b"/"))
+    assert (reply.status, reply.body) == (200, b"hello world")
+
+
+def test_hello_app_serves_n_bytes_and_refuses_absurd_sizes() -> None:
+    assert hello_app(request(b"/bytes/5")).body == b"xxxxx"
+    assert hello_app(request(b"/bytes/abc")).status == 400
+    assert hello_app(request(b"/bytes/999999999999")).status == 400
+
+
+def test_sleep_app_is_hello_after_a_delay() -> None:
+    reply = sleep_app(0.25)(request(b"/"))
+    assert (reply.body, reply.delay) == (b"hello world", 0.25)
+
+
+def test_unknown_handler_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="handler"):
+        make_handler("gopher")
+
+
+def serve_pair(client_bytes: bytes, *, half_close: bool = True, **config: object):
+    """Serve one connection of a socket pair; returns (reason, what the client received)."""
+    cfg = ServerConfig(idle_timeout=1.0, request_timeout=1.0, write_timeout=1.0, **config)
+    log = EventLog()
+    service = Service(cfg, make_handler("http-hello", max_request_bytes=cfg.max_request_bytes), log)
+    server_end, client_end = socket.socketpair()
+    conn_id = log.accepted(("pair", 0))
+    log.admitted(conn_id)
+    worker = threading.Thread(target=service.serve, args=(server_end, conn_id, ("pair", 0)))
+    worker.start()
+    with client_end:
+        client_end.sendall(client_bytes)
+        if half_close:
+            client_end.shutdown(socket.SHUT_WR)
+        client_end.settimeout(5)
+        received = b""
+        while chunk := client_end.recv(65536):
+            received += chunk
+    worker.join(5)
+    assert not worker.is_alive()
+    (record,) = log.records()
+    return record.reason, received
+
+
+def test_keep_alive_serves_several_requests_then_completes_on_eof() -> None:
+    reason, received = serve_pair(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 3)
+    assert received.count(b"HTTP/1.1 200 OK") == 3
+    assert reason is CloseReason.COMPLETED
+
+
+def test_a_half_closed_client_that_sent_its_request_still_gets_an_answer() -> None:
+    reason, received = serve_pair(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", half_close=True)
+    assert received.startswith(b"HTTP/1.1 200 OK") and received.endswith(b"hello world")
+    assert reason is CloseReason.COMPLETED
+
+
+def test_connection_close_is_honoured() -> None:
+    reason, received = serve_pair(
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", half_close=False
+    )
+    assert received.endswith(b"hello world")
+    assert reason is CloseReason.COMPLETED
+
+
+def test_malformed_request_gets_400_and_bad_request() -> None:
+    reason, received = serve_pair(b"NOT HTTP AT ALL\r\n\r\n", half_close=False)
+    assert received.startswith(b"HTTP/1.1 400")
+    assert reason is CloseReason.BAD_REQUEST
+
+
+def test_oversized_request_gets_413_and_too_large() -> None:
+    big = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 5000 + b"\r\n\r\n"
+    reason, received = serve_pair(big, half_close=False, max_request_bytes=1024)
+    assert received.startswith(b"HTTP/1.1 413")
+    assert reason is CloseReason.TOO_LARGE
+
+
+def test_eof_before_any_request_is_peer_closed() -> None:
+    reason, received = serve_pair(b"", half_close=True)
+    assert received == b""
+    assert reason is CloseReason.PEER_CLOSED
+
+
+def test_eof_part_way_through_a_request_is_peer_closed() -> None:
+    reason, received = serve_pair(b"GET / HTTP/1.1\r\nHo", half_close=True)
+    assert received == b""
+    assert reason is CloseReason.PEER_CLOSED

@@ -1,0 +1,89 @@
+"""Must-hold 5: graceful, bounded shutdown with no leaked thread or descriptor, even under load.
+
+The `make_server` fixture's `no_leaks` check fails any test here that leaves either behind."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from toolkit import MODELS, CloseReason, Server
+
+from .clients import GET, connect, local_port, read_until_closed
+from .conftest import TOLERANCE
+
+
+def test_in_flight_requests_finish_within_the_grace(make_server: Callable[..., Server]) -> None:
+    server = make_server(handler="sleep", sleep=0.1, workers=2, shutdown_grace=2.0)
+    sock = connect(server.address)
+    sock.sendall(GET)
+    assert server.log.wait_for(lambda s: s.busy == 1, 5.0)
+    server.shutdown()
+    data, _ = read_until_closed(sock, 5.0)
+    sock.close()
+    assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"hello world")
+
+
+def test_stuck_and_idle_connections_are_closed_and_shutdown_is_bounded(
+    make_server: Callable[..., Server],
+) -> None:
+    grace = 0.1
+    server = make_server(
+        workers=2, max_pending=4, idle_timeout=10.0, shutdown_grace=grace, queue_timeout=10.0
+    )
+    stuck = connect(server.address)
+    stuck.sendall(b"GET / HTTP/1.1\r\n")  # mid-request: gets the grace, then is forced
+    idle = connect(server.address)  # between requests: closed at once
+    assert server.log.wait_for(lambda s: s.busy == 2, 5.0)
+    queued = [connect(server.address) for _ in range(3)]
+    assert server.log.wait_for(lambda s: s.pending == 3, 5.0)
+    started = time.monotonic()
+    server.shutdown()
+    took = time.monotonic() - started
+    assert grace <= took < grace + TOLERANCE + 0.5
+    reasons = {local_port(s): None for s in [stuck, idle, *queued]}
+    for record in server.log.records():
+        reasons[record.peer_port] = record.reason
+    assert set(reasons.values()) == {CloseReason.SHUTDOWN}
+    for sock in [stuck, idle, *queued]:
+        assert read_until_closed(sock, 2.0)[1] is not None  # the client sees the close
+        sock.close()
+    assert server.threads() == []
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_shutdown_under_load_leaks_nothing(make_server: Callable[..., Server], model: str) -> None:
+    server = make_server(
+        model=model, workers=4, max_pending=4, idle_timeout=5.0, shutdown_grace=0.05
+    )
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            try:
+                with connect(server.address, timeout=1.0) as sock:
+                    sock.sendall(GET)
+                    sock.recv(4096)
+            except OSError:
+                pass
+
+    clients = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in clients:
+        t.start()
+    assert server.log.wait_for(lambda s: s.closed >= 20, 10.0)
+    server.shutdown()
+    stop.set()
+    for t in clients:
+        t.join(5)
+    assert server.threads() == []
+    stats = server.stats()
+    assert stats.open == 0 and stats.accepted == stats.closed
+
+
+def test_shutdown_twice_is_harmless(make_server: Callable[..., Server]) -> None:
+    server = make_server()
+    server.shutdown()
+    server.shutdown()

@@ -1,0 +1,95 @@
+"""Must-hold 3: never-senders are cut at idle_timeout, tricklers at request_timeout, non-readers
+at write_timeout: each within a tolerance, and none early."""
+
+from __future__ import annotations
+
+import select
+import socket
+import time
+from collections.abc import Callable
+
+from toolkit import CloseReason, Server
+
+from .clients import GET, connect, local_port, read_until_closed
+from .conftest import TOLERANCE
+
+
+def test_a_client_that_never_sends_is_closed_at_idle_timeout(
+    make_server: Callable[..., Server],
+) -> None:
+    idle = 0.1
+    server = make_server(idle_timeout=idle, request_timeout=1.0)
+    started = time.monotonic()
+    with connect(server.address) as sock:
+        port = local_port(sock)
+        data, ended = read_until_closed(sock, 5.0)
+    assert data == b"" and ended is not None
+    assert idle <= ended - started < idle + TOLERANCE
+    record = server.log.wait_record(port, 5.0)
+    assert record.reason is CloseReason.IDLE_TIMEOUT
+    assert record.closed - record.accepted >= idle  # type: ignore[operator]
+
+
+def test_a_keep_alive_client_idle_between_requests_is_closed_at_idle_timeout(
+    make_server: Callable[..., Server],
+) -> None:
+    idle = 0.1
+    server = make_server(idle_timeout=idle)
+    with connect(server.address) as sock:
+        sock.sendall(GET)
+        sock.settimeout(5.0)
+        assert sock.recv(4096).endswith(b"hello world")
+        answered = time.monotonic()
+        data, ended = read_until_closed(sock, 5.0)
+        port = local_port(sock)
+    assert data == b""
+    assert ended is not None and idle <= ended - answered < idle + TOLERANCE
+    record = server.log.wait_record(port, 5.0)
+    assert record.reason is CloseReason.IDLE_TIMEOUT
+
+
+def test_a_trickling_client_is_closed_at_request_timeout(
+    make_server: Callable[..., Server],
+) -> None:
+    idle, total = 0.1, 0.3
+    server = make_server(idle_timeout=idle, request_timeout=total)
+    with connect(server.address) as sock:
+        port = local_port(sock)
+        sock.sendall(b"GET / HTTP/1.1\r\n")
+        first_byte = time.monotonic()
+        ended = None
+        sent = 0
+        while ended is None and time.monotonic() - first_byte < 5.0:
+            # A byte every idle/2: each gap is inside idle_timeout, the sum is not.
+            readable, _, _ = select.select([sock], [], [], idle / 2)
+            if readable:
+                data, ended = read_until_closed(sock, 1.0)
+            else:
+                sock.sendall(b"X")
+                sent += 1
+    assert ended is not None, "a trickling client outlived request_timeout"
+    assert total <= ended - first_byte < total + TOLERANCE
+    assert data.startswith(b"HTTP/1.1 408")
+    assert sent >= 3  # it really trickled past several idle periods
+    record = server.log.wait_record(port, 5.0)
+    assert record.reason is CloseReason.REQUEST_TIMEOUT
+
+
+def test_a_client_that_never_reads_a_large_response_is_closed_at_write_timeout(
+    make_server: Callable[..., Server],
+) -> None:
+    write = 0.15
+    server = make_server(write_timeout=write, idle_timeout=5.0)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    with sock:
+        sock.connect(server.address)
+        sock.sendall(b"GET /bytes/16000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        port = local_port(sock)
+        assert server.log.wait_for(lambda s: s.closed == 1, 5.0)
+    record = server.log.wait_record(port, 5.0)
+    assert record.reason is CloseReason.WRITE_TIMEOUT
+    assert record.first_byte is not None and record.closed is not None
+    assert 0 < record.bytes_out < 16_000_000
+    # The write starts right after the request arrives: cut at write_timeout from there.
+    assert write <= record.closed - record.first_byte < write + TOLERANCE
