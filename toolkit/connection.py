@@ -43,6 +43,7 @@ class Connection:
         self._log = log
         self._stopping = stopping
         self._first_byte_logged = False
+        self._preloaded: tuple[bytes, float] | None = None
         self._deadlines = Deadlines(
             idle_timeout=config.idle_timeout,
             request_timeout=config.request_timeout,
@@ -59,6 +60,13 @@ class Connection:
 
     # --- I/O ------------------------------------------------------------------------------
 
+    def preload(self, data: bytes, first_at: float) -> None:
+        """Bytes of the next request already read by the readiness stage, the first at `first_at`.
+
+        The next `recv` returns them, charged to the deadlines as if read then.
+        """
+        self._preloaded = (data, first_at)
+
     def recv(self, max_bytes: int = DEFAULT_RECV_SIZE) -> bytes:
         """Read up to `max_bytes`; `b""` means the peer closed its side."""
         with self._state:
@@ -66,6 +74,11 @@ class Connection:
             if self._deadlines.awaiting and self._stopping.is_set():
                 raise ServerShutdown("server is shutting down")
         self._check_forced()
+        if self._preloaded is not None:
+            data, first_at = self._preloaded
+            self._preloaded = None
+            self._account(data, first_at)
+            return data
         try:
             self.sock.settimeout(timeout)
             data = self.sock.recv(max_bytes)
@@ -79,12 +92,14 @@ class Connection:
         if not data:
             self.peer_eof = True
             return data
-        t = now()
+        self._account(data, now())
+        return data
+
+    def _account(self, data: bytes, t: float) -> None:
         self.bytes_in += len(data)
         if self._deadlines.bytes_read(t, len(data)) and not self._first_byte_logged:
             self._first_byte_logged = True
             self._log.first_byte(self.id, t)
-        return data
 
     def sendall(self, data: bytes) -> None:
         """Send all of `data` within what is left of the response's write deadline."""

@@ -123,33 +123,34 @@ class PoolModel(Model):
         conn_id = self.log.accepted(peer)
         if self.log.open_count >= self.config.max_connections:
             self.service.reject(sock, conn_id, CloseReason.REJECTED_CONNECTION_LIMIT)
-        elif not self.pool.offer(Job(conn_id, (sock, peer))):
+        elif not self.pool.offer(Job(conn_id, sock, peer)):
             self.service.reject(sock, conn_id, CloseReason.REJECTED_OVERLOAD)
 
     def on_tick(self) -> float | None:
         for job in self.pool.expire(self.config.queue_timeout):
-            sock, _ = job.item
-            self.service.reject(sock, job.conn_id, CloseReason.REJECTED_QUEUE_TIMEOUT)
+            self.service.reject_job(job, CloseReason.REJECTED_QUEUE_TIMEOUT)
         return self.pool.next_expiry(self.config.queue_timeout)
 
     def stop_admitting(self) -> None:
         for job in self.pool.drain():
-            sock, _ = job.item
-            self.service.reject(sock, job.conn_id, CloseReason.SHUTDOWN)
+            self.service.reject_job(job, CloseReason.SHUTDOWN)
 
     def join(self, timeout: float) -> list[threading.Thread]:
         return self.pool.join(timeout)
 
     def _run(self, job: Job) -> None:
-        sock, peer = job.item
-        self.service.serve(sock, job.conn_id, peer)
+        self.service.serve(job.sock, job.conn_id, job.peer)
 
 
 def make_model(service: Service) -> Model:
-    """The model named by `service.config.model`."""
+    """The model named by `service.config.model`, with its dispatch mode."""
     name = service.config.model
     if name == "iterative":
         return IterativeModel(service)
     if name == "thread-per-connection":
         return ThreadPerConnectionModel(service)
+    if service.config.dispatch == "readiness":
+        from .readiness import ReadinessModel  # it builds on PoolModel, defined above
+
+        return ReadinessModel(service)
     return PoolModel(service)

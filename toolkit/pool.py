@@ -7,6 +7,7 @@ otherwise says no, so the caller can reject the connection at once instead of ha
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -23,10 +24,18 @@ logger = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class Job:
-    """Work for a worker: an accepted socket, or a parked connection with bytes to read."""
+    """Work for a worker: a connection to serve, fresh from accept or back from being parked.
+
+    `live` is its session if it was served before; `prefetched` is what the readiness stage
+    already read of its next request, starting at `first_at`.
+    """
 
     conn_id: int
-    item: Any
+    sock: socket.socket
+    peer: tuple
+    live: Any = None
+    prefetched: bytes = b""
+    first_at: float | None = None
     queued: float = field(default_factory=now)
 
 
@@ -43,6 +52,7 @@ class WorkerPool:
         self._queue: deque[Job] = deque()
         self._cond = threading.Condition()
         self._idle = 0
+        self._reported_pending = 0
         self._stopping = False
         self._threads = [
             threading.Thread(target=self._work, name=f"toolkit-worker-{i}", daemon=True)
@@ -65,7 +75,7 @@ class WorkerPool:
                 return False
             self._log.admitted(job.conn_id)
             self._queue.append(job)
-            self._log.gauge("pending", 1)
+            self._sync_pending()
             self._cond.notify()
             return True
 
@@ -76,8 +86,7 @@ class WorkerPool:
         with self._cond:
             while self._queue and self._queue[0].queued <= cutoff:
                 expired.append(self._queue.popleft())
-            if expired:
-                self._log.gauge("pending", -len(expired))
+            self._sync_pending()
         return expired
 
     def next_expiry(self, max_wait: float) -> float | None:
@@ -93,8 +102,7 @@ class WorkerPool:
             self._stopping = True
             jobs = list(self._queue)
             self._queue.clear()
-            if jobs:
-                self._log.gauge("pending", -len(jobs))
+            self._sync_pending()
             self._cond.notify_all()
         return jobs
 
@@ -108,21 +116,32 @@ class WorkerPool:
             thread.join(max(0.0, deadline - now()))
         return [t for t in self._threads if t.is_alive()]
 
+    def _sync_pending(self) -> None:
+        """Report as pending only the jobs no idle worker is about to take. Holds `_cond`."""
+        waiting = max(0, len(self._queue) - self._idle)
+        if waiting != self._reported_pending:
+            self._log.gauge("pending", waiting - self._reported_pending)
+            self._reported_pending = waiting
+
     def _work(self) -> None:
+        job: Job | None = None
         while True:
             with self._cond:
+                if job is not None:
+                    # Busy ends and idle begins in one step, so `busy == 0` means "will admit".
+                    self._log.gauge("busy", -1)
+                    job = None
                 self._idle += 1
+                self._sync_pending()
                 while not self._queue and not self._stopping:
                     self._cond.wait()
                 self._idle -= 1
                 if not self._queue:
                     return
                 job = self._queue.popleft()
-                self._log.gauge("pending", -1)
-            self._log.gauge("busy", 1)
+                self._sync_pending()
+                self._log.gauge("busy", 1)
             try:
                 self._run(job)
             except Exception:
                 logger.exception("worker job failed")
-            finally:
-                self._log.gauge("busy", -1)

@@ -17,6 +17,7 @@ from .errors import ConnectionEnded
 from .events import CloseReason, EventLog
 from .handlers import Handler, Session
 from .overload import reject_socket
+from .pool import Job
 
 __all__ = ["Live", "Service"]
 
@@ -90,11 +91,31 @@ class Service:
                 self._cond.notify_all()
             self.log.closed(conn.id, reason, conn.bytes_in, conn.bytes_out)
 
-    def reject(self, sock: socket.socket, conn_id: int, reason: CloseReason) -> None:
+    def detach(self, live: Live) -> None:
+        """The connection leaves its worker to wait (parked) for its next request."""
+        with self._cond:
+            self._live.pop(live.conn.id, None)
+            self._cond.notify_all()
+
+    def attach(self, live: Live) -> None:
+        """A parked connection is back on a worker."""
+        with self._cond:
+            self._live[live.conn.id] = live
+
+    def reject(
+        self, sock: socket.socket, conn_id: int, reason: CloseReason, live: Live | None = None
+    ) -> None:
         """Turn a connection away at once under the overload policy; never blocks."""
         reply = self.handler.busy_reply if self.config.overload == "busy" else b""
         reject_socket(sock, reply)
-        self.log.closed(conn_id, reason)
+        if live is None:
+            self.log.closed(conn_id, reason)
+        else:
+            self.log.closed(conn_id, reason, live.conn.bytes_in, live.conn.bytes_out)
+
+    def reject_job(self, job: Job, reason: CloseReason) -> None:
+        """Turn away a job that waited too long or outlived the server."""
+        self.reject(job.sock, job.conn_id, reason, job.live)
 
     # --- all connections (shutdown) -------------------------------------------------------
 

@@ -6,6 +6,9 @@ import socket
 import time
 
 GET = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
+# A whole head promising a body that never comes: pins a worker in a read in every mode.
+STUCK = b"POST / HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: 10\r\n\r\n"
+STUCK_BODY = b"0123456789"
 
 
 def connect(address: tuple[str, int], timeout: float = 5.0) -> socket.socket:

@@ -7,10 +7,20 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from toolkit import Server, ServerConfig
+from toolkit import DISPATCH_MODES, MODELS, Server, ServerConfig
 
 # Slack allowed on every timing assertion; raise it on a slow machine (seconds).
 TOLERANCE = float(os.environ.get("TOOLKIT_TEST_TOLERANCE", "0.1"))
+
+
+# Every (model, dispatch) pair a server can run as.
+SERVER_MODES = [("pool", d) for d in DISPATCH_MODES] + [(m, "on-accept") for m in MODELS[1:]]
+
+
+@pytest.fixture(params=DISPATCH_MODES)
+def dispatch(request: pytest.FixtureRequest) -> str:
+    """Run the test once per dispatch mode of the pool model."""
+    return request.param
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from toolkit import CloseReason, Server
 
-from .clients import GET, connect, local_port, read_until_closed
+from .clients import GET, STUCK, STUCK_BODY, connect, local_port, read_until_closed
 from .conftest import TOLERANCE
 
 REJECT_WITHIN = 0.05
@@ -21,20 +21,23 @@ def fill_workers_and_queue(server: Server, stuck: int, queued: int) -> list:
     socks = []
     for _ in range(stuck):
         sock = connect(server.address)
-        sock.sendall(b"GET / HTTP/1.1\r\n")  # half a request: the worker blocks reading the rest
+        sock.sendall(STUCK)
         socks.append(sock)
     assert server.log.wait_for(lambda s: s.busy == stuck, 5.0)
     for _ in range(queued):
-        socks.append(connect(server.address))
+        sock = connect(server.address)
+        sock.sendall(GET)
+        socks.append(sock)
     assert server.log.wait_for(lambda s: s.pending == queued, 5.0)
     return socks
 
 
 @pytest.mark.parametrize("policy", ["busy", "close"])
 def test_at_the_limit_new_connections_are_rejected_at_once(
-    make_server: Callable[..., Server], policy: str
+    make_server: Callable[..., Server], policy: str, dispatch: str
 ) -> None:
     server = make_server(
+        dispatch=dispatch,
         workers=2,
         max_pending=2,
         idle_timeout=5.0,
@@ -59,7 +62,10 @@ def test_at_the_limit_new_connections_are_rejected_at_once(
             assert data == b""
         record = server.log.wait_record(port, 5.0)
         assert record.reason is CloseReason.REJECTED_OVERLOAD
-        assert record.admitted is None
+        if dispatch == "on-accept":
+            assert record.admitted is None  # never counted as open
+        else:
+            assert record.dispatched is None  # parked, then turned away: never on a worker
     assert max(lags) < REJECT_WITHIN + TOLERANCE, lags
     stats = server.stats()
     assert (stats.busy, stats.pending) == (2, 2)  # the stuck ones were never disturbed
@@ -68,15 +74,18 @@ def test_at_the_limit_new_connections_are_rejected_at_once(
 
 
 def test_queued_connections_are_rejected_after_queue_timeout(
-    make_server: Callable[..., Server],
+    make_server: Callable[..., Server], dispatch: str
 ) -> None:
     queue_timeout = 0.08
-    server = make_server(workers=1, max_pending=3, idle_timeout=5.0, queue_timeout=queue_timeout)
+    server = make_server(
+        dispatch=dispatch, workers=1, max_pending=3, idle_timeout=5.0, queue_timeout=queue_timeout
+    )
     held = fill_workers_and_queue(server, stuck=1, queued=0)
     waits = []
     for _ in range(3):
         started = time.monotonic()
         with connect(server.address) as sock:
+            sock.sendall(GET)
             data, ended = read_until_closed(sock, 2.0)
             port = local_port(sock)
         assert ended is not None and data.startswith(b"HTTP/1.1 503")
@@ -89,29 +98,34 @@ def test_queued_connections_are_rejected_after_queue_timeout(
 
 
 def test_a_queued_connection_is_served_when_a_worker_frees_up(
-    make_server: Callable[..., Server],
+    make_server: Callable[..., Server], dispatch: str
 ) -> None:
-    server = make_server(workers=1, max_pending=1, idle_timeout=5.0, queue_timeout=5.0)
+    server = make_server(
+        dispatch=dispatch, workers=1, max_pending=1, idle_timeout=5.0, queue_timeout=5.0
+    )
     (stuck,) = fill_workers_and_queue(server, stuck=1, queued=0)
     with connect(server.address) as waiting:
         waiting.sendall(GET)
         assert server.log.wait_for(lambda s: s.pending == 1, 5.0)
-        stuck.sendall(b"Host: x\r\nConnection: close\r\n\r\n")  # finish the stuck request
+        stuck.sendall(STUCK_BODY)  # finish the stuck request
         assert read_until_closed(stuck, 5.0)[0].endswith(b"hello world")
         waiting.settimeout(5.0)
         assert waiting.recv(4096).startswith(b"HTTP/1.1 200 OK")
     stuck.close()
 
 
-def test_accept_lag_stays_tiny_while_workers_are_stuck(make_server: Callable[..., Server]) -> None:
+def test_accept_lag_stays_tiny_while_workers_are_stuck(
+    make_server: Callable[..., Server], dispatch: str
+) -> None:
     """The server logs each connection's accept within ms of the client's connect, even now."""
-    server = make_server(workers=1, max_pending=0, idle_timeout=5.0)
+    server = make_server(dispatch=dispatch, workers=1, max_pending=0, idle_timeout=5.0)
     held = fill_workers_and_queue(server, stuck=1, queued=0)
     for _ in range(20):
         before = time.monotonic()
         with connect(server.address) as sock:
             port = local_port(sock)
-            read_until_closed(sock, 2.0)
+            sock.sendall(GET)
+            assert read_until_closed(sock, 2.0)[1] is not None  # rejected, not left hanging
         record = server.log.wait_record(port, 5.0)
         assert record.accepted - before < REJECT_WITHIN + TOLERANCE
     for sock in held:

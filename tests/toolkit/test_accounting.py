@@ -9,9 +9,10 @@ from collections.abc import Callable
 
 import pytest
 
-from toolkit import MODELS, CloseReason, Server
+from toolkit import CloseReason, Server
 
 from .clients import GET, connect, local_port, read_until_closed
+from .conftest import SERVER_MODES
 
 
 def reset(sock: socket.socket) -> None:
@@ -20,12 +21,13 @@ def reset(sock: socket.socket) -> None:
     sock.close()
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize(("model", "dispatch"), SERVER_MODES)
 def test_every_connection_has_exactly_one_close_reason(
-    make_server: Callable[..., Server], model: str
+    make_server: Callable[..., Server], model: str, dispatch: str
 ) -> None:
     server = make_server(
         model=model,
+        dispatch=dispatch,
         workers=4,
         max_pending=8,
         idle_timeout=0.1,

@@ -10,14 +10,18 @@ from collections.abc import Callable
 
 import pytest
 
-from toolkit import MODELS, CloseReason, Server
+from toolkit import CloseReason, Server
 
-from .clients import GET, connect, local_port, read_until_closed
-from .conftest import TOLERANCE
+from .clients import GET, STUCK, connect, local_port, read_until_closed
+from .conftest import SERVER_MODES, TOLERANCE
 
 
-def test_in_flight_requests_finish_within_the_grace(make_server: Callable[..., Server]) -> None:
-    server = make_server(handler="sleep", sleep=0.1, workers=2, shutdown_grace=2.0)
+def test_in_flight_requests_finish_within_the_grace(
+    make_server: Callable[..., Server], dispatch: str
+) -> None:
+    server = make_server(
+        dispatch=dispatch, handler="sleep", sleep=0.1, workers=2, shutdown_grace=2.0
+    )
     sock = connect(server.address)
     sock.sendall(GET)
     assert server.log.wait_for(lambda s: s.busy == 1, 5.0)
@@ -35,10 +39,13 @@ def test_stuck_and_idle_connections_are_closed_and_shutdown_is_bounded(
         workers=2, max_pending=4, idle_timeout=10.0, shutdown_grace=grace, queue_timeout=10.0
     )
     stuck = connect(server.address)
-    stuck.sendall(b"GET / HTTP/1.1\r\n")  # mid-request: gets the grace, then is forced
+    stuck.sendall(STUCK)  # mid-request: gets the grace, then is forced
     idle = connect(server.address)  # between requests: closed at once
-    assert server.log.wait_for(lambda s: s.busy == 2, 5.0)
+    # The idle one holds the second worker (on-accept) or waits parked (readiness).
+    assert server.log.wait_for(lambda s: s.busy == 2 or (s.busy, s.parked) == (1, 1), 5.0)
     queued = [connect(server.address) for _ in range(3)]
+    for sock in queued:
+        sock.sendall(GET)
     assert server.log.wait_for(lambda s: s.pending == 3, 5.0)
     started = time.monotonic()
     server.shutdown()
@@ -54,10 +61,17 @@ def test_stuck_and_idle_connections_are_closed_and_shutdown_is_bounded(
     assert server.threads() == []
 
 
-@pytest.mark.parametrize("model", MODELS)
-def test_shutdown_under_load_leaks_nothing(make_server: Callable[..., Server], model: str) -> None:
+@pytest.mark.parametrize(("model", "dispatch"), SERVER_MODES)
+def test_shutdown_under_load_leaks_nothing(
+    make_server: Callable[..., Server], model: str, dispatch: str
+) -> None:
     server = make_server(
-        model=model, workers=4, max_pending=4, idle_timeout=5.0, shutdown_grace=0.05
+        model=model,
+        dispatch=dispatch,
+        workers=4,
+        max_pending=4,
+        idle_timeout=5.0,
+        shutdown_grace=0.05,
     )
     stop = threading.Event()
 

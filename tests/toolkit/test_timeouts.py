@@ -15,10 +15,10 @@ from .conftest import TOLERANCE
 
 
 def test_a_client_that_never_sends_is_closed_at_idle_timeout(
-    make_server: Callable[..., Server],
+    make_server: Callable[..., Server], dispatch: str
 ) -> None:
     idle = 0.1
-    server = make_server(idle_timeout=idle, request_timeout=1.0)
+    server = make_server(dispatch=dispatch, idle_timeout=idle, request_timeout=1.0)
     started = time.monotonic()
     with connect(server.address) as sock:
         port = local_port(sock)
@@ -31,10 +31,10 @@ def test_a_client_that_never_sends_is_closed_at_idle_timeout(
 
 
 def test_a_keep_alive_client_idle_between_requests_is_closed_at_idle_timeout(
-    make_server: Callable[..., Server],
+    make_server: Callable[..., Server], dispatch: str
 ) -> None:
     idle = 0.1
-    server = make_server(idle_timeout=idle)
+    server = make_server(dispatch=dispatch, idle_timeout=idle)
     with connect(server.address) as sock:
         sock.sendall(GET)
         sock.settimeout(5.0)
@@ -49,10 +49,10 @@ def test_a_keep_alive_client_idle_between_requests_is_closed_at_idle_timeout(
 
 
 def test_a_trickling_client_is_closed_at_request_timeout(
-    make_server: Callable[..., Server],
+    make_server: Callable[..., Server], dispatch: str
 ) -> None:
     idle, total = 0.1, 0.3
-    server = make_server(idle_timeout=idle, request_timeout=total)
+    server = make_server(dispatch=dispatch, idle_timeout=idle, request_timeout=total)
     with connect(server.address) as sock:
         port = local_port(sock)
         sock.sendall(b"GET / HTTP/1.1\r\n")
@@ -76,10 +76,10 @@ def test_a_trickling_client_is_closed_at_request_timeout(
 
 
 def test_a_client_that_never_reads_a_large_response_is_closed_at_write_timeout(
-    make_server: Callable[..., Server],
+    make_server: Callable[..., Server], dispatch: str
 ) -> None:
     write = 0.15
-    server = make_server(write_timeout=write, idle_timeout=5.0)
+    server = make_server(dispatch=dispatch, write_timeout=write, idle_timeout=5.0)
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     with sock:

@@ -31,6 +31,16 @@ class Handler(ABC):
     name: str = ""
     # Sent (best effort, never blocking) to a connection rejected under the `busy` policy.
     busy_reply: bytes = b""
+    # Sent (best effort) when a parked connection's request deadline passes.
+    timeout_reply: bytes = b""
+
+    def framer(self, buffer: bytes) -> bool | None:
+        """Whether `buffer` holds a whole request head; None if this protocol has no framing.
+
+        With framing, the readiness stage reads a request head before it dispatches, so a
+        client trickling its head never occupies a worker.
+        """
+        return None
 
     @abstractmethod
     def session(self) -> Session:

@@ -98,6 +98,7 @@ class HttpHandler(Handler):
     """Serves an HTTP app; rejected connections get a 503 with `Connection: close`."""
 
     busy_reply = _BUSY
+    timeout_reply = _ERROR_REPLIES[RequestTimeout]
 
     def __init__(self, name: str, app: App, max_request_bytes: int = 64 * 1024) -> None:
         self.name = name
@@ -106,3 +107,7 @@ class HttpHandler(Handler):
 
     def session(self) -> Session:
         return HttpSession(self._app, self._max_request_bytes)
+
+    def framer(self, buffer: bytes) -> bool | None:
+        # The blank line ending the head; h11 also accepts bare LF line endings.
+        return b"\r\n\r\n" in buffer or b"\n\n" in buffer

@@ -1,0 +1,194 @@
+"""The readiness stage (issue 7): idle connections cost a descriptor, not a worker."""
+
+from __future__ import annotations
+
+import json
+import resource
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from toolkit import Server
+
+from .clients import GET, STUCK, connect, http_get, read_until_closed
+from .conftest import TOLERANCE
+
+HELD = 10_000
+WORKERS = 4
+
+
+def raise_fd_limit(wanted: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+
+
+def thread_count(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    raise AssertionError("no Threads line")
+
+
+def open_many(address: tuple[str, int], count: int) -> tuple[list[socket.socket], list[float]]:
+    """`count` established connections that never send, and when each was established."""
+    socks, established = [], []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.settimeout(10)
+        sock.connect(address)
+        established.append(time.monotonic())
+        socks.append(sock)
+    return socks, established
+
+
+def close_times(socks: list[socket.socket], timeout: float) -> dict[int, float]:
+    """Index -> monotonic time the server closed that connection, for those it closed."""
+    closed: dict[int, float] = {}
+    with selectors.DefaultSelector() as selector:
+        for i, sock in enumerate(socks):
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ, i)
+        deadline = time.monotonic() + timeout
+        while len(closed) < len(socks) and time.monotonic() < deadline:
+            for key, _ in selector.select(deadline - time.monotonic()):
+                t = time.monotonic()
+                try:
+                    data = key.fileobj.recv(1)  # type: ignore[union-attr]
+                except ConnectionResetError:
+                    data = b""
+                if not data:
+                    closed[key.data] = t
+                    selector.unregister(key.fileobj)
+    return closed
+
+
+def test_ten_thousand_parked_connections_cost_no_thread_and_expire_on_time() -> None:
+    idle = 3.0
+    raise_fd_limit(HELD + 200)
+
+    def server_limits() -> None:
+        raise_fd_limit(HELD + 200)
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "serve",
+            "--dispatch",
+            "readiness",
+            "--workers",
+            str(WORKERS),
+            "--idle-timeout",
+            str(idle),
+            "--backlog",
+            "4096",
+            "--max-connections",
+            str(HELD + 100),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=server_limits,
+    )
+    socks: list[socket.socket] = []
+    try:
+        assert proc.stdout is not None
+        host, port = proc.stdout.readline().strip().removeprefix("listening on ").rsplit(":", 1)
+        address = (host, int(port))
+        socks, established = open_many(address, HELD)
+        # All held; a probe on a fresh connection is still served, by a bounded set of threads.
+        assert http_get(address, timeout=5.0).endswith(b"hello world")
+        assert thread_count(proc.pid) <= WORKERS + 4  # workers, acceptor, I/O thread, main
+        closed = close_times(socks, idle + 10.0)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        for sock in socks:
+            sock.close()
+        proc.kill()
+        proc.wait(10)
+    assert len(closed) == HELD, f"only {len(closed)} of {HELD} were closed"
+    late = sorted(closed[i] - established[i] - idle for i in closed)
+    assert late[0] >= -0.01, "a parked connection was closed before its idle timeout"
+    p99 = late[int(0.99 * len(late))]
+    assert p99 < TOLERANCE + 0.4, f"p99 idle-timeout error {p99:.3f}s"
+    stats = json.loads(out.strip().splitlines()[-1])
+    assert stats["reasons"]["idle_timeout"] == HELD
+    assert stats["max_parked"] >= HELD
+
+
+def test_a_keep_alive_client_pausing_between_requests_holds_no_worker(
+    make_server: Callable[..., Server],
+) -> None:
+    server = make_server(dispatch="readiness", workers=1, max_pending=0, idle_timeout=5.0)
+    with connect(server.address) as pausing:
+        pausing.sendall(GET)
+        pausing.settimeout(5.0)
+        assert pausing.recv(4096).endswith(b"hello world")
+        assert server.log.wait_for(lambda s: (s.busy, s.parked) == (0, 1), 5.0)
+        # The only worker is free: another client is served while the first one pauses.
+        assert http_get(server.address).endswith(b"hello world")
+        assert server.log.wait_for(lambda s: s.busy == 0, 5.0)
+        pausing.sendall(GET)
+        assert pausing.recv(4096).endswith(b"hello world")
+    assert server.stats().max_busy == 1
+
+
+def test_on_accept_mode_pins_the_worker_instead(make_server: Callable[..., Server]) -> None:
+    """The contrast: without the readiness stage the pausing client keeps its worker."""
+    server = make_server(dispatch="on-accept", workers=1, max_pending=0, idle_timeout=5.0)
+    with connect(server.address) as pausing:
+        pausing.sendall(GET)
+        pausing.settimeout(5.0)
+        assert pausing.recv(4096).endswith(b"hello world")
+        assert http_get(server.address).startswith(b"HTTP/1.1 503")
+
+
+def test_slowloris_never_occupies_a_worker(make_server: Callable[..., Server]) -> None:
+    server = make_server(
+        dispatch="readiness", workers=1, max_pending=0, idle_timeout=1.0, request_timeout=0.3
+    )
+    lorises = [connect(server.address) for _ in range(5)]
+    for sock in lorises:
+        sock.sendall(b"GET / HTTP/1.1\r\nX-a: ")
+    assert server.log.wait_for(lambda s: s.parked == 5, 5.0)
+    assert http_get(server.address).endswith(b"hello world")  # the worker is free
+    for sock in lorises:
+        data, ended = read_until_closed(sock, 5.0)
+        assert data.startswith(b"HTTP/1.1 408") and ended is not None
+        sock.close()
+    assert server.stats().max_busy == 1
+    assert server.stats().reasons["request_timeout"] == 5
+
+
+def test_connection_limit_counts_parked_connections(make_server: Callable[..., Server]) -> None:
+    server = make_server(dispatch="readiness", workers=1, max_connections=3, idle_timeout=5.0)
+    held = [connect(server.address) for _ in range(3)]
+    assert server.log.wait_for(lambda s: s.parked == 3, 5.0)
+    with connect(server.address) as extra:
+        extra.sendall(GET)
+        data, ended = read_until_closed(extra, 5.0)
+    assert data.startswith(b"HTTP/1.1 503") and ended is not None
+    assert server.log.wait_for(lambda s: s.reasons.get("rejected_connection_limit") == 1, 5.0)
+    for sock in held:
+        sock.close()
+
+
+def test_a_worker_stuck_in_a_body_read_still_leaves_parking_to_the_io_thread(
+    make_server: Callable[..., Server],
+) -> None:
+    server = make_server(dispatch="readiness", workers=1, max_pending=0, idle_timeout=5.0)
+    with connect(server.address) as stuck:
+        stuck.sendall(STUCK)
+        assert server.log.wait_for(lambda s: s.busy == 1, 5.0)
+        idle = [connect(server.address) for _ in range(50)]
+        assert server.log.wait_for(lambda s: s.parked == 50, 5.0)
+        for sock in idle:
+            sock.close()
