@@ -1,0 +1,1 @@
+"""Subcommands of the ``chaos`` command line, one module each (see ``chaos.cli``)."""

@@ -1,0 +1,82 @@
+"""HTTP/1.1 requests and responses through h11, so no fault hand-writes an HTTP parser."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import h11
+
+USER_AGENT = "chaos/0.1"
+
+
+def request_head(
+    host: str,
+    *,
+    method: str = "GET",
+    path: str = "/",
+    headers: Sequence[tuple[str, str]] = (),
+    content_length: int | None = None,
+) -> tuple[h11.Connection, bytes]:
+    """Serialise a request head; returns the h11 connection so a body can follow through it."""
+    conn = h11.Connection(h11.CLIENT)
+    all_headers = [("Host", host), ("User-Agent", USER_AGENT), *headers]
+    if content_length is not None:
+        all_headers.append(("Content-Length", str(content_length)))
+    head = conn.send(h11.Request(method=method, target=path, headers=all_headers))
+    return conn, head
+
+
+def request(host: str, *, method: str = "GET", path: str = "/") -> bytes:
+    """A complete body-less request."""
+    conn, head = request_head(host, method=method, path=path)
+    return head + conn.send(h11.EndOfMessage())
+
+
+class ResponseReader:
+    """Feed received bytes; learns the status and whether a complete response arrived.
+
+    The h11 client state is primed with a throwaway request, so a response can be parsed even
+    when the real request was never sent (half-close before the request) or was garbage.
+    """
+
+    def __init__(self, *, method: str = "GET") -> None:
+        self._conn = h11.Connection(h11.CLIENT)
+        self._conn.send(h11.Request(method=method, target="/", headers=[("Host", "chaos")]))
+        self._conn.send(h11.EndOfMessage())
+        self.status: int | None = None
+        self.complete = False
+        self.completed_at: float | None = None
+        self.body_bytes = 0
+        self.error: str | None = None
+
+    def feed(self, data: bytes) -> bool:
+        """Consume ``data`` (``b""`` means EOF); True once a whole response has arrived."""
+        if self.complete or self.error is not None:
+            return self.complete
+        try:
+            self._conn.receive_data(data)
+            while True:
+                event = self._conn.next_event()
+                if event is h11.NEED_DATA or event is h11.PAUSED:
+                    break
+                if isinstance(event, h11.Response):
+                    self.status = event.status_code
+                elif isinstance(event, h11.Data):
+                    self.body_bytes += len(event.data)
+                elif isinstance(event, h11.EndOfMessage):
+                    self.complete = True
+                    self.completed_at = time.monotonic()
+                    break
+                elif isinstance(event, h11.ConnectionClosed):
+                    break
+        except h11.RemoteProtocolError as exc:
+            self.error = f"server sent invalid HTTP: {exc}"
+        return self.complete
+
+    def summary(self) -> dict[str, object]:
+        """JSON-safe facts for a record's ``detail``."""
+        out: dict[str, object] = {"got_response": self.complete, "body_bytes": self.body_bytes}
+        if self.error is not None:
+            out["protocol_error"] = self.error
+        return out

@@ -1,0 +1,132 @@
+"""One record per client connection: what happened on the wire, stamped with ``time.monotonic()``.
+
+The clock is the same one the toolkit server logs with, so an in-process test can join a client
+record to the server's events through ``local_port``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+_TIMESTAMPS = (
+    "connected",
+    "first_sent",
+    "last_sent",
+    "first_byte",
+    "server_eof",
+    "reset",
+    "closed",
+)
+
+
+class Outcome(StrEnum):
+    """How a connection ended; exactly one per record."""
+
+    REFUSED = "refused"
+    CONNECT_TIMEOUT = "connect_timeout"
+    CLOSED_BY_SERVER = "closed_by_server"
+    RESET_BY_SERVER = "reset_by_server"
+    HELD_TO_END = "held_to_end"
+    COMPLETED = "completed"
+    ERROR = "error"
+
+
+def _is_time(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ClientRecord:
+    """What one client connection did and saw.
+
+    ``reset`` is when the *server's* reset was observed; our own abort (the ``reset`` fault) shows
+    as ``closed`` with ``detail["aborted"]``. ``sent_digest`` is the SHA-256 of every byte sent,
+    so two runs of one plan can be compared without keeping the bytes.
+    """
+
+    kind: str
+    index: int
+    local_port: int | None
+    started: float
+    connected: float | None = None
+    first_sent: float | None = None
+    last_sent: float | None = None
+    first_byte: float | None = None
+    server_eof: float | None = None
+    reset: float | None = None
+    closed: float | None = None
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    outcome: Outcome
+    error: str | None = None
+    status: int | None = None
+    sent_digest: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, str) or not self.kind:
+            raise ValueError(f"kind: expected a fault name, got {self.kind!r}")
+        for name in ("index", "bytes_sent", "bytes_received"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
+        if self.local_port is not None and not (
+            isinstance(self.local_port, int) and 0 < self.local_port < 65536
+        ):
+            raise ValueError(f"local_port: expected 1..65535 or None, got {self.local_port!r}")
+        if not _is_time(self.started):
+            raise ValueError(f"started: expected a monotonic time, got {self.started!r}")
+        for name in _TIMESTAMPS:
+            value = getattr(self, name)
+            if value is not None and not _is_time(value):
+                raise ValueError(f"{name}: expected a monotonic time or None, got {value!r}")
+            if value is not None and value < self.started:
+                raise ValueError(f"{name}: {value} is before started {self.started}")
+        if not isinstance(self.outcome, Outcome):
+            raise ValueError(f"outcome: expected an Outcome, got {self.outcome!r}")
+        if self.outcome is Outcome.ERROR and not self.error:
+            raise ValueError("error: an 'error' outcome needs its error text")
+        if self.status is not None and not (isinstance(self.status, int) and 100 <= self.status):
+            raise ValueError(f"status: expected an HTTP status code or None, got {self.status!r}")
+        if not isinstance(self.detail, dict):
+            raise ValueError(f"detail: expected a dict, got {type(self.detail).__name__}")
+
+    @property
+    def server_closed_after(self) -> float | None:
+        """Seconds from our connect to the server's EOF or reset, whichever came first."""
+        ends = [t for t in (self.server_eof, self.reset) if t is not None]
+        if self.connected is None or not ends:
+            return None
+        return min(ends) - self.connected
+
+    @property
+    def connect_latency(self) -> float | None:
+        """Seconds the TCP handshake took, or None when it never completed."""
+        return None if self.connected is None else self.connected - self.started
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict; :meth:`from_json` rebuilds an equal record from it."""
+        data = asdict(self)
+        data["outcome"] = self.outcome.value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | str) -> ClientRecord:
+        """Rebuild a record from :meth:`to_json` output (a dict or its JSON text)."""
+        if isinstance(data, str):
+            data = json.loads(data)
+        if not isinstance(data, dict):
+            raise ValueError("record: expected a JSON object")
+        fields = dict(data)
+        try:
+            fields["outcome"] = Outcome(fields.get("outcome"))
+        except ValueError:
+            raise ValueError(f"outcome: unknown outcome {data.get('outcome')!r}") from None
+        try:
+            return cls(**fields)
+        except TypeError as exc:
+            raise ValueError(f"record: {exc}") from None

@@ -1,0 +1,77 @@
+"""Where chaos clients aim: a host and port, parsed from ``HOST:PORT`` and checked for loopback.
+
+Resolution happens once per run, so thousands of connections do not each pay for a lookup.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+
+import trio
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Target:
+    """A TCP server address; ``str(target)`` gives back the ``HOST:PORT`` form."""
+
+    host: str
+    port: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.host, str) or not self.host.strip():
+            raise ValueError(f"host: expected a non-empty host name, got {self.host!r}")
+        if isinstance(self.port, bool) or not isinstance(self.port, int):
+            raise ValueError(f"port: expected an integer, got {self.port!r}")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port: must be 1..65535, got {self.port}")
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        """Parse ``HOST:PORT`` or ``[IPV6]:PORT``; a bad form raises ValueError naming target."""
+        if not isinstance(text, str):
+            raise ValueError(f"target: expected HOST:PORT, got {text!r}")
+        if text.startswith("["):
+            host, sep, port = text[1:].partition("]:")
+        else:
+            host, sep, port = text.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ValueError(f"target: expected HOST:PORT, got {text!r}")
+        try:
+            return cls(host=host, port=int(port))
+        except ValueError as exc:
+            raise ValueError(f"target: {exc}") from None
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def addresses(self) -> list[tuple[int, tuple]]:
+        """Resolve (blocking) to every ``(family, sockaddr)`` this target names."""
+        infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
+        return [(family, sockaddr) for family, _, _, _, sockaddr in infos]
+
+    def is_loopback(self) -> bool:
+        """True when every address the host resolves to is a loopback address."""
+        found = self.addresses()
+        return bool(found) and all(
+            ipaddress.ip_address(sockaddr[0].split("%")[0]).is_loopback for _, sockaddr in found
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Endpoint:
+    """A resolved target: the socket family and address every connection of a run uses."""
+
+    family: int
+    sockaddr: tuple
+    host_header: str
+
+
+async def resolve(target: Target) -> Endpoint:
+    """Resolve ``target`` once (numeric hosts need no lookup) into an :class:`Endpoint`."""
+    infos = await trio.socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+    if not infos:
+        raise OSError(f"cannot resolve {target}")
+    family, _, _, _, sockaddr = infos[0]
+    return Endpoint(family=family, sockaddr=sockaddr, host_header=str(target))

@@ -1,0 +1,278 @@
+"""Each fault does what it says on the wire, checked from the server's side of the socket.
+
+Timestamps are compared with the server's own ``time.monotonic()`` stamps, joined by port.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+
+import h11
+import trio
+
+import chaos
+from chaos import Outcome
+
+# A client stamp of a wire event and the server's stamp of its cause differ by at most this.
+TOLERANCE = 0.05
+SERVER_DELAY = 0.2
+# threading.Event.wait may wake up to a millisecond early, so lower bounds allow that much.
+EARLY = 0.002
+
+
+def close_after_delay(conn) -> None:
+    """Accept, wait exactly SERVER_DELAY without reading, close with a FIN."""
+    conn.stop.wait(SERVER_DELAY)
+    conn.log("closing")
+
+
+def read_all(conn) -> None:
+    conn.read_all()
+
+
+def hold_until_eof(conn) -> None:
+    conn.read_all()
+
+
+def respond_after_eof(conn) -> None:
+    """Read until the client's FIN, then answer, wait SERVER_DELAY and close."""
+    conn.read_all()
+    conn.respond(200)
+    conn.log("responded")
+    conn.stop.wait(SERVER_DELAY)
+    conn.log("closing")
+
+
+def http_error_on_bad_request(conn) -> None:
+    """h11 with an 8 KiB head limit: 431/400 on bad input, 200 otherwise; then close."""
+    _, event = conn.read_request(max_size=8192)
+    if isinstance(event, h11.RemoteProtocolError):
+        conn.respond(event.error_status_hint)
+    else:
+        conn.respond(200)
+    conn.log("closing")
+
+
+def run(fn, *args, **kwargs):
+    return trio.run(lambda: fn(*args, **kwargs))
+
+
+def test_never_send_sees_the_close_the_server_makes_after_200ms(serve):
+    server = serve(close_after_delay)
+    record = run(chaos.never_send, server.target, hold=2.0)
+    closing, _ = server.find(record.local_port, "closing")
+    assert record.outcome is Outcome.CLOSED_BY_SERVER
+    assert record.bytes_sent == 0 and record.first_sent is None
+    assert closing <= record.server_eof <= closing + TOLERANCE
+    assert SERVER_DELAY - EARLY <= record.server_closed_after <= SERVER_DELAY + TOLERANCE
+
+
+def test_never_send_holds_to_the_end_and_then_closes_with_a_fin(serve):
+    server = serve(hold_until_eof)
+    record = run(chaos.never_send, server.target, hold=0.1)
+    ((_, port, eof_at, data),) = [(None, *e[:1], e[2], e[3]) for e in server.wait_for("eof")]
+    assert port == record.local_port and data == b""
+    assert record.outcome is Outcome.HELD_TO_END
+    assert 0.1 <= record.closed - record.connected <= 0.1 + TOLERANCE
+    assert record.closed <= eof_at <= record.closed + TOLERANCE
+
+
+def test_half_close_after_request_sends_fin_and_still_reads_the_response(serve):
+    server = serve(respond_after_eof)
+    record = run(chaos.half_close, server.target, when="after", hold=2.0)
+    eof_at, request = server.find(record.local_port, "eof")
+    closing, _ = server.find(record.local_port, "closing")
+    assert request.startswith(b"GET / HTTP/1.1\r\n") and request.endswith(b"\r\n\r\n")
+    # The server saw our FIN, and only then answered: we read after half-closing.
+    assert record.detail["write_shutdown"] <= eof_at <= record.first_byte
+    assert record.detail["got_response"] is True and record.status == 200
+    assert record.outcome is Outcome.CLOSED_BY_SERVER
+    assert closing <= record.server_eof <= closing + TOLERANCE
+    assert record.server_closed_after >= SERVER_DELAY - EARLY
+
+
+def test_half_close_before_request_sends_only_a_fin(serve):
+    server = serve(respond_after_eof)
+    record = run(chaos.half_close, server.target, when="before", hold=2.0)
+    _, request = server.find(record.local_port, "eof")
+    assert request == b"" and record.bytes_sent == 0
+    assert record.detail["got_response"] is True and record.status == 200
+
+
+def test_reset_with_no_bytes_sends_rst_not_fin(serve):
+    server = serve(read_all)
+    record = run(chaos.reset, server.target, size=0)
+    server.wait_for("closed")
+    _, data = server.find(record.local_port, "reset")
+    assert data == b""
+    assert record.outcome is Outcome.COMPLETED and record.detail["aborted"] is True
+
+
+def test_reset_after_bytes_delivers_them_then_rst(serve):
+    server = serve(read_all)
+    record = run(chaos.reset, server.target, size=30, delay=0.05)
+    server.wait_for("closed")
+    _, data = server.find(record.local_port, "reset")
+    assert data == b"GET / HTTP/1.1\r\nHost: 127.0.0.1:"[:30]
+    assert record.bytes_sent == 30
+
+
+def test_slowloris_trickles_headers_and_never_completes_them(serve):
+    server = serve(read_all)
+    record = run(chaos.slowloris, server.target, hold=0.3, interval=0.02)
+    _, data = server.find(record.local_port, "eof")
+    assert data.startswith(b"GET / HTTP/1.1\r\nHost: ")
+    assert b"\r\n\r\n" not in data and data.endswith(b"\r\n")
+    assert len(data) == record.bytes_sent
+    lines = data.split(b"\r\n")[1:-1]
+    assert all(b": " in line for line in lines)
+    # One line every 20 ms for 300 ms, give or take scheduling.
+    assert 10 <= record.detail["header_lines"] <= 16
+    assert record.outcome is Outcome.HELD_TO_END
+
+
+def test_slowloris_sees_a_server_that_gives_up(serve):
+    server = serve(close_after_delay)
+    record = run(chaos.slowloris, server.target, hold=2.0, interval=0.02)
+    closing, _ = server.find(record.local_port, "closing")
+    # The server closed with our headers unread, which the kernel turns into an RST.
+    assert record.outcome in (Outcome.RESET_BY_SERVER, Outcome.CLOSED_BY_SERVER)
+    assert closing <= record.connected + record.server_closed_after <= closing + TOLERANCE
+
+
+def test_slow_body_sends_complete_headers_then_part_of_the_body(serve):
+    server = serve(read_all)
+    record = run(
+        chaos.slow_body, server.target, content_length=1000, chunk=3, interval=0.02, hold=0.2
+    )
+    _, data = server.find(record.local_port, "eof")
+    head, sep, body = data.partition(b"\r\n\r\n")
+    assert sep and b"Content-Length: 1000" in head and head.startswith(b"POST / ")
+    assert 0 < len(body) < 1000 and len(body) % 3 == 0
+    assert body.isalpha()
+
+
+def test_slow_send_trickles_the_payload_on_schedule(serve):
+    server = serve(read_all)
+    record = run(
+        chaos.slow_send, server.target, payload="abcdefghij", chunk=2, interval=0.03, hold=0.3
+    )
+    _, data = server.find(record.local_port, "eof")
+    assert data == b"abcdefghij" and record.detail["sent_all"] is True
+    assert 4 * 0.03 <= record.last_sent - record.first_sent <= 4 * 0.03 + TOLERANCE
+
+
+def big_response_then_give_up(conn) -> None:
+    """Answer with 4 MB through a tiny send buffer; abort with RST after 0.2 s of sending."""
+    conn.read_request()
+    conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 4000000\r\n\r\n"
+    data = memoryview(head + b"x" * 4_000_000)
+    deadline = time.monotonic() + SERVER_DELAY
+    conn.sock.setblocking(False)
+    while data and time.monotonic() < deadline:
+        try:
+            data = data[conn.sock.send(data) :]
+        except BlockingIOError:
+            conn.stop.wait(0.005)
+    conn.log("gave_up", len(data))
+    conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def test_slow_read_never_reading_records_when_the_server_gives_up(serve):
+    server = serve(big_response_then_give_up)
+    record = run(chaos.slow_read, server.target, never_read=True, hold=2.0, poll=0.005)
+    gave_up, left = server.find(record.local_port, "gave_up")
+    assert left > 3_000_000
+    assert record.outcome is Outcome.RESET_BY_SERVER and record.bytes_received == 0
+    assert gave_up <= record.reset <= gave_up + TOLERANCE
+    assert record.server_closed_after >= SERVER_DELAY - EARLY
+
+
+def test_slow_read_reading_slowly_gets_part_then_the_reset(serve):
+    server = serve(big_response_then_give_up)
+    record = run(
+        chaos.slow_read, server.target, read_size=512, read_interval=0.02, hold=2.0, poll=0.005
+    )
+    gave_up, _ = server.find(record.local_port, "gave_up")
+    assert record.outcome is Outcome.RESET_BY_SERVER
+    assert 0 < record.bytes_received < 4_000_000
+    assert gave_up <= record.reset <= gave_up + TOLERANCE
+
+
+def test_slow_read_completes_a_small_response(serve):
+    server = serve(http_error_on_bad_request)
+    record = run(chaos.slow_read, server.target, read_interval=0.01, hold=2.0)
+    assert record.outcome is Outcome.COMPLETED and record.status == 200
+
+
+def test_garbage_gets_a_431_and_the_close(serve):
+    server = serve(http_error_on_bad_request)
+    # Neither holds a blank line, so the server sees one endless head past its 8 KiB limit.
+    text = run(chaos.garbage, server.target, size=20000, mode="faker", hold=2.0, seed=5)
+    noise = run(chaos.garbage, server.target, size=20000, hold=2.0, seed=5)
+    assert text.status == noise.status == 431
+    for record in (text, noise):
+        assert record.outcome in (Outcome.CLOSED_BY_SERVER, Outcome.RESET_BY_SERVER)
+
+
+def test_garbage_faker_mode_sends_seeded_text(serve):
+    server = serve(read_all)
+    first = run(chaos.garbage, server.target, size=300, mode="faker", hold=0.05, seed=9)
+    second = run(chaos.garbage, server.target, size=300, mode="faker", hold=0.05, seed=9)
+    _, one = server.find(first.local_port, "eof")
+    _, two = server.find(second.local_port, "eof")
+    assert one == two and len(one) == 300
+    assert one.decode().isprintable() or "\n" in one.decode()
+
+
+def test_oversized_header_and_line_are_refused_by_a_limited_server(serve):
+    server = serve(http_error_on_bad_request)
+    header = run(chaos.oversized, server.target, part="header", size=20000, hold=2.0)
+    headers = run(chaos.oversized, server.target, part="headers", size=20000, hold=2.0)
+    line = run(chaos.oversized, server.target, part="line", size=20000, hold=2.0)
+    small = run(chaos.oversized, server.target, part="header", size=100, hold=2.0)
+    assert header.status == headers.status == line.status == 431
+    assert header.bytes_sent > 20000
+    assert small.status == 200
+
+
+def test_oversized_body_announces_and_sends_the_size(serve):
+    server = serve(read_all)
+    record = run(chaos.oversized, server.target, part="body", size=200_000, hold=0.2)
+    _, data = server.find(record.local_port, "eof")
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert b"Content-Length: 200000" in head and len(body) == 200_000
+
+
+def answer(status: int, delay: float = 0.0):
+    def handler(conn) -> None:
+        conn.read_request()
+        conn.stop.wait(delay)
+        conn.respond(status)
+        conn.read_all()
+
+    return handler
+
+
+def test_probe_is_available_on_200_and_not_on_503(serve):
+    ok = run(chaos.probe, serve(answer(200)).target)
+    down = run(chaos.probe, serve(answer(503)).target)
+    assert ok.outcome is Outcome.COMPLETED and ok.detail["available"] is True
+    assert down.outcome is Outcome.COMPLETED and down.status == 503
+    assert down.detail["available"] is False
+
+
+def test_probe_too_slow_is_not_available(serve):
+    record = run(chaos.probe, serve(answer(200, delay=0.3)).target, max_latency=0.1)
+    assert record.detail["available"] is False and record.status is None
+    assert 0.1 <= record.closed - record.started <= 0.1 + TOLERANCE
+
+
+def test_probe_refused_is_not_available_and_predicate_can_be_replaced(serve, closed_port):
+    refused = run(chaos.probe, f"127.0.0.1:{closed_port}")
+    assert refused.outcome is Outcome.REFUSED and refused.detail["available"] is False
+    lenient = run(chaos.probe, serve(answer(503)).target, predicate=lambda r: r.status == 503)
+    assert lenient.detail["available"] is True

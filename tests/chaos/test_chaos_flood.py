@@ -1,0 +1,101 @@
+"""``flood`` classifies every connection, fills a backlog, replaces drops, and scales to 5,000."""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import pytest
+import trio
+
+import chaos
+from chaos import ClientSpec, Outcome, Plan
+from chaos.fdlimit import open_fds
+
+CONCURRENT = 5000
+# threading.Event.wait may wake up to a millisecond early, so lower bounds allow that much.
+EARLY = 0.002
+
+
+def run(fn, *args, **kwargs):
+    return trio.run(lambda: fn(*args, **kwargs))
+
+
+def test_flood_against_a_closed_port_is_refused_every_time(closed_port):
+    records = run(chaos.flood, f"127.0.0.1:{closed_port}", connections=20)
+    assert [r.outcome for r in records] == [Outcome.REFUSED] * 20
+    assert all(r.connected is None for r in records)
+
+
+def test_flood_past_a_full_backlog_times_out_the_rest(serve):
+    # A listen backlog of 1 that is never accepted: Linux completes backlog + 1 handshakes
+    # and drops later SYNs, whose retransmission (1 s) comes after our 0.3 s timeout.
+    server = serve(lambda conn: None, backlog=1, accept=False)
+    records = run(
+        chaos.flood, server.target, connections=10, rate=100, hold=0.0, connect_timeout=0.3
+    )
+    outcomes = [r.outcome for r in records]
+    opened = outcomes.count(Outcome.COMPLETED)
+    assert 1 <= opened <= 3
+    assert outcomes.count(Outcome.CONNECT_TIMEOUT) == 10 - opened
+    late = [r for r in records if r.outcome is Outcome.CONNECT_TIMEOUT]
+    assert all(r.connected is None for r in late)
+
+
+def test_flood_rate_staggers_connection_starts(hold_server):
+    records = run(chaos.flood, hold_server.target, connections=10, rate=50)
+    starts = sorted(r.started for r in records)
+    span = starts[-1] - starts[0]
+    assert 9 / 50 <= span <= 9 / 50 + 0.05
+    assert {r.outcome for r in records} == {Outcome.COMPLETED}
+
+
+def drop_after(delay: float):
+    def handler(conn) -> None:
+        conn.stop.wait(delay)
+
+    return handler
+
+
+def test_flood_replaces_connections_the_server_drops(serve):
+    server = serve(drop_after(0.05))
+    records = run(chaos.flood, server.target, connections=3, hold=0.4, replace=True)
+    for slot in range(3):
+        mine = [r for r in records if r.index == slot]
+        assert 3 <= len(mine) <= 9
+        assert [r.detail.get("generation", 0) for r in mine] == list(range(len(mine)))
+        assert all(r.outcome is not Outcome.ERROR for r in mine)
+        assert all(r.server_closed_after >= 0.05 - EARLY for r in mine[:-1]), [
+            (r.connected, r.server_eof, r.reset, r.closed, r.outcome) for r in mine
+        ]
+    assert len({r.local_port for r in records}) == len(records)
+
+
+def test_flood_without_replace_keeps_the_drop(serve):
+    server = serve(drop_after(0.05))
+    records = run(chaos.flood, server.target, connections=3, hold=0.4)
+    assert len(records) == 3
+    assert all(r.server_closed_after is not None for r in records)
+
+
+@pytest.mark.skipif(
+    resource.getrlimit(resource.RLIMIT_NOFILE)[1] < 2 * CONCURRENT + 200,
+    reason="open-file hard limit too low for both ends of 5,000 connections",
+)
+def test_one_process_holds_5000_concurrent_connections_without_leaks(hold_server):
+    before = open_fds()
+    plan = Plan(
+        clients=[ClientSpec(kind="flood", params={"hold": 1.0}, count=CONCURRENT)], horizon=10
+    )
+    started = time.monotonic()
+    result = chaos.run(plan, target=hold_server.target)
+    assert time.monotonic() - started < 8
+    assert result.counts["held_to_end"] == CONCURRENT
+    assert hold_server.peak == CONCURRENT
+    # Every connection was open at once: the last one opened before the first one closed.
+    records = result.records
+    assert max(r.connected for r in records) < min(r.closed for r in records)
+    assert len({r.local_port for r in records}) == CONCURRENT
+    # The server closes its end on our FIN; then no descriptor of either end is left.
+    assert hold_server.wait_idle(CONCURRENT), f"server still holds {hold_server.open} connections"
+    assert open_fds() == before
