@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import struct
 import threading
 from dataclasses import dataclass
 
@@ -22,6 +23,9 @@ from .pool import Job
 __all__ = ["Live", "Service"]
 
 logger = logging.getLogger(__name__)
+
+# SO_LINGER on, zero seconds: close() sends RST and discards unsent data.
+_ABORT = struct.pack("ii", 1, 0)
 
 
 @dataclass(slots=True)
@@ -84,6 +88,10 @@ class Service:
     def finish(self, live: Live, reason: CloseReason) -> None:
         conn = live.conn
         try:
+            if reason is CloseReason.WRITE_TIMEOUT:
+                # Abort: a plain close would leave the unsent response in an orphaned socket
+                # that the kernel keeps retrying for minutes, invisible to the stalled peer.
+                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORT)
             conn.sock.close()
         finally:
             with self._cond:

@@ -8,6 +8,8 @@ import socket
 import time
 from collections.abc import Callable
 
+import pytest
+
 from toolkit import CloseReason, Server
 
 from .clients import GET, connect, local_port, read_until_closed
@@ -87,6 +89,11 @@ def test_a_client_that_never_reads_a_large_response_is_closed_at_write_timeout(
         sock.sendall(b"GET /bytes/16000000 HTTP/1.1\r\nHost: x\r\n\r\n")
         port = local_port(sock)
         assert server.log.wait_for(lambda s: s.closed == 1, 5.0)
+        # Aborted with RST: a plain close would leave the response queued, the FIN unseen.
+        sock.settimeout(5.0)
+        with pytest.raises(ConnectionResetError):
+            while sock.recv(1 << 20):
+                pass
     record = server.log.wait_record(port, 5.0)
     assert record.reason is CloseReason.WRITE_TIMEOUT
     assert record.first_byte is not None and record.closed is not None
