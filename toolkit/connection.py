@@ -1,7 +1,9 @@
 """`Connection`: the socket handlers see. Every read and write enforces the server's deadlines.
 
-Before each blocking call the socket timeout is re-armed with the time left (see `Deadlines`),
-so a handler never manages a timeout and a peer can never stretch a deadline by trickling.
+The socket stays non-blocking: each read or write is tried at once and, only if the kernel has
+nothing for it, waits in poll() for the time left (see `Deadlines`). So a handler never manages
+a timeout, a peer can never stretch a deadline by trickling, and the common case costs one
+system call rather than settimeout's fcntl pair plus a poll.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from .events import EventLog
 __all__ = ["Connection"]
 
 DEFAULT_RECV_SIZE = 64 * 1024
-_PEER_BROKE = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 
 
 class Connection:
@@ -33,6 +34,7 @@ class Connection:
         config: ServerConfig,
         log: EventLog,
         stopping: threading.Event,
+        since: float | None = None,
     ) -> None:
         self.sock = sock
         self.id = conn_id
@@ -49,7 +51,10 @@ class Connection:
             request_timeout=config.request_timeout,
             write_timeout=config.write_timeout,
             max_bytes=config.max_request_bytes,
+            since=now() if since is None else since,
         )
+        self._poller = select.poll()
+        self._poll_mask = 0
         # Guards the awaiting/forced pair against shutdown's scan from another thread.
         self._state = threading.Lock()
         self._forced = threading.Event()
@@ -57,6 +62,7 @@ class Connection:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass  # not TCP (e.g. a socketpair in tests), or already gone
+        sock.setblocking(False)
 
     # --- I/O ------------------------------------------------------------------------------
 
@@ -79,15 +85,19 @@ class Connection:
             self._preloaded = None
             self._account(data, first_at)
             return data
-        try:
-            self.sock.settimeout(timeout)
-            data = self.sock.recv(max_bytes)
-        except TimeoutError:
-            self._check_forced()
-            raise error(f"no byte within {timeout:.3f}s") from None
-        except OSError as exc:
-            self._check_forced()
-            raise PeerReset(str(exc)) from None
+        deadline = now() + timeout
+        while True:
+            try:
+                data = self.sock.recv(max_bytes)
+                break
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                self._check_forced()
+                raise PeerReset(str(exc)) from None
+            if not self._wait(select.POLLIN, deadline):
+                self._check_forced()
+                raise error(f"no byte within {timeout:.3f}s")
         self._check_forced()
         if not data:
             self.peer_eof = True
@@ -95,31 +105,44 @@ class Connection:
         self._account(data, now())
         return data
 
-    def _account(self, data: bytes, t: float) -> None:
-        self.bytes_in += len(data)
-        if self._deadlines.bytes_read(t, len(data)) and not self._first_byte_logged:
-            self._first_byte_logged = True
-            self._log.first_byte(self.id, t)
-
     def sendall(self, data: bytes) -> None:
         """Send all of `data` within what is left of the response's write deadline."""
         view = memoryview(data)
         while view:
             self._check_forced()
+            deadline = now() + self._deadlines.write_timeout(now())
             try:
-                self.sock.settimeout(self._deadlines.write_timeout(now()))
                 sent = self.sock.send(view)
-            except TimeoutError:
-                self._check_forced()
-                raise WriteTimeout("peer is not reading") from None
-            except _PEER_BROKE as exc:
-                self._check_forced()
-                raise PeerReset(str(exc)) from None
+            except BlockingIOError:
+                if not self._wait(select.POLLOUT, deadline):
+                    self._check_forced()
+                    raise WriteTimeout("peer is not reading") from None
+                continue
             except OSError as exc:
                 self._check_forced()
                 raise PeerReset(str(exc)) from None
             self.bytes_out += sent
+            self._deadlines.bytes_written(now())
             view = view[sent:]
+
+    def _wait(self, mask: int, deadline: float) -> bool:
+        """Wait until the socket is ready for `mask` or `deadline` passes; False on timeout."""
+        left = deadline - now()
+        if left <= 0:
+            return False
+        if mask != self._poll_mask:
+            if self._poll_mask:
+                self._poller.modify(self.sock, mask)
+            else:
+                self._poller.register(self.sock, mask)
+            self._poll_mask = mask
+        return bool(self._poller.poll(left * 1000.0))
+
+    def _account(self, data: bytes, t: float) -> None:
+        self.bytes_in += len(data)
+        if self._deadlines.bytes_read(t, len(data)) and not self._first_byte_logged:
+            self._first_byte_logged = True
+            self._log.first_byte(self.id, t)
 
     def request_done(self) -> None:
         """The whole request is in: its deadline stops until the next request starts."""

@@ -1,9 +1,10 @@
 """Per-connection deadline bookkeeping, free of I/O so every phase can be tested with plain numbers.
 
 A connection alternates between reading a request and writing its response. Reading is bounded
-twice: `idle_timeout` for each next byte and `request_timeout` for the whole request from its
-first byte. Writing is bounded once: `write_timeout` for the whole response. The phase flips on
-the first write after a read and on the first read after a write.
+twice: `idle_timeout` since the last activity (the accept, the last byte read or written) and
+`request_timeout` for the whole request from its first byte. Writing is bounded once:
+`write_timeout` for the whole response. The phase flips on the first write after a read and on
+the first read after a write.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Deadlines:
         "_max_bytes",
         "_request",
         "_write",
+        "last_activity",
         "phase",
         "request_bytes",
         "request_started",
@@ -37,9 +39,16 @@ class Deadlines:
     )
 
     def __init__(
-        self, *, idle_timeout: float, request_timeout: float, write_timeout: float, max_bytes: int
+        self,
+        *,
+        idle_timeout: float,
+        request_timeout: float,
+        write_timeout: float,
+        max_bytes: int,
+        since: float,
     ) -> None:
         self._idle = idle_timeout
+        self.last_activity = since
         self._request = request_timeout
         self._write = write_timeout
         self._max_bytes = max_bytes
@@ -49,25 +58,26 @@ class Deadlines:
         self.request_bytes = 0
 
     def read_timeout(self, t: float) -> tuple[float, type[ConnectionEnded]]:
-        """Seconds the next read may block at time `t`, and the error if it runs out.
-
-        Raises at once when the request deadline has already passed.
+        """Seconds the next read may wait at time `t` (0: only what is already there), and the
+        error to raise if nothing arrives. Raises at once when the request deadline has passed.
         """
         if self.phase is Phase.WRITING or self.phase is Phase.PROCESSING:
             self._next_request()
+        idle_left = max(0.0, self.last_activity + self._idle - t)
         if self.phase is Phase.AWAITING:
-            return self._idle, IdleTimeout
+            return idle_left, IdleTimeout
         assert self.request_started is not None
         left = self.request_started + self._request - t
         if left <= 0:
             raise RequestTimeout(f"request not complete after {self._request:g}s")
-        if left < self._idle:
+        if left < idle_left:
             return left, RequestTimeout
-        return self._idle, IdleTimeout
+        return idle_left, IdleTimeout
 
     def bytes_read(self, t: float, count: int) -> bool:
         """Count `count` bytes read at `t`; True if they start a request. Enforces the size cap."""
         started = self.phase is Phase.AWAITING
+        self.last_activity = t
         if started:
             self.phase = Phase.READING
             self.request_started = t
@@ -87,6 +97,10 @@ class Deadlines:
         if left <= 0:
             raise WriteTimeout(f"response not sent within {self._write:g}s")
         return left
+
+    def bytes_written(self, t: float) -> None:
+        """Sending is activity too: the wait for the next request counts from the last write."""
+        self.last_activity = t
 
     def request_done(self) -> None:
         """The handler has the whole request: stop its clock until the next one starts."""

@@ -139,7 +139,7 @@ class PoolModel(Model):
         return self.pool.join(timeout)
 
     def _run(self, job: Job) -> None:
-        self.service.serve(job.sock, job.conn_id, job.peer)
+        self.service.serve(job.sock, job.conn_id, job.peer, since=job.queued)
 
 
 def make_model(service: Service) -> Model:

@@ -49,16 +49,23 @@ class Service:
 
     # --- one connection -------------------------------------------------------------------
 
-    def serve(self, sock: socket.socket, conn_id: int, peer: tuple) -> None:
-        """Serve a connection until it ends (the on-accept way: one worker for its whole life)."""
-        live = self.open(sock, conn_id, peer)
+    def serve(
+        self, sock: socket.socket, conn_id: int, peer: tuple, since: float | None = None
+    ) -> None:
+        """Serve a connection until it ends (the on-accept way: one worker for its whole life).
+
+        `since` is when it was accepted: its idle clock runs from then, queue wait included.
+        """
+        live = self.open(sock, conn_id, peer, since)
         reason = None
         while reason is None:
             reason = self.step(live)
         self.finish(live, reason)
 
-    def open(self, sock: socket.socket, conn_id: int, peer: tuple) -> Live:
-        conn = Connection(sock, conn_id, peer, self.config, self.log, self.stopping)
+    def open(
+        self, sock: socket.socket, conn_id: int, peer: tuple, since: float | None = None
+    ) -> Live:
+        conn = Connection(sock, conn_id, peer, self.config, self.log, self.stopping, since)
         live = Live(conn, self.handler.session())
         with self._cond:
             self._live[conn_id] = live

@@ -8,21 +8,29 @@ from toolkit.deadline import Deadlines, Phase
 from toolkit.errors import IdleTimeout, RequestTimeout, RequestTooLarge, WriteTimeout
 
 
-def make() -> Deadlines:
-    return Deadlines(idle_timeout=1.0, request_timeout=3.0, write_timeout=2.0, max_bytes=100)
+def make(since: float = 0.0) -> Deadlines:
+    return Deadlines(
+        idle_timeout=1.0, request_timeout=3.0, write_timeout=2.0, max_bytes=100, since=since
+    )
 
 
 def test_waiting_for_a_request_is_bounded_by_idle_timeout_only() -> None:
-    d = make()
+    d = make(since=10.0)
     assert d.read_timeout(10.0) == (1.0, IdleTimeout)
     assert d.awaiting
 
 
+def test_the_idle_clock_runs_from_the_accept_not_from_the_first_read() -> None:
+    d = make(since=10.0)
+    assert d.read_timeout(10.6) == (pytest.approx(0.4), IdleTimeout)  # 0.6 s spent queued
+    assert d.read_timeout(12.0) == (0.0, IdleTimeout)  # only what already arrived may be read
+
+
 def test_request_deadline_counts_from_the_first_byte_however_bytes_trickle() -> None:
-    d = make()
+    d = make(since=10.0)
     d.read_timeout(10.0)
     assert d.bytes_read(10.0, 1) is True
-    assert d.read_timeout(10.5) == (1.0, IdleTimeout)
+    assert d.read_timeout(10.5) == (pytest.approx(0.5), IdleTimeout)  # idle since the last byte
     d.bytes_read(11.4, 1)
     d.bytes_read(12.3, 1)
     timeout, error = d.read_timeout(12.3)
@@ -56,7 +64,8 @@ def test_next_read_after_a_response_starts_a_fresh_request() -> None:
     d.read_timeout(0.0)
     d.bytes_read(0.0, 90)
     d.write_timeout(0.1)
-    assert d.read_timeout(50.0) == (1.0, IdleTimeout)
+    d.bytes_written(0.1)
+    assert d.read_timeout(0.3) == (pytest.approx(0.8), IdleTimeout)  # idle since the response
     assert d.bytes_read(50.0, 90) is True  # the size cap is per request
 
 

@@ -100,3 +100,24 @@ def test_a_client_that_never_reads_a_large_response_is_closed_at_write_timeout(
     assert 0 < record.bytes_out < 16_000_000
     # The write starts right after the request arrives: cut at write_timeout from there.
     assert write <= record.closed - record.first_byte < write + TOLERANCE
+
+
+def test_idle_time_spent_queued_counts(make_server: Callable[..., Server]) -> None:
+    """A silent client queued behind a busy worker is cut as soon as a worker reaches it:
+    its idle clock ran from the accept, not from the dispatch."""
+    idle, work = 0.1, 0.3
+    server = make_server(
+        handler="sleep", sleep=work, workers=1, max_pending=1, idle_timeout=idle, queue_timeout=5.0
+    )
+    with connect(server.address) as busy:
+        busy.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert server.log.wait_for(lambda s: s.busy == 1, 5.0)
+        started = time.monotonic()
+        with connect(server.address) as silent:
+            port = local_port(silent)
+            _, ended = read_until_closed(silent, 5.0)
+    assert ended is not None
+    # Cut when the worker frees up (after `work`), not `idle` later.
+    assert ended - started < work + idle - 0.03
+    record = server.log.wait_record(port, 5.0)
+    assert record.reason is CloseReason.IDLE_TIMEOUT
