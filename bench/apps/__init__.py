@@ -1,0 +1,5 @@
+"""Hello-world servers built on the stdlib and on the reference servers, one module each.
+
+Each answers `200 OK` with body `hello world`, as ANCHORS.md's measurements did, and runs as
+`python -m bench.apps.NAME --port P [...]`.
+"""

@@ -1,0 +1,77 @@
+"""Run one chaos plan in this process and print what it cost: `python -m bench.chaos_child`.
+
+The parent reads this process's CPU time and peak memory from `wait4`; this side reports
+the resident size before the plan ran (imports only) and what the records say happened.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _rss_kib() -> int:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() // 1024
+
+
+def _peak_open(records) -> int:
+    """Most connections open at one moment, from connect and end timestamps."""
+    events = []
+    for record in records:
+        if record.connected is None:
+            continue
+        ends = [t for t in (record.server_eof, record.reset, record.closed) if t is not None]
+        events.append((record.connected, 1))
+        events.append((min(ends) if ends else float("inf"), -1))
+    peak = current = 0
+    for _, step in sorted(events):
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """argv: KIND COUNT HOLD TARGET [PARAMS_JSON]."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    kind, count, hold, target = args[0], int(args[1]), float(args[2]), args[3]
+    params = json.loads(args[4]) if len(args) > 4 else {}
+    try:
+        from chaos import ClientSpec, Plan, run
+    except ImportError as exc:
+        print(json.dumps({"error": f"chaos package not available: {exc}"}), flush=True)
+        return 3
+    baseline = _rss_kib()
+    spec = ClientSpec(kind=kind, params={**params, "hold": hold}, count=count)
+    connect_timeout = float(params.get("connect_timeout", 2.0))
+    plan = Plan(clients=(spec,), horizon=hold + connect_timeout + 1.0, target=target)
+    began = time.monotonic()
+    result = run(plan)
+    wall = time.monotonic() - began
+    records = result.records
+    connected = [r.connected for r in records if r.connected is not None]
+    starts = [r.started for r in records]
+    span = max(connected) - min(starts) if connected and starts else None
+    summary = {
+        "records": len(records),
+        "connected": len(connected),
+        "peak_open": _peak_open(records),
+        "outcomes": dict(Counter(r.outcome.value for r in records)),
+        "connect_span_s": span,
+        "baseline_kib": baseline,
+        "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "wall_s": wall,
+    }
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""nginx as the ceiling: one worker, `return 200 "hello world"`, files in a scratch prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["write_config"]
+
+# Enough for the 10,000 idle connections of measurement 2 plus the flood and probes.
+WORKER_CONNECTIONS = 16_000
+
+_TEMPLATE = """\
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile {nofile};
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections {connections}; multi_accept on; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+{timeouts}    server {{
+        listen 127.0.0.1:{port};
+        location / {{ default_type text/plain; return 200 "hello world"; }}
+    }}
+}}
+"""
+
+
+def write_config(prefix: Path, port: int, idle_timeout: float | None, nofile: int) -> Path:
+    """Write nginx.conf under `prefix`; `idle_timeout` sets client_header_timeout (whole head)."""
+    timeouts = ""
+    if idle_timeout is not None:
+        ms = max(1, round(idle_timeout * 1000))
+        timeouts = f"    client_header_timeout {ms}ms;\n    keepalive_timeout {ms}ms;\n"
+    path = prefix / "nginx.conf"
+    path.write_text(
+        _TEMPLATE.format(
+            prefix=prefix,
+            port=port,
+            connections=WORKER_CONNECTIONS,
+            nofile=nofile,
+            timeouts=timeouts,
+        )
+    )
+    return path

@@ -1,0 +1,183 @@
+"""Child processes: pinned to their core, with the open-file limit raised, always reaped.
+
+Every child starts in its own session so its whole process group (gunicorn and nginx fork
+workers) is signalled by the group id we created; `Children` stops them all on any exit.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+__all__ = ["STOP_WAIT", "Child", "Children", "Pinning", "raise_nofile"]
+
+# A server gets this long to exit after SIGTERM before SIGKILL; our own shutdown takes ~0.1 s.
+STOP_WAIT = 5.0
+
+
+def raise_nofile() -> int:
+    """Raise this process's soft open-file limit to the hard one (children inherit it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pinning:
+    """Which cores servers and load generators run on; None leaves scheduling to the kernel."""
+
+    server: frozenset[int] | None
+    client: frozenset[int] | None
+
+    @classmethod
+    def detect(cls) -> Pinning:
+        """With 2+ cores: servers on the first, load generators on the second."""
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) < 2:
+            return cls(server=None, client=None)
+        return cls(server=frozenset({cores[0]}), client=frozenset({cores[1]}))
+
+    def describe(self) -> str:
+        if self.server is None or self.client is None:
+            return "not pinned (one core)"
+        return f"servers on core {min(self.server)}, load on core {min(self.client)}"
+
+
+def _preexec(cores: frozenset[int] | None):
+    def setup() -> None:
+        if cores is not None:
+            os.sched_setaffinity(0, cores)
+
+    return setup
+
+
+class Child:
+    """One started process, its output in files, stoppable exactly once."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        cores: frozenset[int] | None,
+        cwd: Path,
+        logs: Path,
+        name: str,
+    ) -> None:
+        self.name = name
+        self._out = open(logs / f"{name}.out", "w+b")
+        self._err = open(logs / f"{name}.err", "w+b")
+        self.proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=self._out,
+            stderr=self._err,
+            start_new_session=True,
+            preexec_fn=_preexec(cores),
+        )
+        self.started = time.monotonic()
+        self.stdout = ""
+        self.stderr = ""
+        self.rusage: resource.struct_rusage | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait(self, timeout: float) -> int | None:
+        """Wait for exit (keeping its rusage); None if still running after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while self.proc.returncode is None:
+            pid, status, usage = os.wait4(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                self.proc.returncode = os.waitstatus_to_exitcode(status)
+                self.rusage = usage
+                break
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.02)
+        return self.proc.returncode
+
+    def stop(self, sig: int = signal.SIGTERM) -> int | None:
+        """Signal the group, wait, SIGKILL whatever is left; collect output. Idempotent."""
+        if self.proc.returncode is None:
+            self._signal_group(sig)
+            if self.wait(STOP_WAIT) is None:
+                self._signal_group(signal.SIGKILL)
+                self.wait(STOP_WAIT)
+        # Workers of a group whose leader exited (nginx, gunicorn) must not outlive it.
+        self._signal_group(signal.SIGKILL)
+        if not self._out.closed:
+            self.stdout = self._read(self._out)
+            self.stderr = self._read(self._err)
+        return self.proc.returncode
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    @staticmethod
+    def _read(stream) -> str:
+        stream.seek(0)
+        text = stream.read().decode(errors="replace")
+        stream.close()
+        return text
+
+
+class Children:
+    """Starts children and stops every one of them on exit, success or not."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self._tmp = tempfile.TemporaryDirectory(prefix="bench-")
+        self.logs = Path(self._tmp.name)
+        self._children: list[Child] = []
+        self._serial = 0
+
+    def start(self, argv: Sequence[str], *, cores: frozenset[int] | None, name: str) -> Child:
+        self._serial += 1
+        child = Child(
+            argv, cores=cores, cwd=self.cwd, logs=self.logs, name=f"{self._serial}-{name}"
+        )
+        self._children.append(child)
+        return child
+
+    def scratch(self, name: str) -> Path:
+        """A fresh directory for one child's files (nginx's prefix, for instance)."""
+        self._serial += 1
+        path = self.logs / f"{self._serial}-{name}"
+        path.mkdir()
+        return path
+
+    def stop_all(self) -> None:
+        for child in self._children:
+            child.stop()
+        self._children.clear()
+
+    def __enter__(self) -> Children:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.stop_all()
+        finally:
+            self._tmp.cleanup()

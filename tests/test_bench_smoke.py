@@ -1,0 +1,99 @@
+"""Smoke test of the benchmark: `python -m bench --quick` runs end to end and reports every row.
+
+Only the contenders that need nothing installed are run, so the test passes on any machine and
+stays fast; reference servers, nginx and wrk are optional and reported as absent elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.wrk import parse
+
+ROOT = Path(__file__).resolve().parent.parent
+# Always available: our models and the two stdlib servers.
+CONTENDERS = (
+    "pool/on-accept",
+    "pool/readiness",
+    "iterative",
+    "thread-per-connection",
+    "socketserver",
+    "http.server",
+)
+MEASURES = ("throughput", "idle", "slowloris", "flood", "timeouts", "capacity")
+# The quick run takes ~16 s on 2 cores; a slow CI machine gets room, a hang does not.
+RUN_TIMEOUT = 55
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+    out = tmp_path_factory.mktemp("bench") / "quick.json"
+    argv = [sys.executable, "-m", "bench", "--quick", "--json", str(out)]
+    done = subprocess.run(
+        [*argv, "--contenders", ",".join(CONTENDERS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout, json.loads(out.read_text())
+
+
+@pytest.mark.timeout(RUN_TIMEOUT + 5)
+def test_quick_run_reports_every_measurement_and_contender(quick_run: tuple[str, dict]) -> None:
+    markdown, data = quick_run
+    assert tuple(data["measures"]) == MEASURES
+    for key in ("throughput", "idle", "slowloris", "flood", "timeouts"):
+        rows = data["measures"][key]["rows"]
+        assert [r["contender"] for r in rows] == list(CONTENDERS), key
+        crashed = [n for n in data["measures"][key]["notes"] if n.startswith("crashed")]
+        assert not crashed, crashed
+    for name in CONTENDERS:
+        assert f"| {name} |" in markdown
+    assert "## Targets" in markdown
+
+
+@pytest.mark.timeout(RUN_TIMEOUT + 5)
+def test_quick_run_numbers_are_plausible(quick_run: tuple[str, dict]) -> None:
+    _, data = quick_run
+    measures = data["measures"]
+    throughput = {r["contender"]: r for r in measures["throughput"]["rows"]}
+    assert throughput["pool/on-accept"]["ka_rps"] > 0
+    assert throughput["socketserver"]["nc_rps"] > 0
+    slowloris = {r["contender"]: r for r in measures["slowloris"]["rows"]}
+    # Our server cuts a slowloris at its request_timeout (1 s in the quick run).
+    assert slowloris["pool/on-accept"]["cut_s"] == pytest.approx(1.0, abs=0.5)
+    flood = {r["contender"]: r for r in measures["flood"]["rows"]}
+    assert 0 <= flood["pool/on-accept"]["answered_pct"] <= 100
+    timeouts = {r["contender"]: r for r in measures["timeouts"]["rows"]}
+    assert timeouts["socketserver"]["how"] == "no idle-timeout setting"
+    capacity = measures["capacity"]
+    assert capacity["rows"] or any("not available" in n for n in capacity["notes"])
+    assert data["targets"], "no target verdicts"
+
+
+def test_wrk_report_is_parsed() -> None:
+    report = """Running 4s test @ http://127.0.0.1:1/
+  2 threads and 50 connections
+  Latency Distribution
+     50%  812.00us
+     75%    1.33ms
+     90%    1.96ms
+     99%   12.54ms
+  18732 requests in 4.00s, 1.36MB read
+  Socket errors: connect 0, read 3, write 0, timeout 2
+  Non-2xx or 3xx responses: 32
+Requests/sec:   4683.00
+"""
+    result = parse(report)
+    assert (result.requests, result.non_2xx, result.errors) == (18732, 32, 5)
+    assert result.p50 == pytest.approx(812e-6)
+    assert result.p99 == pytest.approx(0.01254)
+    assert result.ok_rps == pytest.approx((18732 - 32) / 4.0)
