@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run a server until SIGINT or SIGTERM")
     for field in dataclasses.fields(ServerConfig):
         flag = "--" + field.name.replace("_", "-")
-        kind = type(field.default)
+        kind = str if field.default is None else type(field.default)
         serve.add_argument(
             flag,
             dest=field.name,
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
             default=field.default,
             choices=_CHOICES.get(field.name),
             metavar=None if field.name in _CHOICES else field.name.upper(),
-            help=f"default {field.default}",
+            help="default: by model" if field.default is None else f"default {field.default}",
         )
     serve.add_argument("--handler", choices=HANDLERS, default="http-hello")
     serve.add_argument(

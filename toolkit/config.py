@@ -45,8 +45,9 @@ DEFAULT_OVERLOAD = "busy"
 DEFAULT_SHUTDOWN_GRACE = 5.0
 # Finished records kept for inspection; the per-reason counters never roll off.
 DEFAULT_LOG_CAPACITY = 100_000
-# Dispatch on accept until the readiness stage is the default.
-DEFAULT_DISPATCH = "on-accept"
+# For the pool: park idle connections in a selector (a descriptor each, not a thread); the
+# other models can only dispatch on accept. Chosen by model when not given.
+DEFAULT_POOL_DISPATCH = "readiness"
 
 
 def _positive_finite(name: str, value: float) -> None:
@@ -86,7 +87,7 @@ class ServerConfig:
     overload: str = DEFAULT_OVERLOAD
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
     model: str = "pool"
-    dispatch: str = DEFAULT_DISPATCH
+    dispatch: str | None = None  # None: by model (see `dispatch_mode`)
     log_capacity: int = DEFAULT_LOG_CAPACITY
 
     def __post_init__(self) -> None:
@@ -107,10 +108,21 @@ class ServerConfig:
         _int_in("max_request_bytes", self.max_request_bytes, 1, 1 << 31)
         _one_of("overload", self.overload, OVERLOAD_POLICIES)
         _one_of("model", self.model, MODELS)
-        _one_of("dispatch", self.dispatch, DISPATCH_MODES)
+        if self.dispatch is not None:
+            _one_of("dispatch", self.dispatch, DISPATCH_MODES)
         if self.dispatch == "readiness" and self.model != "pool":
             raise ValueError(f"dispatch 'readiness' needs model 'pool', got model {self.model!r}")
         _int_in("log_capacity", self.log_capacity, 1, 100_000_000)
+
+    @property
+    def dispatch_mode(self) -> str:
+        """The dispatch in effect: as given, else readiness for the pool and on-accept otherwise.
+
+        Kept unresolved in `dispatch`, so `dataclasses.replace(config, model=...)` stays valid.
+        """
+        if self.dispatch is not None:
+            return self.dispatch
+        return DEFAULT_POOL_DISPATCH if self.model == "pool" else "on-accept"
 
     def to_dict(self) -> dict[str, object]:
         """The config as JSON-safe data (for stats output and saved runs)."""

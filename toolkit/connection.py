@@ -17,6 +17,7 @@ from .config import ServerConfig
 from .deadline import Deadlines
 from .errors import PeerReset, ServerShutdown, WriteTimeout
 from .events import EventLog
+from .peek import bytes_waiting
 
 __all__ = ["Connection"]
 
@@ -77,7 +78,7 @@ class Connection:
         """Read up to `max_bytes`; `b""` means the peer closed its side."""
         with self._state:
             timeout, error = self._deadlines.read_timeout(now())
-            if self._deadlines.awaiting and self._stopping.is_set():
+            if self._stopping.is_set() and self._idle_between_requests():
                 raise ServerShutdown("server is shutting down")
         self._check_forced()
         if self._preloaded is not None:
@@ -165,19 +166,14 @@ class Connection:
         A request already sitting in the socket buffer is in flight, not idle: it is served.
         """
         with self._state:
-            if not self._deadlines.awaiting or self._has_unread_bytes():
+            if not self._idle_between_requests():
                 return False
             self.force_close()
             return True
 
-    def _has_unread_bytes(self) -> bool:
-        # poll, not recv(MSG_PEEK): CPython waits out the socket timeout before any recv.
-        poller = select.poll()
-        try:
-            poller.register(self.sock, select.POLLIN)
-        except (OSError, ValueError):
-            return False  # already closed
-        return bool(poller.poll(0))
+    def _idle_between_requests(self) -> bool:
+        """No part of a next request read, preloaded by the readiness stage, or waiting."""
+        return self._deadlines.awaiting and self._preloaded is None and not bytes_waiting(self.sock)
 
     def force_close(self) -> None:
         """Unblock any read or write in progress; the owning thread then closes the socket."""

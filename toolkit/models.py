@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 
 from .clock import now
 from .events import CloseReason
+from .peek import bytes_waiting
 from .pool import Job, WorkerPool
 from .service import Service
 
@@ -124,12 +125,31 @@ class PoolModel(Model):
         if self.log.open_count >= self.config.max_connections:
             self.service.reject(sock, conn_id, CloseReason.REJECTED_CONNECTION_LIMIT)
         elif not self.pool.offer(Job(conn_id, sock, peer)):
-            self.service.reject(sock, conn_id, CloseReason.REJECTED_OVERLOAD)
+            self.service.reject(sock, conn_id, self._refusal())
+
+    def _refusal(self) -> CloseReason:
+        """Why the pool said no: it is full, or it has stopped taking work for shutdown."""
+        if self.service.stopping.is_set():
+            return CloseReason.SHUTDOWN
+        return CloseReason.REJECTED_OVERLOAD
 
     def on_tick(self) -> float | None:
-        for job in self.pool.expire(self.config.queue_timeout):
+        config = self.config
+        for job in self.pool.expire(config.queue_timeout):
             self.service.reject_job(job, CloseReason.REJECTED_QUEUE_TIMEOUT)
-        return self.pool.next_expiry(self.config.queue_timeout)
+        # A silent client is cut at idle_timeout even while it waits for a worker.
+        for job in self.pool.take_silent(config.idle_timeout, _silent):
+            job.sock.close()
+            self.log.closed(job.conn_id, CloseReason.IDLE_TIMEOUT)
+        waits = [
+            w
+            for w in (
+                self.pool.next_expiry(config.queue_timeout),
+                self.pool.next_silence_check(config.idle_timeout),
+            )
+            if w is not None
+        ]
+        return min(waits, default=None)
 
     def stop_admitting(self) -> None:
         for job in self.pool.drain():
@@ -142,6 +162,11 @@ class PoolModel(Model):
         self.service.serve(job.sock, job.conn_id, job.peer, since=job.queued)
 
 
+def _silent(job: Job) -> bool:
+    """True if nothing has arrived for the job (never blocks)."""
+    return not job.prefetched and not bytes_waiting(job.sock)
+
+
 def make_model(service: Service) -> Model:
     """The model named by `service.config.model`, with its dispatch mode."""
     name = service.config.model
@@ -149,7 +174,7 @@ def make_model(service: Service) -> Model:
         return IterativeModel(service)
     if name == "thread-per-connection":
         return ThreadPerConnectionModel(service)
-    if service.config.dispatch == "readiness":
+    if service.config.dispatch_mode == "readiness":
         from .readiness import ReadinessModel  # it builds on PoolModel, defined above
 
         return ReadinessModel(service)

@@ -37,6 +37,7 @@ class Job:
     prefetched: bytes = b""
     first_at: float | None = None
     queued: float = field(default_factory=now)
+    spoke: bool = False  # seen to have bytes waiting while queued: not idle, whatever its age
 
 
 class WorkerPool:
@@ -88,6 +89,33 @@ class WorkerPool:
                 expired.append(self._queue.popleft())
             self._sync_pending()
         return expired
+
+    def take_silent(self, max_idle: float, silent: Callable[[Job], bool]) -> list[Job]:
+        """Remove and return the jobs queued longer than `max_idle` for which `silent(job)`
+        holds; a job found not silent is marked and never asked again."""
+        cutoff = now() - max_idle
+        taken = []
+        with self._cond:
+            for job in list(self._queue):
+                if job.queued > cutoff:
+                    break
+                if job.spoke:
+                    continue
+                if silent(job):
+                    self._queue.remove(job)
+                    taken.append(job)
+                else:
+                    job.spoke = True
+            self._sync_pending()
+        return taken
+
+    def next_silence_check(self, max_idle: float) -> float | None:
+        """Seconds until a queued job not yet seen to speak reaches `max_idle`, or None."""
+        with self._cond:
+            for job in self._queue:
+                if not job.spoke:
+                    return max(0.0, job.queued + max_idle - now())
+        return None
 
     def next_expiry(self, max_wait: float) -> float | None:
         """Seconds until the oldest waiting job expires, or None if none waits."""

@@ -285,7 +285,7 @@ class ReadinessModel(PoolModel):
             entry.conn_id, entry.sock, entry.peer, entry.live, bytes(entry.buffer), entry.first_at
         )
         if not self.pool.offer(job):
-            self.service.reject_job(job, CloseReason.REJECTED_OVERLOAD)
+            self.service.reject_job(job, self._refusal())
 
     def _run(self, job: Job) -> None:
         service = self.service

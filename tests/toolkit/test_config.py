@@ -51,6 +51,14 @@ def test_keyword_only() -> None:
         ServerConfig("127.0.0.1")  # type: ignore[misc]
 
 
+def test_dispatch_defaults_by_model() -> None:
+    assert ServerConfig().dispatch_mode == "readiness"
+    assert ServerConfig(model="iterative").dispatch_mode == "on-accept"
+    assert ServerConfig(model="pool", dispatch="on-accept").dispatch_mode == "on-accept"
+    # Unresolved, so switching the model of a default config stays valid.
+    assert dataclasses.replace(ServerConfig(), model="iterative").dispatch_mode == "on-accept"
+
+
 def test_readiness_needs_the_pool_model() -> None:
     with pytest.raises(ValueError, match="dispatch"):
         ServerConfig(model="iterative", dispatch="readiness")

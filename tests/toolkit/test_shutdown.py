@@ -32,30 +32,36 @@ def test_in_flight_requests_finish_within_the_grace(
 
 
 def test_stuck_and_idle_connections_are_closed_and_shutdown_is_bounded(
-    make_server: Callable[..., Server],
+    make_server: Callable[..., Server], dispatch: str
 ) -> None:
     grace = 0.1
     server = make_server(
-        workers=2, max_pending=4, idle_timeout=10.0, shutdown_grace=grace, queue_timeout=10.0
+        dispatch=dispatch,
+        workers=2,
+        max_pending=4,
+        idle_timeout=10.0,
+        shutdown_grace=grace,
+        queue_timeout=10.0,
     )
-    stuck = connect(server.address)
-    stuck.sendall(STUCK)  # mid-request: gets the grace, then is forced
-    idle = connect(server.address)  # between requests: closed at once
-    # The idle one holds the second worker (on-accept) or waits parked (readiness).
-    assert server.log.wait_for(lambda s: s.busy == 2 or (s.busy, s.parked) == (1, 1), 5.0)
+    stuck = [connect(server.address) for _ in range(2)]
+    for sock in stuck:
+        sock.sendall(STUCK)  # mid-request on both workers: they get the grace, then are forced
+    assert server.log.wait_for(lambda s: s.busy == 2, 5.0)
+    idle = connect(server.address)  # queued (on-accept) or parked (readiness): closed at once
     queued = [connect(server.address) for _ in range(3)]
     for sock in queued:
         sock.sendall(GET)
-    assert server.log.wait_for(lambda s: s.pending == 3, 5.0)
+    parked = 1 if dispatch == "readiness" else 0
+    assert server.log.wait_for(lambda s: (s.pending, s.parked) == (4 - parked, parked), 5.0)
     started = time.monotonic()
     server.shutdown()
     took = time.monotonic() - started
     assert grace <= took < grace + TOLERANCE + 0.5
-    reasons = {local_port(s): None for s in [stuck, idle, *queued]}
+    reasons = {local_port(s): None for s in [*stuck, idle, *queued]}
     for record in server.log.records():
         reasons[record.peer_port] = record.reason
     assert set(reasons.values()) == {CloseReason.SHUTDOWN}
-    for sock in [stuck, idle, *queued]:
+    for sock in [*stuck, idle, *queued]:
         assert read_until_closed(sock, 2.0)[1] is not None  # the client sees the close
         sock.close()
     assert server.threads() == []

@@ -102,22 +102,31 @@ def test_a_client_that_never_reads_a_large_response_is_closed_at_write_timeout(
     assert write <= record.closed - record.first_byte < write + TOLERANCE
 
 
-def test_idle_time_spent_queued_counts(make_server: Callable[..., Server]) -> None:
-    """A silent client queued behind a busy worker is cut as soon as a worker reaches it:
-    its idle clock ran from the accept, not from the dispatch."""
+def test_a_silent_client_waiting_in_the_queue_is_cut_at_idle_timeout(
+    make_server: Callable[..., Server],
+) -> None:
+    """Its idle clock runs from the accept, and the acceptor cuts it while it waits for a
+    worker; a queued client whose request has arrived is not idle, and is served."""
     idle, work = 0.1, 0.3
     server = make_server(
-        handler="sleep", sleep=work, workers=1, max_pending=1, idle_timeout=idle, queue_timeout=5.0
+        handler="sleep",
+        sleep=work,
+        workers=1,
+        max_pending=2,
+        idle_timeout=idle,
+        queue_timeout=5.0,
     )
     with connect(server.address) as busy:
         busy.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert server.log.wait_for(lambda s: s.busy == 1, 5.0)
         started = time.monotonic()
-        with connect(server.address) as silent:
+        with connect(server.address) as silent, connect(server.address) as speaking:
+            speaking.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             port = local_port(silent)
             _, ended = read_until_closed(silent, 5.0)
+            answer, _ = read_until_closed(speaking, 5.0)
     assert ended is not None
-    # Cut when the worker frees up (after `work`), not `idle` later.
-    assert ended - started < work + idle - 0.03
+    assert idle <= ended - started < idle + TOLERANCE  # cut while queued, not when dispatched
     record = server.log.wait_record(port, 5.0)
-    assert record.reason is CloseReason.IDLE_TIMEOUT
+    assert record.reason is CloseReason.IDLE_TIMEOUT and record.dispatched is None
+    assert answer.endswith(b"hello world")  # waited longer than idle_timeout, and was served
