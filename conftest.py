@@ -8,6 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
+# Our own suite runs the chaos plugin's `ci` Hypothesis profile unless told otherwise
+# (CHAOS_PROFILE=deep for a real search); the plugin reads this in pytest_configure.
+os.environ.setdefault("CHAOS_PROFILE", "ci")
+pytest_plugins = ["pytester"]
+
 # How long threads get to finish exiting after the code under test says it is done.
 THREAD_EXIT_WAIT = 2.0
 

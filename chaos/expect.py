@@ -1,0 +1,81 @@
+"""`Expectations`: what a server promises (timeouts, limits) and the slack allowed in judging it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["DEFAULT_ACCEPT_LAG", "DEFAULT_TOLERANCE", "Expectations"]
+
+# An acceptor that only accepts and hands off takes well under a millisecond; 50 ms is the
+# bound the toolkit issue sets for "accepted or rejected at once".
+DEFAULT_ACCEPT_LAG = 0.05
+# Slack on every timing judgement: thread wake-ups and GC pauses on a loaded 2-core machine.
+DEFAULT_TOLERANCE = 0.1
+
+
+def _optional_seconds(name: str, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name}: expected seconds or None, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name}: must be > 0, got {value!r}")
+
+
+def _optional_count(name: str, value: int | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name}: expected a non-negative integer or None, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expectations:
+    """Bounds to judge a run against; None means "not promised, not checked"."""
+
+    idle_timeout: float | None = None
+    request_timeout: float | None = None
+    write_timeout: float | None = None
+    queue_timeout: float | None = None
+    workers: int | None = None
+    max_pending: int | None = None
+    max_open: int | None = None
+    accept_lag: float = DEFAULT_ACCEPT_LAG
+    tolerance: float = DEFAULT_TOLERANCE
+
+    def __post_init__(self) -> None:
+        for name in ("idle_timeout", "request_timeout", "write_timeout", "queue_timeout"):
+            _optional_seconds(name, getattr(self, name))
+        for name in ("workers", "max_pending", "max_open"):
+            _optional_count(name, getattr(self, name))
+        _optional_seconds("accept_lag", self.accept_lag)
+        _optional_seconds("tolerance", self.tolerance)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Any,
+        *,
+        tolerance: float = DEFAULT_TOLERANCE,
+        accept_lag: float = DEFAULT_ACCEPT_LAG,
+    ) -> Expectations:
+        """What a toolkit `ServerConfig` promises, whatever model runs it.
+
+        The pool bound (workers + max_pending open at once) is what the config says; a model
+        that ignores it (thread-per-connection) is judged against it and fails, as it should.
+        With the readiness stage, parked connections count as open up to max_connections.
+        """
+        readiness = getattr(config, "dispatch_mode", "on-accept") == "readiness"
+        return cls(
+            idle_timeout=config.idle_timeout,
+            request_timeout=config.request_timeout,
+            write_timeout=config.write_timeout,
+            queue_timeout=config.queue_timeout,
+            workers=config.workers,
+            max_pending=config.max_pending,
+            max_open=config.max_connections if readiness else config.workers + config.max_pending,
+            accept_lag=accept_lag,
+            tolerance=tolerance,
+        )
