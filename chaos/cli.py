@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 # Each module defines register(subparsers) adding its parsers, each with a handler default.
-COMMAND_MODULES: list[str] = ["chaos.commands.faults", "chaos.commands.run"]
+COMMAND_MODULES: list[str] = ["chaos.commands.faults", "chaos.commands.run", "chaos.verify.command"]
 EXIT_USAGE = 2
 
 

@@ -1,0 +1,140 @@
+"""What the user says the server enforces: ``--expect KEY=VALUE`` parsed into one frozen value.
+
+Timeouts are seconds or ``none`` (the server promises not to time out); ``max-connections`` is
+a count or ``none``; the rest name a behaviour. A key left out is measured and reported only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+__all__ = ["CHOICES", "KEYS", "NONE", "Expectations", "parse_expectations"]
+
+# The value meaning "promises no such limit": verify then passes only if none is seen.
+NONE = "none"
+TIMEOUT_KEYS = ("idle-timeout", "request-timeout", "write-timeout")
+CHOICES: dict[str, tuple[str, ...]] = {
+    "half-close": ("respond", "close"),
+    "flood": ("survives",),
+    "resets": ("survives",),
+    "hogging": ("available",),
+}
+KEYS = (*TIMEOUT_KEYS, "max-connections", *CHOICES)
+
+
+def _attr(key: str) -> str:
+    return key.replace("-", "_")
+
+
+def _check_seconds(key: str, value: Any) -> None:
+    if value is None or value == NONE:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{key}: expected seconds or '{NONE}', got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{key}: must be > 0 seconds, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expectations:
+    """One optional promise per check; None means "measure and report, judge nothing"."""
+
+    idle_timeout: float | str | None = None
+    request_timeout: float | str | None = None
+    write_timeout: float | str | None = None
+    max_connections: int | str | None = None
+    half_close: str | None = None
+    flood: str | None = None
+    resets: str | None = None
+    hogging: str | None = None
+
+    def __post_init__(self) -> None:
+        for key in TIMEOUT_KEYS:
+            _check_seconds(key, getattr(self, _attr(key)))
+        limit = self.max_connections
+        if limit is not None and limit != NONE:
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ValueError(f"max-connections: expected a count >= 1, got {limit!r}")
+        for key, allowed in CHOICES.items():
+            value = getattr(self, _attr(key))
+            if value is not None and value not in allowed:
+                raise ValueError(f"{key}: expected {' or '.join(allowed)}, got {value!r}")
+
+    def get(self, key: str) -> Any:
+        """The expectation for ``key`` (a name from :data:`KEYS`), or None."""
+        return getattr(self, _attr(key))
+
+    def display(self, key: str) -> str | None:
+        """The expected cell of the table: ``5 s``, ``72``, ``respond``, ``none`` or None."""
+        value = self.get(key)
+        if key in TIMEOUT_KEYS and isinstance(value, int | float):
+            return f"{value:g} s"
+        return None if value is None else str(value)
+
+    def given(self) -> dict[str, Any]:
+        """The keys that carry an expectation, in table order."""
+        return {key: self.get(key) for key in KEYS if self.get(key) is not None}
+
+    def only(self, keys: Sequence[str]) -> Expectations:
+        """These expectations with every key not in ``keys`` cleared."""
+        return replace(self, **{_attr(k): None for k in KEYS if k not in keys})
+
+    def merged(self, override: Expectations) -> Expectations:
+        """These expectations with every key set in ``override`` replaced by its value."""
+        changes = {f.name: getattr(override, f.name) for f in fields(override)}
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_config(cls, config: Any) -> Expectations:
+        """What a toolkit ``ServerConfig`` promises to a client that cannot see inside it.
+
+        Connections held at once: with ``on-accept`` dispatch each one takes a worker or a
+        place in the pending queue, so ``workers + max_pending``; with ``readiness`` idle ones
+        are parked, so ``max_connections``. The other models promise no limit we could judge.
+        """
+        # `dispatch_mode` resolves a dispatch left to the model's default.
+        dispatch = getattr(config, "dispatch_mode", config.dispatch)
+        if config.model != "pool":
+            limit = None
+        elif dispatch == "readiness":
+            limit = config.max_connections
+        else:
+            limit = min(config.workers + config.max_pending, config.max_connections)
+        return cls(
+            idle_timeout=config.idle_timeout,
+            request_timeout=config.request_timeout,
+            write_timeout=config.write_timeout,
+            max_connections=limit,
+            half_close="respond",
+            flood="survives",
+            resets="survives",
+        )
+
+
+def _parse_value(key: str, text: str) -> Any:
+    if key in CHOICES or text == NONE:
+        return text
+    try:
+        return int(text) if key == "max-connections" else float(text)
+    except ValueError:
+        kind = "a count" if key == "max-connections" else "seconds"
+        raise ValueError(f"{key}: expected {kind} or '{NONE}', got {text!r}") from None
+
+
+def parse_expectations(items: Sequence[str]) -> Expectations:
+    """Parse ``KEY=VALUE`` items; any problem raises ValueError naming the key or the item."""
+    values: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key, text = key.strip(), text.strip()
+        if not sep or not key or not text:
+            raise ValueError(f"expect: {item!r} is not KEY=VALUE")
+        if key not in KEYS:
+            raise ValueError(f"expect: unknown key {key!r}; known: {', '.join(KEYS)}")
+        if _attr(key) in values:
+            raise ValueError(f"expect: {key} given twice")
+        values[_attr(key)] = _parse_value(key, text)
+    return Expectations(**values)

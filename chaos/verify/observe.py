@@ -1,0 +1,145 @@
+"""Pure readings of chaos records: how a probe fared and when the server ended a connection.
+
+Every check judges through these, so "rejected", "queued" and "stalled" mean the same thing
+in every row of the verdict table, and all of it is testable with hand-made records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..record import ClientRecord, Outcome
+
+__all__ = [
+    "ProbeState",
+    "ProbeView",
+    "describe_probes",
+    "rejected_at_once",
+    "seconds",
+    "server_closed_within",
+    "server_ended_at",
+    "view_probe",
+]
+
+
+class ProbeState(StrEnum):
+    """How one probe fared; only ``ok`` counts as available."""
+
+    OK = "ok"  # a good answer (status < 500 for HTTP) within the latency limit
+    QUEUED = "queued"  # a good answer, but slower than the latency limit
+    REJECTED = "rejected"  # refused, reset, closed unanswered, or answered 5xx
+    STALLED = "stalled"  # no answer at all before the probe gave up
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeView:
+    """A probe record read as a state, with its latency (seconds from start) when answered."""
+
+    state: ProbeState
+    latency: float | None
+    status: int | None
+    started: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.state, ProbeState):
+            raise ValueError(f"state: expected a ProbeState, got {self.state!r}")
+        if self.latency is not None and self.latency < 0:
+            raise ValueError(f"latency: expected seconds >= 0, got {self.latency!r}")
+
+    @property
+    def available(self) -> bool:
+        return self.state is ProbeState.OK
+
+    def describe(self) -> str:
+        """E.g. ``ok (2 ms)``, ``rejected (503 after 1.00 s)``, ``stalled``."""
+        parts = []
+        if self.status is not None and self.state is not ProbeState.OK:
+            parts.append(str(self.status))
+        if self.latency is not None:
+            parts.append(seconds(self.latency) if parts == [] else f"after {seconds(self.latency)}")
+        return f"{self.state} ({' '.join(parts)})" if parts else str(self.state)
+
+
+def seconds(value: float) -> str:
+    """Seconds for people: milliseconds below one second, else two decimals."""
+    if value < 0.01:
+        return f"{value * 1000:.1f} ms"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def server_ended_at(record: ClientRecord) -> float | None:
+    """When the server closed or reset the connection (monotonic), or None."""
+    ends = [t for t in (record.server_eof, record.reset) if t is not None]
+    return min(ends) if ends else None
+
+
+def server_closed_within(record: ClientRecord, window: float) -> bool:
+    """True if the server ended this connection within ``window`` seconds of the handshake."""
+    after = record.server_closed_after
+    return after is not None and after <= window
+
+
+def rejected_at_once(record: ClientRecord, *, protocol: str, window: float) -> bool:
+    """True if the server turned this connection away rather than serving or timing it out.
+
+    HTTP: it answered 5xx (a busy reply). Otherwise, within ``window`` of the handshake,
+    either the connection broke (an error, e.g. our write after its RST) or the server ended
+    it after sending bytes nobody asked for (a busy reply to a silent client), or (HTTP) ended
+    it under a client that never reads. A raw server answering what a client sent and hanging
+    up may just be a one-shot server, so only a silent client's raw answer counts.
+    """
+    if protocol == "http" and record.status is not None:
+        return record.status >= 500
+    if record.connected is None:
+        return False
+    # Broken at once: reset by the server, or an error of ours (e.g. a write after its RST).
+    ended = record.closed if record.outcome is Outcome.ERROR else record.reset
+    if ended is not None and ended - record.connected <= window:
+        return True
+    if not server_closed_within(record, window):
+        return False
+    if protocol != "http":
+        return record.kind == "never_send" and record.bytes_received > 0
+    if record.kind == "half_close":
+        return False
+    return record.bytes_received > 0 or bool(record.detail.get("never_read"))
+
+
+def view_probe(record: ClientRecord, *, protocol: str, limit: float) -> ProbeView:
+    """Classify a probe record (an HTTP ``probe``, or a raw one that sent a payload and read).
+
+    HTTP: answered means a complete response; 5xx is a rejection. Raw: answered means any byte
+    came back, even if the server then closed (raw servers often answer once and hang up).
+    """
+    if protocol == "http":
+        latency = record.detail.get("latency")
+        answered = record.outcome is Outcome.COMPLETED and record.status is not None
+        good = answered and record.status < 500
+    else:
+        latency = None if record.first_byte is None else record.first_byte - record.started
+        answered = good = record.first_byte is not None
+    if good:
+        state = ProbeState.OK if latency is not None and latency <= limit else ProbeState.QUEUED
+    elif answered or record.outcome in (
+        Outcome.REFUSED,
+        Outcome.CLOSED_BY_SERVER,
+        Outcome.RESET_BY_SERVER,
+        Outcome.ERROR,
+    ):
+        state = ProbeState.REJECTED
+    else:
+        state = ProbeState.STALLED
+    return ProbeView(state=state, latency=latency, status=record.status, started=record.started)
+
+
+def describe_probes(views: Iterable[ProbeView]) -> str:
+    """``3/4 ok, 1 rejected``: counts per state, most common first after ``ok``."""
+    views = list(views)
+    if not views:
+        return "no probes"
+    counts = {s: sum(1 for v in views if v.state is s) for s in ProbeState}
+    text = [f"{counts[ProbeState.OK]}/{len(views)} ok"]
+    text += [f"{n} {s}" for s, n in counts.items() if n and s is not ProbeState.OK]
+    return ", ".join(text)
