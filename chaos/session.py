@@ -108,7 +108,9 @@ class Session:
         self._outcome = outcome
 
     def _fail(self, exc: OSError) -> None:
-        if isinstance(exc, _PEER_BROKE):
+        # ENOTCONN once connected: the kernel already tore the connection down (a reset).
+        torn_down = exc.errno == errno.ENOTCONN and self.connected is not None
+        if isinstance(exc, _PEER_BROKE) or torn_down:
             if self.reset is None:
                 self.reset = time.monotonic()
         else:

@@ -276,3 +276,32 @@ def test_probe_refused_is_not_available_and_predicate_can_be_replaced(serve, clo
     assert refused.outcome is Outcome.REFUSED and refused.detail["available"] is False
     lenient = run(chaos.probe, serve(answer(503)).target, predicate=lambda r: r.status == 503)
     assert lenient.detail["available"] is True
+
+
+def test_enotconn_after_the_server_reset_us_is_a_reset_not_an_error() -> None:
+    """shutdown() after a server RST raises ENOTCONN: the connection is gone, by the peer."""
+    import errno
+
+    from chaos.session import Session
+    from chaos.target import Endpoint
+
+    session = Session(
+        kind="half_close",
+        index=0,
+        endpoint=Endpoint(
+            family=socket.AF_INET, sockaddr=("127.0.0.1", 1), host_header="127.0.0.1:1"
+        ),
+    )
+    session.connected = time.monotonic()
+    session._fail(OSError(errno.ENOTCONN, "Transport endpoint is not connected"))
+    record = session.record()
+    assert record.outcome is Outcome.RESET_BY_SERVER and record.error is None
+    never = Session(
+        kind="half_close",
+        index=1,
+        endpoint=Endpoint(
+            family=socket.AF_INET, sockaddr=("127.0.0.1", 1), host_header="127.0.0.1:1"
+        ),
+    )
+    never._fail(OSError(errno.ENOTCONN, "not connected"))  # never connected: a real error
+    assert never.record().outcome is Outcome.ERROR

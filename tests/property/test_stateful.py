@@ -161,9 +161,24 @@ class ThreadPerConnectionUnderAttack(OnAcceptServerUnderAttack):
 
     def _connect(self) -> socket.socket:
         sock = super()._connect()
-        accepted = len(self.clients)
-        assert self.server.log.wait_for(lambda s: s.accepted >= accepted and s.busy == s.open, 5.0)
+        self._settle()
         return sock
+
+    def _settle(self) -> None:
+        """Wait until the server holds exactly our clients, each on a busy thread."""
+        held = len(self.clients)
+        assert self.server.log.wait_for(lambda s: s.open == held and s.busy == held, 5.0)
+
+    @rule()
+    def probe(self) -> None:
+        super().probe()
+        self._settle()  # the probe's thread has ended before the next step
+
+    @precondition(lambda self: self.clients)
+    @rule()
+    def close_oldest_client(self) -> None:
+        super().close_oldest_client()
+        self._settle()
 
     @invariant()
     def no_connection_outlives_its_deadline(self) -> None:

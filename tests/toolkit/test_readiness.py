@@ -35,16 +35,23 @@ def thread_count(pid: int) -> int:
     raise AssertionError("no Threads line")
 
 
-def open_many(address: tuple[str, int], count: int) -> tuple[list[socket.socket], list[float]]:
-    """`count` established connections that never send, and when each was established."""
-    socks, established = [], []
+def open_many(
+    address: tuple[str, int], count: int
+) -> tuple[list[socket.socket], list[float], list[float]]:
+    """`count` connections that never send, and when each connect began and returned.
+
+    The server accepts between the two, so they bound its idle clock from both sides even
+    when this process is descheduled (a loaded machine) right after a connect returns.
+    """
+    socks, began, returned = [], [], []
     for _ in range(count):
         sock = socket.socket()
         sock.settimeout(10)
+        began.append(time.monotonic())
         sock.connect(address)
-        established.append(time.monotonic())
+        returned.append(time.monotonic())
         socks.append(sock)
-    return socks, established
+    return socks, began, returned
 
 
 def close_times(socks: list[socket.socket], timeout: float) -> dict[int, float]:
@@ -102,7 +109,7 @@ def test_ten_thousand_parked_connections_cost_no_thread_and_expire_on_time() -> 
         assert proc.stdout is not None
         host, port = proc.stdout.readline().strip().removeprefix("listening on ").rsplit(":", 1)
         address = (host, int(port))
-        socks, established = open_many(address, HELD)
+        socks, began, returned = open_many(address, HELD)
         # All held; a probe on a fresh connection is still served, by a bounded set of threads.
         assert http_get(address, timeout=5.0).endswith(b"hello world")
         assert thread_count(proc.pid) <= WORKERS + 4  # workers, acceptor, I/O thread, main
@@ -115,8 +122,9 @@ def test_ten_thousand_parked_connections_cost_no_thread_and_expire_on_time() -> 
         proc.kill()
         proc.wait(10)
     assert len(closed) == HELD, f"only {len(closed)} of {HELD} were closed"
-    late = sorted(closed[i] - established[i] - idle for i in closed)
-    assert late[0] >= -0.01, "a parked connection was closed before its idle timeout"
+    early = min(closed[i] - began[i] - idle for i in closed)
+    assert early >= -0.01, f"a parked connection was closed {-early:.3f}s before its idle timeout"
+    late = sorted(closed[i] - returned[i] - idle for i in closed)
     p99 = late[int(0.99 * len(late))]
     assert p99 < TOLERANCE + 0.4, f"p99 idle-timeout error {p99:.3f}s"
     stats = json.loads(out.strip().splitlines()[-1])
