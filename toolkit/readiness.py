@@ -84,11 +84,11 @@ class Parker:
     def park(self, entry: Parked) -> None:
         """Hand a connection to the I/O thread; closed at once if the stage has stopped."""
         with self._lock:
-            if not self._closed:
+            taken = not self._closed
+            if taken:
                 self._incoming.append(entry)
-                wake = len(self._incoming) == 1
-                entry = None  # type: ignore[assignment]
-        if entry is not None:
+            wake = taken and len(self._incoming) == 1  # the first since the last wake-up
+        if not taken:
             self._close(entry, CloseReason.SHUTDOWN, registered=False)
         elif wake:
             self._wake()
