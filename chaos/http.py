@@ -27,9 +27,11 @@ def request_head(
     return conn, head
 
 
-def request(host: str, *, method: str = "GET", path: str = "/") -> bytes:
+def request(
+    host: str, *, method: str = "GET", path: str = "/", headers: Sequence[tuple[str, str]] = ()
+) -> bytes:
     """A complete body-less request."""
-    conn, head = request_head(host, method=method, path=path)
+    conn, head = request_head(host, method=method, path=path, headers=headers)
     return head + conn.send(h11.EndOfMessage())
 
 

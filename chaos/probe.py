@@ -19,6 +19,7 @@ from .record import ClientRecord, Outcome
 from .slot import Fault, Slot, run_slot
 from .target import Target
 
+CLOSE = (("Connection", "close"),)
 # A human notices a second of delay; slower than that is not "available".
 DEFAULT_MAX_LATENCY = 1.0
 # Two probes a second resolve an outage to half a second.
@@ -72,7 +73,9 @@ async def probe_once(slot: Slot, params: ProbeParams, number: int) -> None:
     """One probe: connect, request, read the whole response, all within ``max_latency``."""
     session = slot.session()
     reader = ResponseReader(method=params.method)
-    data = request(slot.host, method=params.method, path=params.path)
+    # One-shot: the server closes first, so the probe holds no worker or slot once answered
+    # (a keep-alive probe lingered until the server noticed our close, skewing the next step).
+    data = request(slot.host, method=params.method, path=params.path, headers=CLOSE)
     with trio.move_on_after(params.max_latency) as scope:
         timeout = min(params.connect_timeout, params.max_latency)
         if await session.connect(timeout) and await session.send_all(data):

@@ -289,12 +289,3 @@ def hold_server() -> Iterator[HoldServer]:
     server = HoldServer().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A loopback port bound but not listening: connecting is refused (RST)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    yield sock.getsockname()[1]
-    sock.close()

@@ -140,12 +140,3 @@ def black_hole() -> Iterator[str]:
     sock = socket.create_server(("127.0.0.1", 0), backlog=1)
     yield f"127.0.0.1:{sock.getsockname()[1]}"
     sock.close()
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A loopback port bound but not listening: connecting is refused."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    yield sock.getsockname()[1]
-    sock.close()
