@@ -63,11 +63,9 @@ class Expectations:
     ) -> Expectations:
         """What a toolkit `ServerConfig` promises, whatever model runs it.
 
-        The pool bound (workers + max_pending open at once) is what the config says; a model
-        that ignores it (thread-per-connection) is judged against it and fails, as it should.
-        With the readiness stage, parked connections count as open up to max_connections.
+        The pool bound (`config.open_limit`) is what the config says; a model that ignores it
+        (thread-per-connection) is judged against it and fails, as it should.
         """
-        readiness = getattr(config, "dispatch_mode", "on-accept") == "readiness"
         return cls(
             idle_timeout=config.idle_timeout,
             request_timeout=config.request_timeout,
@@ -75,7 +73,7 @@ class Expectations:
             queue_timeout=config.queue_timeout,
             workers=config.workers,
             max_pending=config.max_pending,
-            max_open=config.max_connections if readiness else config.workers + config.max_pending,
+            max_open=config.open_limit,
             accept_lag=accept_lag,
             tolerance=tolerance,
         )

@@ -124,6 +124,15 @@ class ServerConfig:
             return self.dispatch
         return DEFAULT_POOL_DISPATCH if self.model == "pool" else "on-accept"
 
+    @property
+    def open_limit(self) -> int:
+        """Most connections the pool holds open at once: on accept, each takes a worker or a
+        queue place (and max_connections still caps them); with readiness, parked ones count,
+        up to max_connections. Other models promise the same bound and may break it."""
+        if self.dispatch_mode == "readiness":
+            return self.max_connections
+        return min(self.workers + self.max_pending, self.max_connections)
+
     def to_dict(self) -> dict[str, object]:
         """The config as JSON-safe data (for stats output and saved runs)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}

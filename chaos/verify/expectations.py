@@ -91,18 +91,10 @@ class Expectations:
     def from_config(cls, config: Any) -> Expectations:
         """What a toolkit ``ServerConfig`` promises to a client that cannot see inside it.
 
-        Connections held at once: with ``on-accept`` dispatch each one takes a worker or a
-        place in the pending queue, so ``workers + max_pending``; with ``readiness`` idle ones
-        are parked, so ``max_connections``. The other models promise no limit we could judge.
+        Connections held at once: the pool's ``open_limit``. The other models promise no limit
+        a client could judge.
         """
-        # `dispatch_mode` resolves a dispatch left to the model's default.
-        dispatch = getattr(config, "dispatch_mode", config.dispatch)
-        if config.model != "pool":
-            limit = None
-        elif dispatch == "readiness":
-            limit = config.max_connections
-        else:
-            limit = min(config.workers + config.max_pending, config.max_connections)
+        limit = config.open_limit if config.model == "pool" else None
         return cls(
             idle_timeout=config.idle_timeout,
             request_timeout=config.request_timeout,

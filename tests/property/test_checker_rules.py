@@ -203,3 +203,5 @@ def test_expectations_validate_and_follow_the_config() -> None:
     assert on_accept.max_open == 5
     parked = Expectations.from_config(ServerConfig(dispatch="readiness", max_connections=50))
     assert parked.max_open == 50
+    capped = ServerConfig(dispatch="on-accept", workers=3, max_pending=2, max_connections=4)
+    assert Expectations.from_config(capped).max_open == 4  # the on-accept pool rejects at 4 too

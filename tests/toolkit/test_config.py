@@ -59,6 +59,13 @@ def test_dispatch_defaults_by_model() -> None:
     assert dataclasses.replace(ServerConfig(), model="iterative").dispatch_mode == "on-accept"
 
 
+def test_open_limit_is_the_pools_bound_capped_by_max_connections() -> None:
+    assert ServerConfig(dispatch="on-accept", workers=3, max_pending=2).open_limit == 5
+    capped = ServerConfig(dispatch="on-accept", workers=3, max_pending=2, max_connections=4)
+    assert capped.open_limit == 4
+    assert ServerConfig(dispatch="readiness", max_connections=50).open_limit == 50
+
+
 def test_readiness_needs_the_pool_model() -> None:
     with pytest.raises(ValueError, match="dispatch"):
         ServerConfig(model="iterative", dispatch="readiness")
