@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
 
 import trio
 
@@ -55,17 +54,14 @@ def observe(
             recovered = trio.run(functools.partial(probe, target, max_latency=PROBE_LATENCY))
     finally:
         server.shutdown()
-    leaked = [t.name for t in server.threads() if t.is_alive()]
-    leaked += [
-        t.name for t in threading.enumerate() if t.name.startswith("toolkit-") and t.is_alive()
-    ]
+    leaked = [t.name for t in server.threads()]
     stats = server.stats()
     return Observation(
         clients=result.records,
         server=server.log.records(),
         stats=stats,
         recovery=recovered,
-        leaked_threads=tuple(sorted(set(leaked))),
+        leaked_threads=tuple(sorted(leaked)),
         leaked_fds=max(0, open_fds() - fds_before),
         log_complete=stats.accepted <= config.log_capacity,
     )

@@ -50,6 +50,10 @@ class Model(ABC):
     def join(self, timeout: float) -> list[threading.Thread]:
         """Wait for the model's threads; return any still alive after `timeout`."""
 
+    def threads(self) -> list[threading.Thread]:
+        """The threads this model started (alive or not)."""
+        return []
+
     def _serve_counted(self, sock: socket.socket, conn_id: int, peer: tuple) -> None:
         self.log.gauge("busy", 1)
         try:
@@ -96,10 +100,13 @@ class ThreadPerConnectionModel(Model):
             with self._lock:
                 self._threads.discard(threading.current_thread())
 
+    def threads(self) -> list[threading.Thread]:
+        with self._lock:
+            return list(self._threads)
+
     def join(self, timeout: float) -> list[threading.Thread]:
         deadline = now() + timeout
-        with self._lock:
-            threads = list(self._threads)
+        threads = self.threads()
         for thread in threads:
             thread.join(max(0.0, deadline - now()))
         return [t for t in threads if t.is_alive()]
@@ -154,6 +161,9 @@ class PoolModel(Model):
     def stop_admitting(self) -> None:
         for job in self.pool.drain():
             self.service.reject_job(job, CloseReason.SHUTDOWN)
+
+    def threads(self) -> list[threading.Thread]:
+        return self.pool.threads
 
     def join(self, timeout: float) -> list[threading.Thread]:
         return self.pool.join(timeout)

@@ -274,6 +274,9 @@ class ReadinessModel(PoolModel):
         self.parker.stop()
         super().stop_admitting()
 
+    def threads(self) -> list[threading.Thread]:
+        return [self.parker.thread, *super().threads()]
+
     def join(self, timeout: float) -> list[threading.Thread]:
         deadline = now() + timeout
         stuck = [] if self.parker.join(timeout) else [self.parker.thread]

@@ -80,11 +80,9 @@ class Server:
         return self.log.stats()
 
     def threads(self) -> list[threading.Thread]:
-        """Threads this server started that are still alive."""
-        found = [self._acceptor.thread] if self._acceptor else []
-        return [t for t in found if t.is_alive()] + [
-            t for t in threading.enumerate() if t.name.startswith("toolkit-") and t not in found
-        ]
+        """Threads this server started that are still alive (not other servers' threads)."""
+        own = [self._acceptor.thread] if self._acceptor else []
+        return [t for t in own + self.model.threads() if t.is_alive()]
 
     def shutdown(self) -> None:
         """Graceful, bounded shutdown; raises RuntimeError if a thread would not exit."""

@@ -103,6 +103,16 @@ def test_shutdown_under_load_leaks_nothing(
     assert stats.open == 0 and stats.accepted == stats.closed
 
 
+def test_threads_are_the_servers_own(make_server: Callable[..., Server], dispatch: str) -> None:
+    first = make_server(dispatch=dispatch, workers=2)
+    second = make_server(dispatch=dispatch, workers=3)
+    extra = 1 if dispatch == "readiness" else 0  # the I/O thread
+    assert len(first.threads()) == 1 + 2 + extra and len(second.threads()) == 1 + 3 + extra
+    first.shutdown()
+    assert first.threads() == []
+    assert len(second.threads()) == 1 + 3 + extra  # another server's threads are not ours
+
+
 def test_shutdown_twice_is_harmless(make_server: Callable[..., Server]) -> None:
     server = make_server()
     server.shutdown()
