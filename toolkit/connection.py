@@ -111,7 +111,8 @@ class Connection:
         view = memoryview(data)
         while view:
             self._check_forced()
-            deadline = now() + self._deadlines.write_timeout(now())
+            t = now()
+            deadline = t + self._deadlines.write_timeout(t)
             try:
                 sent = self.sock.send(view)
             except BlockingIOError:
