@@ -290,11 +290,6 @@ class EventLog:
                 return found
         raise LookupError(f"no closed connection from port {peer_port} within {timeout}s")
 
-    def wait_closed(self, count: int, timeout: float) -> bool:
-        """Block until at least `count` connections have closed, or `timeout` passes."""
-        with self._changed:
-            return self._changed.wait_for(lambda: self._closed >= count, timeout)
-
     def wait_for(self, predicate: Callable[[Stats], bool], timeout: float) -> bool:
         """Block until `predicate(stats)` holds (re-checked on every change) or `timeout` passes."""
         with self._changed:
