@@ -6,25 +6,25 @@ connection); :func:`run_plan` (trio) and :func:`run` (synchronous) run a whole :
 
 from __future__ import annotations
 
-from .fdlimit import FdBudget, FdLimitError, ensure_capacity
-from .flood import FloodParams, flood
-from .garbage import GarbageParams, garbage
-from .half_close import HalfCloseParams, half_close
-from .never_send import NeverSendParams, never_send
-from .oversized import OversizedParams, oversized
+from .engine.fdlimit import FdBudget, FdLimitError, ensure_capacity
+from .faults.base import Fault
+from .faults.flood import FloodParams, flood
+from .faults.garbage import GarbageParams, garbage
+from .faults.half_close import HalfCloseParams, half_close
+from .faults.never_send import NeverSendParams, never_send
+from .faults.oversized import OversizedParams, oversized
+from .faults.probe import ProbeParams, is_available, probe
+from .faults.registry import FAULTS, get_fault
+from .faults.reset import ResetParams, reset
+from .faults.slow_body import SlowBodyParams, slow_body
+from .faults.slow_read import SlowReadParams, slow_read
+from .faults.slow_send import SlowSendParams, slow_send
+from .faults.slowloris import SlowlorisParams, slowloris
 from .params import FaultParams, HoldParams
 from .plan import ClientSpec, Plan
-from .probe import ProbeParams, is_available, probe
 from .record import ClientRecord, Outcome
-from .registry import FAULTS, get_fault
-from .reset import ResetParams, reset
 from .result import ChaosResult, Distribution, ProbeSummary
 from .runner import Progress, run, run_plan
-from .slot import Fault
-from .slow_body import SlowBodyParams, slow_body
-from .slow_read import SlowReadParams, slow_read
-from .slow_send import SlowSendParams, slow_send
-from .slowloris import SlowlorisParams, slowloris
 from .target import Target
 
 __all__ = [

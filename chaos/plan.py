@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .faults.registry import get_fault
 from .params import FaultParams
-from .registry import get_fault
 from .target import Target
 
 # An hour: a longer soak should be several plans, each with its own saved result.

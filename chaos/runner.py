@@ -1,6 +1,6 @@
 """Run a plan: every client concurrently in one trio nursery, all cancelled at the horizon.
 
-Each client runs in a :class:`~chaos.slot.Slot` whose sockets are closed in a ``finally``, so
+Each client runs in a :class:`~chaos.engine.slot.Slot` whose sockets are closed in a ``finally``, so
 neither the horizon nor an exception leaks a socket.
 """
 
@@ -13,15 +13,16 @@ from dataclasses import dataclass
 
 import trio
 
-from .fdlimit import ensure_capacity
+from .engine.fdlimit import ensure_capacity
+from .engine.payload import client_rng
+from .engine.slot import Slot
+from .faults.base import Fault
+from .faults.probe import Predicate, judge
+from .faults.registry import get_fault
 from .params import FaultParams
-from .payload import client_rng
 from .plan import Plan
-from .probe import Predicate, judge
-from .registry import get_fault
 from .result import ChaosResult
-from .slot import Fault, Slot, as_target
-from .target import Target, resolve
+from .target import Target, as_target, resolve
 
 # How often the progress callback hears from a run.
 PROGRESS_INTERVAL = 1.0
@@ -80,7 +81,7 @@ async def run_plan(
     """Run ``plan`` against ``target`` (default: the plan's own) and summarise the records.
 
     ``predicate`` replaces the probes' default availability judgement. Raises
-    :class:`~chaos.fdlimit.FdLimitError` before connecting if the plan cannot fit in the
+    :class:`~chaos.engine.fdlimit.FdLimitError` before connecting if the plan cannot fit in the
     open-file limit, and ValueError if there is no target.
     """
     if target is None:

@@ -75,3 +75,8 @@ async def resolve(target: Target) -> Endpoint:
         raise OSError(f"cannot resolve {target}")
     family, _, _, _, sockaddr = infos[0]
     return Endpoint(family=family, sockaddr=sockaddr, host_header=str(target))
+
+
+def as_target(target: Target | str) -> Target:
+    """Accept a :class:`Target` or its ``HOST:PORT`` text."""
+    return target if isinstance(target, Target) else Target.parse(target)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from .embedded import Embedded, EmbeddedError, embedded_server
 from .expectations import KEYS, NONE, Expectations, parse_expectations
-from .export import run_to_json
 from .observe import ProbeState, ProbeView, view_probe
-from .orchestrate import Span, VerifyRun, run_verify, verify
-from .plan import CHECKS, PROTOCOLS, Schedule, VerifySettings
-from .report import render_html
+from .output.export import run_to_json
+from .output.html import render_html
+from .output.timeline import Timeline, build_timeline
+from .run import Span, VerifyRun, run_verify, verify
+from .settings import CHECKS, PROTOCOLS, Schedule, VerifySettings
 from .stage import Role, StageResult, run_stage
-from .timeline import Timeline, build_timeline
 from .verdict import CheckResult, Verdict, format_table, summary_line
 
 __all__ = [

@@ -13,7 +13,7 @@ import trio
 from ..plan import ClientSpec
 from ..target import Target
 from .observe import ProbeView, view_probe
-from .plan import PROBE_LATENCY, VerifySettings
+from .settings import PROBE_LATENCY, VerifySettings
 from .stage import Role, StageResult, run_stage
 
 __all__ = ["RECOVERY_PAUSE", "probe_role", "probe_views", "recover", "recovered"]

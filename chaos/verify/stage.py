@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 
 import trio
 
-from ..fdlimit import ensure_capacity
-from ..payload import client_rng
+from ..engine.fdlimit import ensure_capacity
+from ..engine.payload import client_rng
+from ..engine.slot import Slot
+from ..faults.registry import get_fault
 from ..plan import ClientSpec, Plan
 from ..record import ClientRecord
-from ..registry import get_fault
 from ..result import ChaosResult
-from ..slot import Slot
 from ..target import Target, resolve
 
 __all__ = ["Role", "StageResult", "run_stage"]
@@ -114,7 +114,7 @@ async def run_stage(
 
     A ``gated`` role's ``start`` counts from the moment the other roles' connects settled.
 
-    Raises :class:`~chaos.fdlimit.FdLimitError` before connecting if the stage cannot fit in
+    Raises :class:`~chaos.engine.fdlimit.FdLimitError` before connecting if the stage cannot fit in
     the open-file limit.
     """
     plan = Plan(clients=tuple(r.spec for r in roles), horizon=limit, seed=seed, target=str(target))

@@ -108,9 +108,9 @@ def test_run_needs_a_target_from_somewhere(tmp_path, capsys):
 
 
 def test_another_module_can_register_a_subcommand():
-    parser = build_parser([*COMMAND_MODULES, "chaos.commands.run"][-1:])
+    parser = build_parser([*COMMAND_MODULES, "chaos.cli.run"][-1:])
     assert parser.parse_args(["run", "x.json"]).plan == "x.json"
-    assert "chaos.commands.faults" in COMMAND_MODULES
+    assert "chaos.cli.faults" in COMMAND_MODULES
 
 
 def test_python_dash_m_chaos_exits_2_with_one_line():

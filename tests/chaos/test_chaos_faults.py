@@ -282,7 +282,7 @@ def test_enotconn_after_the_server_reset_us_is_a_reset_not_an_error() -> None:
     """shutdown() after a server RST raises ENOTCONN: the connection is gone, by the peer."""
     import errno
 
-    from chaos.session import Session
+    from chaos.engine.session import Session
     from chaos.target import Endpoint
 
     session = Session(

@@ -10,7 +10,7 @@ import trio
 
 import chaos
 from chaos import ClientSpec, Outcome, Plan
-from chaos.fdlimit import open_fds
+from chaos.engine.fdlimit import open_fds
 
 CONCURRENT = 5000
 # threading.Event.wait may wake up to a millisecond early, so lower bounds allow that much.

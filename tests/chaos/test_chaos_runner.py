@@ -12,7 +12,7 @@ import trio
 import chaos
 from chaos import ChaosResult, ClientSpec, FdLimitError, Outcome, Plan
 from chaos import runner as runner_module
-from chaos.fdlimit import RESERVE, ensure_capacity, open_fds
+from chaos.engine.fdlimit import RESERVE, ensure_capacity, open_fds
 
 # trio.run start-up and teardown on a busy two-core machine.
 OVERHEAD = 0.3

@@ -6,11 +6,11 @@ import dataclasses
 
 from hypothesis import HealthCheck, find, settings
 
-from chaos.checker import check
-from chaos.expect import Expectations
-from chaos.harness import observe
 from chaos.plan import ClientSpec, Plan
-from chaos.strategies import chaos_plans
+from chaos.testing.bounds import Expectations
+from chaos.testing.checker import check
+from chaos.testing.harness import observe
+from chaos.testing.strategies import chaos_plans
 from toolkit import ServerConfig
 
 BASE = ServerConfig(

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from chaos.checker import Observation, check, check_wire, join
-from chaos.expect import Expectations
 from chaos.record import ClientRecord, Outcome
+from chaos.testing.bounds import Expectations
+from chaos.testing.checker import Observation, check, check_wire, join
 from toolkit import CloseReason, ConnectionRecord, EventLog
 
 EXPECT = Expectations(

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from hypothesis import given, target
 
-from chaos.checker import check, join
-from chaos.expect import Expectations
-from chaos.harness import observe
 from chaos.plan import Plan
-from chaos.strategies import chaos_plans, server_configs
+from chaos.testing.bounds import Expectations
+from chaos.testing.checker import check, join
+from chaos.testing.harness import observe
+from chaos.testing.strategies import chaos_plans, server_configs
 from toolkit import ServerConfig
 
 

@@ -17,7 +17,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from chaos.expect import Expectations
+from chaos.testing.bounds import Expectations
 from toolkit import Server, ServerConfig
 
 HEAD = b"GET / HTTP/1.1\r\nHost: x\r\n"

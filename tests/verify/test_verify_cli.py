@@ -16,7 +16,7 @@ def one_line_error(capsys) -> str:
 
 
 def test_verify_is_registered_as_a_command_module():
-    assert "chaos.verify.command" in COMMAND_MODULES
+    assert "chaos.cli.verify" in COMMAND_MODULES
 
 
 @pytest.mark.parametrize(

@@ -6,17 +6,17 @@ from __future__ import annotations
 import pytest
 
 import chaos.verify as verify_api
+from chaos.engine.kernel import parse_listen_overflows
 from chaos.record import ClientRecord, Outcome
 from chaos.target import Target
 from chaos.verify import Expectations, ProbeState, Verdict, VerifySettings, parse_expectations
-from chaos.verify.concurrency import Step, levels
-from chaos.verify.concurrency import judge as judge_limit
-from chaos.verify.half_close import judge as judge_half_close
-from chaos.verify.idle_timeout import judge as judge_idle
-from chaos.verify.netstat import parse_listen_overflows
+from chaos.verify.checks.half_close import judge as judge_half_close
+from chaos.verify.checks.idle_timeout import judge as judge_idle
+from chaos.verify.checks.max_connections import Step, levels
+from chaos.verify.checks.max_connections import judge as judge_limit
+from chaos.verify.checks.timing import judge_seconds
 from chaos.verify.observe import ProbeView, rejected_at_once, view_probe
-from chaos.verify.timeline import build_timeline
-from chaos.verify.timing import judge_seconds
+from chaos.verify.output.timeline import build_timeline
 from chaos.verify.verdict import CheckResult, format_table, summary_line
 from toolkit import ServerConfig
 

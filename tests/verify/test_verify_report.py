@@ -16,7 +16,7 @@ import pytest
 
 from chaos.cli import main
 from chaos.record import ClientRecord
-from chaos.verify.timeline import fate
+from chaos.verify.output.timeline import fate
 from toolkit import Server, ServerConfig
 
 # A small toolkit server, every check at a small scale: the whole run takes a few seconds.

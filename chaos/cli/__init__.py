@@ -1,0 +1,40 @@
+"""The ``chaos`` command line, one module per subcommand.
+
+``python -m chaos KIND --target HOST:PORT [flags]``, ``chaos run PLAN`` or ``chaos verify``.
+Subcommands come from the modules named in :data:`COMMAND_MODULES`; each module has
+``register(subparsers)``, so a new subcommand is one more module and one more list entry.
+Bad input of any kind prints one line on stderr and exits 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .usage import EXIT_USAGE, Parser, UsageError
+
+# Each module defines register(subparsers) adding its parsers, each with a handler default.
+COMMAND_MODULES: list[str] = ["chaos.cli.faults", "chaos.cli.run", "chaos.cli.verify"]
+
+
+def build_parser(modules: Sequence[str] | None = None) -> Parser:
+    """The full parser, one subparser group per module in ``modules``."""
+    parser = Parser(
+        prog="chaos",
+        description="Misbehaving TCP clients: aim one fault or a whole plan at a server.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES if modules is None else modules:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        return args.handler(args)
+    except UsageError as exc:
+        print(f"chaos: {exc}", file=sys.stderr)
+        return EXIT_USAGE

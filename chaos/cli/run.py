@@ -1,0 +1,46 @@
+"""``chaos run PLAN.json``: run a saved plan, or replay the plan inside a saved result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ..plan import Plan
+from .common import add_output_flags, check_target, execute
+from .usage import UsageError
+
+
+def load_plan(path: str) -> Plan:
+    """A plan from a plan file or from a result file's ``plan`` (exact replay)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path} is not valid JSON: {exc}") from None
+    if isinstance(data, dict) and "records" in data and "plan" in data:
+        data = data["plan"]
+    try:
+        return Plan.from_json(data)
+    except ValueError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Load, check the target, run."""
+    plan = load_plan(args.plan)
+    text = args.target or plan.target
+    if text is None:
+        raise UsageError("target: the plan has none; pass --target HOST:PORT")
+    return execute(plan, check_target(text, allow_remote=args.allow_remote), args)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``run`` subcommand."""
+    parser = subparsers.add_parser("run", help="run a plan (or replay a result) from JSON")
+    parser.add_argument("plan", metavar="PLAN.json", help="a plan, or a result to replay")
+    parser.add_argument("--target", metavar="HOST:PORT", help="override the plan's target")
+    add_output_flags(parser)
+    parser.set_defaults(handler=handle)

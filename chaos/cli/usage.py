@@ -1,0 +1,20 @@
+"""Bad input on the command line: one line on stderr and exit status 2, never a usage dump."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["EXIT_USAGE", "Parser", "UsageError"]
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad flags, a bad plan, or a target we must not or cannot reach: one line, exit 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line, not a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")

@@ -1,1 +1,0 @@
-"""Subcommands of the ``chaos`` command line, one module each (see ``chaos.cli``)."""

@@ -1,0 +1,1 @@
+"""The machinery under every fault: sessions, slots, the exchange loop, seeded payloads, limits."""

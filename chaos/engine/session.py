@@ -1,0 +1,286 @@
+"""One client connection's bookkeeping: the single place where socket errors become outcomes.
+
+Faults drive a :class:`Session` (connect, send, receive, half-close, abort) and never see a raw
+``OSError``: a reset is stamped as the server's reset, anything else becomes an ``error`` outcome
+with its text. Every timestamp is ``time.monotonic()``.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import socket
+import struct
+import time
+from typing import Any
+
+import trio
+
+from ..record import ClientRecord, Outcome
+from ..target import Endpoint
+
+# One read takes at most this much; loopback segments are 64 KiB.
+RECV_SIZE = 65536
+# Linux TCP states as reported by TCP_INFO (include/net/tcp_states.h).
+_TCP_CLOSE = 7
+_TCP_CLOSE_WAIT = 8
+_PEER_BROKE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line description of a socket error, e.g. ``OSError: Too many open files``."""
+    text = getattr(exc, "strerror", None) or str(exc) or "no detail"
+    return f"{type(exc).__name__}: {text}"
+
+
+class Session:
+    """A client connection in progress; :meth:`record` freezes what it saw into a record.
+
+    Outcome rules: an explicit decision (refused, connect timeout, error, completed, held to the
+    end) wins if made first; otherwise the server's EOF or reset, whichever came first; otherwise
+    a connection cancelled while open was held to the end, and one never opened timed out.
+    """
+
+    __slots__ = (
+        "_digest",
+        "_outcome",
+        "bytes_received",
+        "bytes_sent",
+        "closed",
+        "connected",
+        "detail",
+        "endpoint",
+        "error",
+        "first_byte",
+        "first_sent",
+        "index",
+        "kind",
+        "last_sent",
+        "local_port",
+        "rcvbuf",
+        "reset",
+        "server_eof",
+        "sock",
+        "started",
+        "status",
+    )
+
+    def __init__(
+        self, *, kind: str, index: int, endpoint: Endpoint, rcvbuf: int | None = None
+    ) -> None:
+        self.kind = kind
+        self.index = index
+        self.endpoint = endpoint
+        self.rcvbuf = rcvbuf
+        self.sock: Any = None
+        self.local_port: int | None = None
+        self.started = time.monotonic()
+        self.connected: float | None = None
+        self.first_sent: float | None = None
+        self.last_sent: float | None = None
+        self.first_byte: float | None = None
+        self.server_eof: float | None = None
+        self.reset: float | None = None
+        self.closed: float | None = None
+        self.bytes_sent = 0
+        self.bytes_received = 0
+        self.status: int | None = None
+        self.error: str | None = None
+        self.detail: dict[str, Any] = {}
+        self._outcome: Outcome | None = None
+        self._digest = hashlib.sha256()
+
+    @property
+    def peer_done(self) -> bool:
+        """True once the server has closed or reset the connection, or it failed."""
+        return (
+            self.server_eof is not None or self.reset is not None or self._outcome is Outcome.ERROR
+        )
+
+    def decide(self, outcome: Outcome) -> None:
+        """Settle the outcome unless already settled; "held to end" never hides a server close."""
+        if self._outcome is not None:
+            return
+        if outcome is Outcome.HELD_TO_END and (
+            self.server_eof is not None or self.reset is not None or self.connected is None
+        ):
+            return
+        self._outcome = outcome
+
+    def _fail(self, exc: OSError) -> None:
+        # ENOTCONN once connected: the kernel already tore the connection down (a reset).
+        torn_down = exc.errno == errno.ENOTCONN and self.connected is not None
+        if isinstance(exc, _PEER_BROKE) or torn_down:
+            if self.reset is None:
+                self.reset = time.monotonic()
+        else:
+            if self.error is None:
+                self.error = describe(exc)
+            self.decide(Outcome.ERROR)
+
+    def _note_port(self) -> None:
+        if self.local_port is None and self.sock is not None:
+            try:
+                port = self.sock.getsockname()[1]
+            except OSError:
+                return
+            self.local_port = port or None
+
+    async def connect(self, timeout: float) -> bool:
+        """Open the TCP connection; False (with the outcome decided) if it did not open."""
+        self.started = time.monotonic()
+        try:
+            self.sock = trio.socket.socket(self.endpoint.family, socket.SOCK_STREAM)
+            if self.rcvbuf is not None:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+        except OSError as exc:
+            self._fail(exc)
+            self.close()
+            return False
+        try:
+            with trio.move_on_after(timeout) as scope:
+                await self.sock.connect(self.endpoint.sockaddr)
+        except ConnectionRefusedError:
+            self.decide(Outcome.REFUSED)
+        except OSError as exc:
+            self._fail(exc)
+        else:
+            if not scope.cancelled_caught:
+                self.connected = time.monotonic()
+                self._note_port()
+                return True
+            self.decide(Outcome.CONNECT_TIMEOUT)
+        self._note_port()
+        self.close()
+        return False
+
+    async def send_all(self, data: bytes) -> bool:
+        """Send every byte of ``data``; False if the connection broke first."""
+        view = memoryview(data)
+        while view:
+            if self.sock is None:
+                return False
+            try:
+                sent = await self.sock.send(view)
+            except OSError as exc:
+                self._fail(exc)
+                return False
+            now = time.monotonic()
+            if self.first_sent is None:
+                self.first_sent = now
+            self.last_sent = now
+            self.bytes_sent += sent
+            self._digest.update(view[:sent])
+            view = view[sent:]
+        return True
+
+    async def recv(self, size: int = RECV_SIZE) -> bytes:
+        """Receive up to ``size`` bytes; ``b""`` means the stream ended (EOF, reset or error)."""
+        if self.sock is None:
+            return b""
+        try:
+            data = await self.sock.recv(size)
+        except OSError as exc:
+            self._fail(exc)
+            return b""
+        now = time.monotonic()
+        if not data:
+            if self.server_eof is None:
+                self.server_eof = now
+            return b""
+        if self.first_byte is None:
+            self.first_byte = now
+        self.bytes_received += len(data)
+        return data
+
+    def shutdown_write(self) -> bool:
+        """Send our FIN (SHUT_WR) while keeping the read side open."""
+        if self.sock is None:
+            return False
+        at = time.monotonic()  # before the FIN leaves, like ``closed``
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError as exc:
+            self._fail(exc)
+            return False
+        self.detail["write_shutdown"] = at
+        return True
+
+    def check_peer(self) -> None:
+        """Stamp a server FIN or RST from the kernel's TCP state, without reading (Linux).
+
+        A client that never reads cannot see EOF through ``recv``; TCP_INFO still can.
+        """
+        if self.sock is None or not hasattr(socket, "TCP_INFO"):
+            return
+        try:
+            state = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+            if state == _TCP_CLOSE_WAIT:
+                if self.server_eof is None:
+                    self.server_eof = time.monotonic()
+            elif state == _TCP_CLOSE:
+                err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err in (errno.ECONNRESET, errno.EPIPE):
+                    if self.reset is None:
+                        self.reset = time.monotonic()
+                elif self.server_eof is None:
+                    self.server_eof = time.monotonic()
+        except OSError:
+            return
+
+    def abort(self) -> None:
+        """Close with SO_LINGER 0, so the kernel sends RST instead of FIN."""
+        if self.sock is not None:
+            try:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+            self.detail["aborted"] = True
+        self.close()
+
+    def close(self) -> None:
+        """Close the socket (idempotent); stamps ``closed`` once."""
+        if self.sock is None:
+            return
+        self._note_port()
+        if self.connected is not None:
+            # Stamped before the FIN/RST leaves, so it never postdates the server seeing it.
+            self.closed = time.monotonic()
+        self.sock.close()
+        self.sock = None
+
+    def outcome(self) -> Outcome:
+        """The outcome by the rules in the class docstring."""
+        if self._outcome is not None:
+            return self._outcome
+        if self.reset is not None and (self.server_eof is None or self.reset < self.server_eof):
+            return Outcome.RESET_BY_SERVER
+        if self.server_eof is not None:
+            return Outcome.CLOSED_BY_SERVER
+        if self.connected is not None:
+            return Outcome.HELD_TO_END
+        return Outcome.CONNECT_TIMEOUT
+
+    def record(self) -> ClientRecord:
+        """Freeze the session (closing it if still open) into a :class:`ClientRecord`."""
+        self.close()
+        return ClientRecord(
+            kind=self.kind,
+            index=self.index,
+            local_port=self.local_port,
+            started=self.started,
+            connected=self.connected,
+            first_sent=self.first_sent,
+            last_sent=self.last_sent,
+            first_byte=self.first_byte,
+            server_eof=self.server_eof,
+            reset=self.reset,
+            closed=self.closed,
+            bytes_sent=self.bytes_sent,
+            bytes_received=self.bytes_received,
+            outcome=self.outcome(),
+            error=self.error,
+            status=self.status,
+            sent_digest=self._digest.hexdigest(),
+            detail=dict(self.detail),
+        )

@@ -1,0 +1,50 @@
+"""A slot is one client of a plan: its place, its seeded randomness and the sessions it opened.
+
+Most faults open one session per slot; ``flood`` (replacing dropped connections) and ``probe``
+(repeating) open several, one after another, so a slot never holds more than one socket.
+"""
+
+from __future__ import annotations
+
+import random
+
+from ..record import ClientRecord
+from ..target import Endpoint
+from .session import Session
+
+
+class Slot:
+    """Everything one client needs; the runner closes its sessions whatever happens."""
+
+    __slots__ = ("endpoint", "index", "kind", "rng", "sessions")
+
+    def __init__(self, *, kind: str, index: int, endpoint: Endpoint, rng: random.Random) -> None:
+        self.kind = kind
+        self.index = index
+        self.endpoint = endpoint
+        self.rng = rng
+        self.sessions: list[Session] = []
+
+    @property
+    def host(self) -> str:
+        """The ``Host`` header value for HTTP faults."""
+        return self.endpoint.host_header
+
+    def session(self, *, rcvbuf: int | None = None) -> Session:
+        """Start a new session (not yet connected) owned by this slot."""
+        session = Session(kind=self.kind, index=self.index, endpoint=self.endpoint, rcvbuf=rcvbuf)
+        self.sessions.append(session)
+        return session
+
+    def open_sockets(self) -> int:
+        """How many of this slot's sockets are open right now (0 or 1)."""
+        return sum(1 for s in self.sessions if s.sock is not None)
+
+    def close(self) -> None:
+        """Close every socket this slot opened."""
+        for session in self.sessions:
+            session.close()
+
+    def records(self) -> list[ClientRecord]:
+        """One record per session, in the order they were opened."""
+        return [session.record() for session in self.sessions]

@@ -1,0 +1,1 @@
+"""One module per fault, their base (`Fault`) and the registry that lists them by kind."""

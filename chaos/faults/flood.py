@@ -1,0 +1,103 @@
+"""``flood``: open many connections at a rate (or as fast as possible) and classify each.
+
+Each connection ends as ``completed`` (opened, then closed by us at once), ``held_to_end``,
+``refused``, ``connect_timeout``, ``closed_by_server`` or ``reset_by_server``. With ``replace``,
+a held connection the server drops is reopened until the hold window ends.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+
+from ..engine.exchange import exchange
+from ..engine.payload import client_rng
+from ..engine.slot import Slot
+from ..params import FaultParams, option
+from ..record import ClientRecord, Outcome
+from ..target import Target, as_target, resolve
+from .base import Fault
+
+# Pause before reopening a dropped connection, so a server that drops everything at once is
+# not hammered in a tight loop.
+REPLACE_BACKOFF = 0.01
+# Enough to ride out a server restart; small enough to bound a slot's work.
+DEFAULT_MAX_REPLACEMENTS = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class FloodParams(FaultParams):
+    """Connection pressure; the plan's ``count`` is how many connections to open."""
+
+    rate: float | None = option(
+        None, "connections opened per second (default: all at once)", above=0
+    )
+    hold: float = option(0.0, "seconds to keep each connection open; 0 closes at once", minimum=0)
+    replace: bool = option(False, "reopen held connections the server drops")
+    max_replacements: int = option(
+        DEFAULT_MAX_REPLACEMENTS, "reopenings allowed per connection slot", minimum=0
+    )
+
+    def stagger(self, position: int) -> float:
+        """Client ``position`` starts ``position / rate`` seconds after the spec's start."""
+        return position / self.rate if self.rate else 0.0
+
+    def budget(self) -> float:
+        """Connect and hold, plus one more connect when replacing."""
+        return self.connect_timeout * (2 if self.replace else 1) + self.hold
+
+
+async def drive(slot: Slot, params: FloodParams) -> None:
+    """Open one connection (and its replacements); classify each."""
+    window_end: float | None = None
+    for generation in range(params.max_replacements + 1):
+        session = slot.session()
+        if generation:
+            session.detail["generation"] = generation
+        if not await session.connect(params.connect_timeout):
+            return
+        if params.hold == 0:
+            session.decide(Outcome.COMPLETED)
+            session.close()
+            return
+        if window_end is None:
+            window_end = session.connected + params.hold
+        await exchange(session, hold=window_end - session.connected)
+        session.close()
+        dropped = session.server_eof is not None or session.reset is not None
+        if not (params.replace and dropped) or time.monotonic() >= window_end:
+            return
+        await trio.sleep(REPLACE_BACKOFF)
+
+
+FAULT = Fault(kind="flood", params=FloodParams, drive=drive, summary=__doc__)
+
+
+async def flood(
+    target: Target | str, *, connections: int = 100, seed: int = 0, **params: Any
+) -> list[ClientRecord]:
+    """Open ``connections`` connections as :class:`FloodParams` says; one record per socket."""
+    if isinstance(connections, bool) or not isinstance(connections, int) or connections < 1:
+        raise ValueError(f"connections: expected a positive integer, got {connections!r}")
+    parsed = FloodParams.from_dict(params)
+    endpoint = await resolve(as_target(target))
+    slots = [
+        Slot(kind=FAULT.kind, index=i, endpoint=endpoint, rng=client_rng(seed, 0, i))
+        for i in range(connections)
+    ]
+
+    async def one(slot: Slot) -> None:
+        await trio.sleep(parsed.stagger(slot.index))
+        await drive(slot, parsed)
+
+    try:
+        async with trio.open_nursery() as nursery:
+            for slot in slots:
+                nursery.start_soon(one, slot)
+    finally:
+        for slot in slots:
+            slot.close()
+    return [record for slot in slots for record in slot.records()]

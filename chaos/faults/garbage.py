@@ -1,0 +1,63 @@
+"""``garbage``: seeded random bytes or Faker-made text where the server expects its protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..engine.exchange import exchange, listen_only
+from ..engine.payload import faker_text, random_bytes
+from ..engine.slot import Slot
+from ..params import HoldParams, option
+from ..record import ClientRecord
+from ..target import Target
+from .base import Fault, run_slot
+from .http_messages import ResponseReader
+
+MODES = ("random", "faker")
+# Half a typical 8 KiB header limit: garbage that a parser must reject, not a size test.
+DEFAULT_SIZE = 4096
+
+
+@dataclass(frozen=True, kw_only=True)
+class GarbageParams(HoldParams):
+    """Junk input; records the status if the server answers in HTTP (e.g. 400)."""
+
+    size: int = option(DEFAULT_SIZE, "bytes of garbage", above=0)
+    mode: str = option("random", "random bytes or plausible Faker text", choices=MODES)
+
+
+def garbage_bytes(slot: Slot, params: GarbageParams) -> bytes:
+    """The bytes this client sends."""
+    if params.mode == "faker":
+        return faker_text(slot.rng, params.size)
+    return random_bytes(slot.rng, params.size)
+
+
+async def drive(slot: Slot, params: GarbageParams) -> None:
+    """Send the garbage at once and read until the server closes or ``hold`` runs out."""
+    data = garbage_bytes(slot, params)
+    session = slot.session()
+    if not await session.connect(params.connect_timeout):
+        return
+    reader = ResponseReader()
+
+    async def write() -> bool:
+        return await session.send_all(data)
+
+    await exchange(session, hold=params.hold, write=write, on_data=listen_only(reader.feed))
+    session.status = reader.status
+    session.detail.update(reader.summary(), mode=params.mode)
+
+
+FAULT = Fault(kind="garbage", params=GarbageParams, drive=drive, summary=__doc__)
+
+
+async def garbage(
+    target: Target | str, *, index: int = 0, seed: int = 0, **params: Any
+) -> ClientRecord:
+    """Send garbage; see :class:`GarbageParams` for ``params``."""
+    (record,) = await run_slot(
+        FAULT, GarbageParams.from_dict(params), target, index=index, seed=seed
+    )
+    return record

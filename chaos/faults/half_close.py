@@ -1,0 +1,60 @@
+"""``half_close``: send our FIN (SHUT_WR) before or right after a request, and keep reading.
+
+Records whether a response still arrives after the half-close and when the server closes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..engine.exchange import exchange, listen_only
+from ..engine.slot import Slot
+from ..params import HoldParams, option
+from ..record import ClientRecord
+from ..target import Target
+from .base import Fault, run_slot
+from .http_messages import ResponseReader, request
+
+WHEN = ("before", "after")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HalfCloseParams(HoldParams):
+    """``before``: FIN with no request at all; ``after``: a complete request, then FIN."""
+
+    when: str = option("after", "half-close before the request or after it", choices=WHEN)
+    method: str = option("GET", "request method")
+    path: str = option("/", "request target")
+
+
+async def drive(slot: Slot, params: HalfCloseParams) -> None:
+    """Half-close, then read until the server closes or ``hold`` runs out."""
+    session = slot.session()
+    if not await session.connect(params.connect_timeout):
+        return
+    reader = ResponseReader(method=params.method)
+
+    async def write() -> bool:
+        if params.when == "after":
+            data = request(slot.host, method=params.method, path=params.path)
+            if not await session.send_all(data):
+                return False
+        return session.shutdown_write()
+
+    await exchange(session, hold=params.hold, write=write, on_data=listen_only(reader.feed))
+    session.status = reader.status
+    session.detail.update(reader.summary(), when=params.when)
+
+
+FAULT = Fault(kind="half_close", params=HalfCloseParams, drive=drive, summary=__doc__)
+
+
+async def half_close(
+    target: Target | str, *, index: int = 0, seed: int = 0, **params: Any
+) -> ClientRecord:
+    """Half-close and keep reading; see :class:`HalfCloseParams` for ``params``."""
+    (record,) = await run_slot(
+        FAULT, HalfCloseParams.from_dict(params), target, index=index, seed=seed
+    )
+    return record

@@ -1,0 +1,93 @@
+"""``oversized``: a well-formed HTTP request with one part past a size limit.
+
+The oversized part is the request line, one header, many headers, or the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import h11
+
+from ..engine.exchange import exchange, listen_only
+from ..engine.payload import letters
+from ..engine.slot import Slot
+from ..params import HoldParams, option
+from ..record import ClientRecord
+from ..target import Target
+from .base import Fault, run_slot
+from .http_messages import ResponseReader, request_head
+
+PARTS = ("line", "header", "headers", "body")
+# Eight times the 8 KiB header limit common to nginx, Apache and most Python servers.
+DEFAULT_SIZE = 65536
+# Body bytes per send: one loopback segment.
+BODY_CHUNK = 65536
+# Bytes one generated header takes on the wire: "X-Chaos-00000: abcdef\r\n" is 23.
+HEADER_LINE = 23
+
+
+@dataclass(frozen=True, kw_only=True)
+class OversizedParams(HoldParams):
+    """A request the server should refuse with 413/414/431 (or close), not buffer."""
+
+    part: str = option("header", "which part is oversized", choices=PARTS)
+    size: int = option(DEFAULT_SIZE, "approximate size of the oversized part in bytes", above=0)
+    method: str = option("GET", "request method (the body part sends one regardless)")
+    path: str = option("/", "request target")
+
+
+def request_pieces(slot: Slot, params: OversizedParams) -> Iterator[bytes]:
+    """The oversized request, built by h11, in sendable pieces."""
+    path, headers, length = params.path, [], None
+    if params.part == "line":
+        path = f"{params.path}?{letters(slot.rng, params.size).decode()}"
+    elif params.part == "header":
+        headers = [("X-Oversized", letters(slot.rng, params.size).decode())]
+    elif params.part == "headers":
+        count = max(1, params.size // HEADER_LINE)
+        headers = [(f"X-Chaos-{i:05d}", letters(slot.rng, 6).decode()) for i in range(count)]
+    else:
+        length = params.size
+    conn, head = request_head(
+        slot.host, method=params.method, path=path, headers=headers, content_length=length
+    )
+    yield head
+    for offset in range(0, length or 0, BODY_CHUNK):
+        size = min(BODY_CHUNK, params.size - offset)
+        yield conn.send(h11.Data(data=letters(slot.rng, size)))
+    if length is None:
+        yield conn.send(h11.EndOfMessage())
+
+
+async def drive(slot: Slot, params: OversizedParams) -> None:
+    """Send the request as fast as the server takes it and read its answer."""
+    session = slot.session()
+    if not await session.connect(params.connect_timeout):
+        return
+    reader = ResponseReader(method=params.method)
+
+    async def write() -> bool:
+        for piece in request_pieces(slot, params):
+            if piece and not await session.send_all(piece):
+                return False
+        return True
+
+    await exchange(session, hold=params.hold, write=write, on_data=listen_only(reader.feed))
+    session.status = reader.status
+    session.detail.update(reader.summary(), part=params.part)
+
+
+FAULT = Fault(kind="oversized", params=OversizedParams, drive=drive, summary=__doc__)
+
+
+async def oversized(
+    target: Target | str, *, index: int = 0, seed: int = 0, **params: Any
+) -> ClientRecord:
+    """Send an oversized request; see :class:`OversizedParams` for ``params``."""
+    (record,) = await run_slot(
+        FAULT, OversizedParams.from_dict(params), target, index=index, seed=seed
+    )
+    return record

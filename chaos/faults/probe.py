@@ -1,0 +1,127 @@
+"""``probe``: a well-formed request judged by a success predicate, to measure availability.
+
+By default a probe is available when a complete response arrives, its status is below 500 and
+it took no longer than ``max_latency``: a 503 is *not* available.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+
+from ..engine.slot import Slot
+from ..params import FaultParams, option
+from ..record import ClientRecord, Outcome
+from ..target import Target
+from .base import Fault, run_slot
+from .http_messages import ResponseReader, request
+
+CLOSE = (("Connection", "close"),)
+# A human notices a second of delay; slower than that is not "available".
+DEFAULT_MAX_LATENCY = 1.0
+# Two probes a second resolve an outage to half a second.
+DEFAULT_INTERVAL = 0.5
+
+Predicate = Callable[[ClientRecord], bool]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeParams(FaultParams):
+    """A well-behaved client, repeated ``repeat`` times every ``interval`` seconds."""
+
+    method: str = option("GET", "request method")
+    path: str = option("/", "request target")
+    max_latency: float = option(
+        DEFAULT_MAX_LATENCY, "seconds from connect to complete response", above=0
+    )
+    repeat: int = option(1, "probes this client sends, one connection each", above=0)
+    interval: float = option(DEFAULT_INTERVAL, "seconds between probe starts", minimum=0)
+
+    def budget(self) -> float:
+        """Every probe at its latency limit, on its schedule."""
+        return (self.repeat - 1) * self.interval + self.max_latency
+
+
+def is_available(record: ClientRecord) -> bool:
+    """The default predicate: complete response, status < 500, within its latency limit."""
+    latency = record.detail.get("latency")
+    limit = record.detail.get("max_latency")
+    return (
+        record.outcome is Outcome.COMPLETED
+        and record.status is not None
+        and record.status < 500
+        and latency is not None
+        and (limit is None or latency <= limit)
+    )
+
+
+def judge(records: Iterable[ClientRecord], predicate: Predicate) -> list[ClientRecord]:
+    """Re-decide ``detail["available"]`` of every probe record with ``predicate``."""
+    out = []
+    for record in records:
+        if record.kind == FAULT.kind:
+            detail = {**record.detail, "available": bool(predicate(record))}
+            record = dataclasses.replace(record, detail=detail)
+        out.append(record)
+    return out
+
+
+async def probe_once(slot: Slot, params: ProbeParams, number: int) -> None:
+    """One probe: connect, request, read the whole response, all within ``max_latency``."""
+    session = slot.session()
+    reader = ResponseReader(method=params.method)
+    # One-shot: the server closes first, so the probe holds no worker or slot once answered
+    # (a keep-alive probe lingered until the server noticed our close, skewing the next step).
+    data = request(slot.host, method=params.method, path=params.path, headers=CLOSE)
+    with trio.move_on_after(params.max_latency) as scope:
+        timeout = min(params.connect_timeout, params.max_latency)
+        if await session.connect(timeout) and await session.send_all(data):
+            while True:
+                chunk = await session.recv()
+                if session.reset is None and reader.feed(chunk):
+                    session.decide(Outcome.COMPLETED)
+                    break
+                if not chunk:
+                    break
+    if scope.cancelled_caught:
+        session.decide(Outcome.HELD_TO_END)
+    session.close()
+    session.status = reader.status
+    latency = None if reader.completed_at is None else reader.completed_at - session.started
+    session.detail.update(
+        reader.summary(), probe=number, latency=latency, max_latency=params.max_latency
+    )
+    session.detail["available"] = is_available(session.record())
+
+
+async def drive(slot: Slot, params: ProbeParams) -> None:
+    """Send ``repeat`` probes on a fixed schedule."""
+    begin = trio.current_time()
+    for number in range(params.repeat):
+        await trio.sleep_until(begin + number * params.interval)
+        await probe_once(slot, params, number)
+
+
+FAULT = Fault(kind="probe", params=ProbeParams, drive=drive, summary=__doc__)
+
+
+async def probe(
+    target: Target | str,
+    *,
+    predicate: Predicate | None = None,
+    index: int = 0,
+    seed: int = 0,
+    **params: Any,
+) -> ClientRecord:
+    """One probe (``repeat`` must be 1; use a plan for a series) judged by ``predicate``."""
+    parsed = ProbeParams.from_dict(params)
+    if parsed.repeat != 1:
+        raise ValueError("repeat: probe() sends one probe; use a plan for a series")
+    records = await run_slot(FAULT, parsed, target, index=index, seed=seed)
+    if predicate is not None:
+        records = judge(records, predicate)
+    return records[0]

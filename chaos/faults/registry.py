@@ -1,0 +1,41 @@
+"""Every fault by name: the one table the plan, runner and command line look kinds up in."""
+
+from __future__ import annotations
+
+from .base import Fault
+from .flood import FAULT as FLOOD
+from .garbage import FAULT as GARBAGE
+from .half_close import FAULT as HALF_CLOSE
+from .never_send import FAULT as NEVER_SEND
+from .oversized import FAULT as OVERSIZED
+from .probe import FAULT as PROBE
+from .reset import FAULT as RESET
+from .slow_body import FAULT as SLOW_BODY
+from .slow_read import FAULT as SLOW_READ
+from .slow_send import FAULT as SLOW_SEND
+from .slowloris import FAULT as SLOWLORIS
+
+FAULTS: dict[str, Fault] = {
+    fault.kind: fault
+    for fault in (
+        NEVER_SEND,
+        SLOW_SEND,
+        SLOWLORIS,
+        SLOW_BODY,
+        HALF_CLOSE,
+        RESET,
+        SLOW_READ,
+        GARBAGE,
+        OVERSIZED,
+        FLOOD,
+        PROBE,
+    )
+}
+
+
+def get_fault(kind: str) -> Fault:
+    """The fault called ``kind``; an unknown name raises ValueError naming ``kind``."""
+    try:
+        return FAULTS[kind]
+    except (KeyError, TypeError):
+        raise ValueError(f"kind: unknown fault {kind!r}; known: {', '.join(FAULTS)}") from None

@@ -1,0 +1,71 @@
+"""``slow_body``: complete headers announcing a large Content-Length, then the body trickled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import h11
+
+from ..engine.exchange import exchange, listen_only, trickle
+from ..engine.payload import letters
+from ..engine.slot import Slot
+from ..params import HoldParams, option
+from ..record import ClientRecord
+from ..target import Target
+from .base import Fault, run_slot
+from .http_messages import ResponseReader, request_head
+
+# A megabyte announced: larger than any body a trickle finishes within a server's timeout.
+DEFAULT_CONTENT_LENGTH = 1_000_000
+# Ten chunks a second, as for slow_send.
+DEFAULT_INTERVAL = 0.1
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlowBodyParams(HoldParams):
+    """An upload that crawls: tests body read timeouts rather than header timeouts."""
+
+    method: str = option("POST", "request method")
+    path: str = option("/", "request target")
+    content_length: int = option(DEFAULT_CONTENT_LENGTH, "announced body size", above=0)
+    chunk: int = option(1, "body bytes per send", above=0)
+    interval: float = option(DEFAULT_INTERVAL, "seconds between body sends", minimum=0)
+
+
+def body_pieces(slot: Slot, params: SlowBodyParams) -> Iterator[bytes]:
+    """The head at once, then the body framed by h11 in ``chunk``-byte pieces."""
+    conn, head = request_head(
+        slot.host, method=params.method, path=params.path, content_length=params.content_length
+    )
+    yield head
+    for offset in range(0, params.content_length, params.chunk):
+        size = min(params.chunk, params.content_length - offset)
+        yield conn.send(h11.Data(data=letters(slot.rng, size)))
+    conn.send(h11.EndOfMessage())
+
+
+async def drive(slot: Slot, params: SlowBodyParams) -> None:
+    """Send the head, trickle the body, and read any response meanwhile."""
+    session = slot.session()
+    if not await session.connect(params.connect_timeout):
+        return
+    reader = ResponseReader(method=params.method)
+    writer = trickle(session, body_pieces(slot, params), params.interval)
+    await exchange(session, hold=params.hold, write=writer, on_data=listen_only(reader.feed))
+    session.status = reader.status
+    session.detail.update(reader.summary())
+
+
+FAULT = Fault(kind="slow_body", params=SlowBodyParams, drive=drive, summary=__doc__)
+
+
+async def slow_body(
+    target: Target | str, *, index: int = 0, seed: int = 0, **params: Any
+) -> ClientRecord:
+    """Trickle a request body; see :class:`SlowBodyParams` for ``params``."""
+    (record,) = await run_slot(
+        FAULT, SlowBodyParams.from_dict(params), target, index=index, seed=seed
+    )
+    return record

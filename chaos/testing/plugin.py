@@ -1,0 +1,210 @@
+"""The pytest plugin (entry point `pytest11`): servers, chaos runs and profiles for any project.
+
+Fixtures: `toolkit_server_factory` (session) starts toolkit servers and shuts them all down at
+the end; `toolkit_server` (per test) is a fresh one with short timeouts; `chaos_target` is the
+server under test (`--chaos-target HOST:PORT`, or that fresh toolkit server); `chaos_expect`
+is what it promises; `chaos` runs plans against it and judges them from the wire.
+Options live in one group, `chaos`; Hypothesis profiles `ci` and `deep` are chosen with
+`--chaos-profile` or the CHAOS_PROFILE environment variable.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+import trio
+from hypothesis import HealthCheck, settings
+
+from toolkit import Server, ServerConfig
+
+from ..faults.probe import probe
+from ..plan import ClientSpec, Plan
+from ..record import ClientRecord
+from ..result import ChaosResult
+from ..runner import run
+from ..target import Target
+from .bounds import DEFAULT_TOLERANCE, Expectations
+from .checker import Violation, check_wire
+from .strategies import PROBE_LATENCY
+
+__all__ = ["PROFILES", "TEST_CONFIG", "ChaosSession"]
+
+PROFILES = {
+    # Reproducible and quick: the same examples on every run, few enough for a CI budget.
+    "ci": {"max_examples": 15, "derandomize": True, "deadline": None, "print_blob": True},
+    # A real search: many examples, random each run, failures saved to the example database.
+    "deep": {"max_examples": 300, "deadline": None, "print_blob": True},
+}
+# Servers under chaos are slow to set up per example by Hypothesis's standards: that is fine.
+_SUPPRESSED = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+# A toolkit server whose timeouts fire within tens of milliseconds, so each test is quick.
+TEST_CONFIG = ServerConfig(
+    idle_timeout=0.1,
+    request_timeout=0.3,
+    write_timeout=0.2,
+    queue_timeout=0.1,
+    workers=4,
+    max_pending=4,
+    shutdown_grace=0.05,
+    dispatch="readiness",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("chaos", "chaos testing of TCP servers")
+    group.addoption(
+        "--chaos-target",
+        metavar="HOST:PORT",
+        help="run the chaos suite against this server instead of a toolkit one",
+    )
+    group.addoption(
+        "--chaos-allow-remote",
+        action="store_true",
+        help="allow a --chaos-target that is not loopback",
+    )
+    for name, what in (
+        ("idle-timeout", "closes a silent client"),
+        ("request-timeout", "cuts a request trickled from its first byte"),
+        ("write-timeout", "cuts a client that does not read"),
+    ):
+        group.addoption(
+            f"--chaos-{name}",
+            type=float,
+            metavar="SECONDS",
+            help=f"seconds after which the target {what}",
+        )
+    group.addoption(
+        "--chaos-tolerance",
+        type=float,
+        metavar="SECONDS",
+        help=f"slack on every timing judgement (default {DEFAULT_TOLERANCE}; env CHAOS_TOLERANCE)",
+    )
+    group.addoption(
+        "--chaos-profile",
+        choices=sorted(PROFILES),
+        help="Hypothesis profile (env CHAOS_PROFILE): ci or deep",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, values in PROFILES.items():
+        settings.register_profile(name, suppress_health_check=_SUPPRESSED, **values)
+    chosen = config.getoption("chaos_profile") or os.environ.get("CHAOS_PROFILE")
+    if chosen:
+        if chosen not in PROFILES:
+            raise pytest.UsageError(
+                f"CHAOS_PROFILE must be one of {sorted(PROFILES)}, got {chosen!r}"
+            )
+        settings.load_profile(chosen)
+    config.addinivalue_line("markers", "chaos: a test that attacks a server with chaos clients")
+
+
+def _tolerance(config: pytest.Config) -> float:
+    value = config.getoption("chaos_tolerance")
+    if value is None:
+        value = float(os.environ.get("CHAOS_TOLERANCE", DEFAULT_TOLERANCE))
+    return value
+
+
+@pytest.fixture(scope="session")
+def toolkit_server_factory() -> Iterator[Callable[..., Server]]:
+    """`make(config=None, handler="http-hello", **overrides)` starts a toolkit server; every
+    one still running is shut down at the end of the session."""
+    servers: list[Server] = []
+
+    def make(
+        config: ServerConfig | None = None, handler: str = "http-hello", **overrides: Any
+    ) -> Server:
+        server = Server(replace(config or TEST_CONFIG, **overrides), handler)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.fixture
+def toolkit_server(toolkit_server_factory: Callable[..., Server]) -> Iterator[Server]:
+    """A fresh toolkit server (TEST_CONFIG) for one test, shut down after it."""
+    server = toolkit_server_factory()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def chaos_target(request: pytest.FixtureRequest) -> str:
+    """HOST:PORT of the server under test: `--chaos-target`, or a fresh toolkit server."""
+    given = request.config.getoption("chaos_target")
+    if given is None:
+        host, port = request.getfixturevalue("toolkit_server").address
+        return f"{host}:{port}"
+    target = Target.parse(given)
+    if not request.config.getoption("chaos_allow_remote") and not _is_loopback(target.host):
+        raise pytest.UsageError(
+            f"--chaos-target {given} is not loopback; pass --chaos-allow-remote to aim elsewhere"
+        )
+    return str(target)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture
+def chaos_expect(request: pytest.FixtureRequest) -> Expectations:
+    """What the server under test promises: the options, or the toolkit server's config."""
+    options = request.config.getoption
+    tolerance = _tolerance(request.config)
+    if options("chaos_target") is None:
+        server = request.getfixturevalue("toolkit_server")
+        return Expectations.from_config(server.config, tolerance=tolerance)
+    return Expectations(
+        idle_timeout=options("chaos_idle_timeout"),
+        request_timeout=options("chaos_request_timeout"),
+        write_timeout=options("chaos_write_timeout"),
+        tolerance=tolerance,
+    )
+
+
+@dataclass
+class ChaosSession:
+    """Runs plans against one target and judges them from the wire."""
+
+    target: str
+    expect: Expectations
+
+    def run(
+        self, clients: Plan | Sequence[ClientSpec], *, horizon: float = 5.0, seed: int = 0
+    ) -> ChaosResult:
+        plan = (
+            clients
+            if isinstance(clients, Plan)
+            else Plan(clients=tuple(clients), horizon=horizon, seed=seed)
+        )
+        return run(plan, target=self.target)
+
+    def violations(self, result: ChaosResult) -> list[Violation]:
+        return check_wire(result.records, self.expect)
+
+    def probe(self) -> ClientRecord:
+        """One well-formed request now; `detail["available"]` says whether it was served."""
+        return trio.run(functools.partial(probe, self.target, max_latency=PROBE_LATENCY))
+
+
+@pytest.fixture
+def chaos(chaos_target: str, chaos_expect: Expectations) -> ChaosSession:
+    """Run chaos plans against the server under test: `chaos.run(specs)`, `chaos.violations(r)`."""
+    return ChaosSession(chaos_target, chaos_expect)

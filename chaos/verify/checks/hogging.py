@@ -1,0 +1,108 @@
+"""Check: acceptor under hogging. Probe latency while idle clients and slowloris clients are
+held: does a well-behaved client still get served, and how fast?
+
+The idle hogs reconnect when the server drops them (flood with ``replace``), so the pressure
+lasts the whole window. Only a probe answered (status < 500) within a second is available.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+
+from ...plan import ClientSpec
+from ..observe import ProbeState, ProbeView, describe_probes, seconds
+from ..probes import probe_role
+from ..settings import VerifySettings
+from ..stage import Role
+from ..verdict import CheckResult, verdict_for
+from .request_timeout import trickle_interval
+
+__all__ = ["CHECK", "PROBE_INTERVAL", "judge", "roles", "settle_time"]
+
+CHECK = "hogging"
+# Four probes a second resolve an outage to a quarter second.
+PROBE_INTERVAL = 0.25
+# Hogs opened per second, like the concurrency ramp's holders.
+HOG_RATE = 2000.0
+# Reconnections allowed per idle hog: bounds the churn against a server that drops at once.
+MAX_REPLACEMENTS = 20
+# Time for the hogs to take their places before the first probe.
+SETTLE = 0.2
+
+
+def settle_time(settings: VerifySettings) -> float:
+    return 2 * settings.hogs / HOG_RATE + SETTLE
+
+
+def roles(settings: VerifySettings) -> list[Role]:
+    settle = settle_time(settings)
+    hold = settle + settings.hog_time + settings.probe_timeout
+    idle = {
+        "rate": HOG_RATE,
+        "hold": hold,
+        "replace": True,
+        "max_replacements": MAX_REPLACEMENTS,
+        "connect_timeout": settings.connect_timeout,
+    }
+    interval = trickle_interval(settings)
+    if settings.protocol == "http":
+        slow = ClientSpec(
+            kind="slowloris",
+            params={
+                "hold": hold,
+                "interval": interval,
+                "connect_timeout": settings.connect_timeout,
+            },
+            count=settings.hogs,
+        )
+    else:
+        slow = ClientSpec(
+            kind="slow_send",
+            params={
+                "hold": hold,
+                "interval": interval,
+                "chunk": 1,
+                "size": math.ceil(hold / interval) + 1,
+                "connect_timeout": settings.connect_timeout,
+            },
+            count=settings.hogs,
+        )
+    out = [
+        Role(name="idle-hog", spec=ClientSpec(kind="flood", params=idle, count=settings.hogs)),
+        Role(name="slow-hog", spec=slow),
+    ]
+    probes = max(1, round(settings.hog_time / PROBE_INTERVAL))
+    out += [probe_role(settings, start=settle + n * PROBE_INTERVAL) for n in range(probes)]
+    return out
+
+
+def judge(views: Sequence[ProbeView], settings: VerifySettings) -> CheckResult:
+    """Availability of the probes, and the median latency of those answered."""
+    if not views:
+        measured, value = "not measured: no probe ran", None
+    else:
+        ok = sum(1 for v in views if v.available)
+        value = ok / len(views)
+        answered = [v.latency for v in views if v.state in (ProbeState.OK, ProbeState.QUEUED)]
+        measured = f"probes {describe_probes(views)}"
+        if answered:
+            measured += f", p50 latency {seconds(statistics.median(answered))}"
+        worst = next((v for v in views if not v.available), None)
+        if worst is not None:
+            measured += f"; e.g. {worst.describe()}"
+        measured += f"; {settings.hogs} idle + {settings.hogs} slowloris held"
+    expected = settings.expectations.hogging
+    verdict, reason = verdict_for(
+        expected, value == 1.0, f"expected every probe available, measured: {measured}"
+    )
+    return CheckResult(
+        check=CHECK,
+        expected=expected,
+        measured=measured,
+        verdict=verdict,
+        value=value,
+        reason=reason,
+        detail={"probes": [v.describe() for v in views], "hogs": settings.hogs},
+    )

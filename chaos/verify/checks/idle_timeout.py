@@ -1,0 +1,41 @@
+"""Check: idle timeout. Connections that never send a byte; when does the server close them?
+
+Measured from our handshake to the server's FIN or RST, median of a few connections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ...plan import ClientSpec
+from ...record import ClientRecord
+from ..settings import VerifySettings
+from ..stage import Role
+from ..verdict import CheckResult
+from .timing import judge_seconds
+
+__all__ = ["CHECK", "ROLE", "SAMPLES", "judge", "roles"]
+
+CHECK = "idle-timeout"
+ROLE = "idle"
+# Two silent clients: one stray scheduling delay shows up as a spread, not as the answer.
+SAMPLES = 2
+
+
+def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
+    """Silent clients held until the server closes them or the cap passes (one if ``alone``)."""
+    params = {"hold": settings.timeout_cap(CHECK), "connect_timeout": settings.connect_timeout}
+    count = 1 if alone else SAMPLES
+    return [Role(name=ROLE, spec=ClientSpec(kind="never_send", params=params, count=count))]
+
+
+def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckResult:
+    """Seconds from connect to the server ending each connection."""
+    connected = [r for r in records if r.connected is not None]
+    return judge_seconds(
+        CHECK,
+        settings.expectations,
+        [r.server_closed_after for r in connected],
+        cap=settings.timeout_cap(CHECK),
+        tolerance=settings.tolerance,
+    )

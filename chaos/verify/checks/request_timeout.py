@@ -1,0 +1,98 @@
+"""Check: request deadline. A client trickles a request that never ends, each piece well
+inside the idle timeout; is it cut, and how long after its first byte?
+
+HTTP: slowloris (a request line, then a header line per interval, never the blank line).
+Raw: one byte per interval. A server that answers each piece (an echo) is never cut: honest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ...plan import ClientSpec
+from ...record import ClientRecord
+from ..expectations import NONE
+from ..observe import server_ended_at
+from ..settings import VerifySettings
+from ..stage import Role
+from ..verdict import CheckResult
+from .timing import judge_seconds, not_measured
+
+__all__ = ["CHECK", "ROLE", "judge", "roles", "trickle_interval"]
+
+CHECK = "request-timeout"
+ROLE = "trickle"
+# "Request Timeout": the one answer that means the deadline cut the request.
+TIMEOUT_STATUS = 408
+# Without a known idle timeout, a piece every 0.2 s stays under any plausible one.
+DEFAULT_INTERVAL = 0.2
+# A quarter of the idle timeout: slow, yet four chances per idle period to stay alive.
+IDLE_FRACTION = 0.25
+
+
+def trickle_interval(settings: VerifySettings) -> float:
+    """Seconds between pieces: a fraction of the expected idle timeout, at most 0.2 s."""
+    idle = settings.expectations.idle_timeout
+    if idle is None or idle == NONE:
+        return DEFAULT_INTERVAL
+    return min(DEFAULT_INTERVAL, idle * IDLE_FRACTION)
+
+
+def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
+    """The check's one client (``alone`` changes nothing: it is one connection already)."""
+    cap = settings.timeout_cap(CHECK)
+    interval = trickle_interval(settings)
+    if settings.protocol == "http":
+        params = {"hold": cap, "interval": interval, "connect_timeout": settings.connect_timeout}
+        return [Role(name=ROLE, spec=ClientSpec(kind="slowloris", params=params))]
+    params = {
+        "hold": cap,
+        "interval": interval,
+        "chunk": 1,
+        "size": math.ceil(cap / interval) + 1,
+        "connect_timeout": settings.connect_timeout,
+    }
+    return [Role(name=ROLE, spec=ClientSpec(kind="slow_send", params=params))]
+
+
+def _answered(record: ClientRecord, protocol: str) -> str | None:
+    """What the server answered instead of timing out, if it did: ``400``, ``5 bytes``."""
+    if protocol == "http":
+        status = record.status
+        return None if status is None or status == TIMEOUT_STATUS else str(status)
+    return f"{record.bytes_received} bytes" if record.bytes_received else None
+
+
+def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckResult:
+    """Seconds from our first byte to the server ending the connection.
+
+    A server that answers the unfinished request (a 400, or a raw server answering the first
+    piece) and closes has no deadline to measure: that is reported, never timed.
+    """
+    samples: list[float | None] = []
+    notes = []
+    for record in records:
+        if record.connected is None or record.first_sent is None:
+            continue
+        end = server_ended_at(record)
+        answer = _answered(record, settings.protocol)
+        if end is not None and answer is not None:
+            after = end - record.first_sent
+            return not_measured(
+                CHECK,
+                settings.expectations,
+                f"the server answered {answer} and closed after {after:.2f} s",
+            )
+        samples.append(None if end is None else end - record.first_sent)
+        if end is not None and record.status is not None:
+            notes.append(str(record.status))
+    return judge_seconds(
+        CHECK,
+        settings.expectations,
+        samples,
+        cap=settings.timeout_cap(CHECK),
+        tolerance=settings.tolerance,
+        note=f"({', '.join(notes)})" if notes else "",
+        detail={"interval": trickle_interval(settings)},
+    )

@@ -1,0 +1,59 @@
+"""Check: resets. A burst of clients that abort with RST (some before sending anything, some
+part-way through a request); is the server still serving afterwards?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ...plan import ClientSpec
+from ...record import ClientRecord
+from ..settings import VerifySettings
+from ..stage import Role
+from ..verdict import CheckResult, verdict_for
+
+__all__ = ["CHECK", "PARTIAL", "judge", "roles"]
+
+CHECK = "resets"
+# Bytes sent before the RST by the second half: part of a request line and headers.
+PARTIAL = 40
+
+
+def roles(settings: VerifySettings) -> list[Role]:
+    data = "http" if settings.protocol == "http" else "random"
+    silent = settings.resets // 2
+    out = []
+    if silent:
+        params = {"size": 0, "connect_timeout": settings.connect_timeout}
+        out.append(Role(name="rst", spec=ClientSpec(kind="reset", params=params, count=silent)))
+    params = {"size": PARTIAL, "data": data, "connect_timeout": settings.connect_timeout}
+    count = settings.resets - silent
+    out.append(Role(name="rst", spec=ClientSpec(kind="reset", params=params, count=count)))
+    return out
+
+
+def judge(
+    records: Sequence[ClientRecord], settings: VerifySettings, *, survived: bool, after: str
+) -> CheckResult:
+    sent = sum(1 for r in records if r.detail.get("aborted"))
+    if not records:
+        measured = "not measured: the resets did not run"
+    else:
+        measured = f"{sent} sent RST"
+        if sent < len(records):
+            measured += f" ({len(records) - sent} could not connect)"
+        measured += f"; probe after: {after}"
+    value = "survives" if survived and records else "down"
+    expected = settings.expectations.resets
+    verdict, reason = verdict_for(
+        expected, value == expected, f"expected the server to answer after the resets: {after}"
+    )
+    return CheckResult(
+        check=CHECK,
+        expected=expected,
+        measured=measured,
+        verdict=verdict,
+        value=value,
+        reason=reason,
+        detail={"clients": len(records), "reset": sent, "probe_after": after},
+    )

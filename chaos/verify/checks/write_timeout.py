@@ -1,0 +1,79 @@
+"""Check: write timeout. A client asks for a large response and never reads; is it cut?
+
+Needs an HTTP target that can produce a response larger than the socket buffers (toolkit's
+``/bytes/N``; ``--large-path`` elsewhere). The baseline stage fetches it once: if the answer
+is not a 200 of at least :data:`MIN_LARGE` bytes the check says "not measured" instead of
+guessing. Measured from our request to the server's reset (or FIN), seen through TCP_INFO.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ...plan import ClientSpec
+from ...record import ClientRecord
+from ..observe import server_ended_at
+from ..settings import VerifySettings
+from ..stage import Role
+from ..verdict import CheckResult
+from .timing import judge_seconds, not_measured
+
+__all__ = ["CHECK", "MIN_LARGE", "ROLE", "judge", "large_enough", "roles"]
+
+CHECK = "write-timeout"
+ROLE = "stalled-reader"
+# Loopback send and receive buffers top out at a few MiB; less than that may simply fit.
+MIN_LARGE = 4 * 1024 * 1024
+
+
+def large_enough(record: ClientRecord | None, settings: VerifySettings) -> str | None:
+    """None if ``record`` (the baseline fetch of the large path) qualifies, else why not."""
+    if settings.protocol != "http":
+        return "raw protocol: no large response to ask for"
+    if record is None:
+        return "the large response was not fetched"
+    where = f"GET {settings.large_path}"
+    if record.status is None:
+        return f"{where} got no answer"
+    if record.status != 200:
+        return f"{where} answered {record.status}"
+    size = record.detail.get("body_bytes", 0)
+    if not record.detail.get("got_response") or size < MIN_LARGE:
+        return f"{where} gave {size} bytes, under the {MIN_LARGE >> 20} MiB needed"
+    return None
+
+
+def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
+    """The check's one client (``alone`` changes nothing: it is one connection already)."""
+    params = {
+        "path": settings.large_path,
+        "never_read": True,
+        "hold": settings.timeout_cap(CHECK),
+        "connect_timeout": settings.connect_timeout,
+    }
+    return [Role(name=ROLE, spec=ClientSpec(kind="slow_read", params=params))]
+
+
+def judge(
+    records: Sequence[ClientRecord], settings: VerifySettings, unavailable: str | None = None
+) -> CheckResult:
+    """Seconds from the request leaving to the server giving up on the response."""
+    if unavailable is not None:
+        return not_measured(CHECK, settings.expectations, unavailable)
+    samples: list[float | None] = []
+    kinds = []
+    for record in records:
+        if record.connected is None or record.last_sent is None:
+            continue
+        end = server_ended_at(record)
+        samples.append(None if end is None else end - record.last_sent)
+        if end is not None:
+            kinds.append("reset" if record.reset == end else "closed")
+    return judge_seconds(
+        CHECK,
+        settings.expectations,
+        samples,
+        cap=settings.timeout_cap(CHECK),
+        tolerance=settings.tolerance,
+        note=f"({', '.join(kinds)})" if kinds else "",
+    )

@@ -1,0 +1,92 @@
+"""A run as JSON data: the verdict rows, the settings, the timeline and the raw chaos results.
+
+The HTML report is drawn from this same dict, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from ..observe import ProbeView
+from ..probes import probe_views
+from ..run import VerifyRun
+from ..verdict import Verdict, summary_line
+from .timeline import build_timeline
+
+__all__ = ["FORMAT_VERSION", "run_to_json", "span_verdict"]
+
+# Bumped when a field changes meaning; readers can refuse what they do not understand.
+FORMAT_VERSION = 1
+_SEVERITY = (Verdict.FAIL, Verdict.PASS, Verdict.INFO, Verdict.SKIPPED)
+
+
+def span_verdict(verdicts: list[str]) -> str:
+    """The verdict a band of the timeline shows: the most severe of its checks'."""
+    for verdict in _SEVERITY:
+        if verdict.value in verdicts:
+            return verdict.value
+    return Verdict.INFO.value
+
+
+def _probes(run: VerifyRun) -> list[ProbeView]:
+    return [v for stage in run.stages for v in probe_views(stage, run.settings)]
+
+
+def run_to_json(run: VerifyRun, *, raw: bool = True) -> dict[str, Any]:
+    """Everything about ``run``; ``raw=False`` leaves out the per-connection chaos records."""
+    settings = run.settings
+    verdicts = {r.check: r.verdict.value for r in run.results}
+    records = [r for stage in run.stages for r in stage.result.records]
+    timeline = build_timeline(
+        records,
+        _probes(run),
+        started=run.started,
+        ended=run.ended,
+        connect_timeout=settings.connect_timeout,
+    )
+    started_at = datetime.datetime.fromtimestamp(run.wall_started, tz=datetime.UTC)
+    data: dict[str, Any] = {
+        "version": FORMAT_VERSION,
+        "target": str(settings.target),
+        "source": run.source,
+        "protocol": settings.protocol,
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "duration": run.duration,
+        "exit_code": run.exit_code,
+        "summary": summary_line(run.results, run.duration),
+        "settings": {
+            "tolerance": settings.tolerance,
+            "budget": settings.budget,
+            "cap": settings.cap,
+            "checks": list(settings.checks),
+            "large_path": settings.large_path,
+            "flood": settings.flood,
+            "resets": settings.resets,
+            "hogs": settings.hogs,
+            "hog_time": settings.hog_time,
+            "max_hold": settings.max_hold,
+            "seed": settings.seed,
+            "connect_timeout": settings.connect_timeout,
+            "probe_timeout": settings.probe_timeout,
+            "recovery": settings.recovery,
+        },
+        "expectations": settings.expectations.given(),
+        "config": run.config,
+        "notes": list(run.notes),
+        "checks": [r.to_json() for r in run.results],
+        "spans": [
+            {
+                "name": span.name,
+                "start": span.started - run.started,
+                "end": span.ended - run.started,
+                "checks": list(span.checks),
+                "verdict": span_verdict([verdicts[c] for c in span.checks if c in verdicts]),
+            }
+            for span in run.spans
+        ],
+        "timeline": timeline.to_json(),
+    }
+    if raw:
+        data["stages"] = [stage.to_json() for stage in run.stages]
+    return data
