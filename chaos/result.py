@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .faults.registry import traits_of
 from .plan import Plan
 from .record import ClientRecord, Outcome
 
@@ -153,7 +154,7 @@ class ChaosResult:
     @property
     def probe(self) -> ProbeSummary | None:
         """Availability as judged by the probes' predicate, or None without probes."""
-        probes = [r for r in self.records if r.kind == "probe"]
+        probes = [r for r in self.records if traits_of(r.kind).probe]
         if not probes:
             return None
         ok = [r for r in probes if r.detail.get("available")]

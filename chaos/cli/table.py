@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..faults.registry import traits_of
 from ..result import ChaosResult
 
 
@@ -32,9 +33,10 @@ def format_table(result: ChaosResult) -> str:
             f"  {kind:<12}{len(groups[kind]):>7}{closed:>8}"
             + "".join(f"{_ms(c):>8}" for c in cells)
         )
-    rate = result.connect_rate("flood")
-    if rate is not None:
-        lines.append(f"  flood connect rate: {rate:.0f} connections/s")
+    for kind in groups:
+        rate = result.connect_rate(kind) if traits_of(kind).pressure else None
+        if rate is not None:
+            lines.append(f"  {kind} connect rate: {rate:.0f} connections/s")
     probe = result.probe
     if probe is not None:
         p50 = None if probe.latency is None else probe.latency.p50

@@ -1,1 +1,50 @@
 """One module per fault, their base (`Fault`) and the registry that lists them by kind."""
+
+from __future__ import annotations
+
+from .base import Deadline, Fault, Traits
+from .flood import FloodParams, flood
+from .garbage import GarbageParams, garbage
+from .half_close import HalfCloseParams, half_close
+from .never_send import NeverSendParams, never_send
+from .oversized import OversizedParams, oversized
+from .probe import Predicate, ProbeParams, is_available, probe
+from .registry import FAULTS, get_fault, traits_of
+from .reset import ResetParams, reset
+from .slow_body import SlowBodyParams, slow_body
+from .slow_read import SlowReadParams, slow_read
+from .slow_send import SlowSendParams, slow_send
+from .slowloris import SlowlorisParams, slowloris
+
+__all__ = [
+    "FAULTS",
+    "Deadline",
+    "Fault",
+    "FloodParams",
+    "GarbageParams",
+    "HalfCloseParams",
+    "NeverSendParams",
+    "OversizedParams",
+    "Predicate",
+    "ProbeParams",
+    "ResetParams",
+    "SlowBodyParams",
+    "SlowReadParams",
+    "SlowSendParams",
+    "SlowlorisParams",
+    "Traits",
+    "flood",
+    "garbage",
+    "get_fault",
+    "half_close",
+    "is_available",
+    "never_send",
+    "oversized",
+    "probe",
+    "reset",
+    "slow_body",
+    "slow_read",
+    "slow_send",
+    "slowloris",
+    "traits_of",
+]

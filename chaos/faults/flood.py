@@ -19,7 +19,7 @@ from ..engine.slot import Slot
 from ..params import FaultParams, option
 from ..record import ClientRecord, Outcome
 from ..target import Target, as_target, resolve
-from .base import Fault
+from .base import Deadline, Fault, Traits
 
 # Pause before reopening a dropped connection, so a server that drops everything at once is
 # not hammered in a tight loop.
@@ -73,7 +73,13 @@ async def drive(slot: Slot, params: FloodParams) -> None:
         await trio.sleep(REPLACE_BACKOFF)
 
 
-FAULT = Fault(kind="flood", params=FloodParams, drive=drive, summary=__doc__)
+FAULT = Fault(
+    kind="flood",
+    params=FloodParams,
+    drive=drive,
+    summary=__doc__,
+    traits=Traits(cut_by=Deadline.IDLE, sends=False, holds=True, hostile=True, pressure=True),
+)
 
 
 async def flood(

@@ -11,7 +11,7 @@ from ..engine.slot import Slot
 from ..params import HoldParams, option
 from ..record import ClientRecord
 from ..target import Target
-from .base import Fault, run_slot
+from .base import Fault, Traits, run_slot
 from .http_messages import ResponseReader
 
 MODES = ("random", "faker")
@@ -50,7 +50,13 @@ async def drive(slot: Slot, params: GarbageParams) -> None:
     session.detail.update(reader.summary(), mode=params.mode)
 
 
-FAULT = Fault(kind="garbage", params=GarbageParams, drive=drive, summary=__doc__)
+FAULT = Fault(
+    kind="garbage",
+    params=GarbageParams,
+    drive=drive,
+    summary=__doc__,
+    traits=Traits(hostile=True),
+)
 
 
 async def garbage(

@@ -13,7 +13,7 @@ from ..engine.slot import Slot
 from ..params import HoldParams, option
 from ..record import ClientRecord
 from ..target import Target
-from .base import Fault, run_slot
+from .base import Fault, Traits, run_slot
 from .http_messages import ResponseReader, request
 
 WHEN = ("before", "after")
@@ -47,7 +47,13 @@ async def drive(slot: Slot, params: HalfCloseParams) -> None:
     session.detail.update(reader.summary(), when=params.when)
 
 
-FAULT = Fault(kind="half_close", params=HalfCloseParams, drive=drive, summary=__doc__)
+FAULT = Fault(
+    kind="half_close",
+    params=HalfCloseParams,
+    drive=drive,
+    summary=__doc__,
+    traits=Traits(holds=True, hostile=True, half_closes=True),
+)
 
 
 async def half_close(

@@ -10,7 +10,7 @@ from ..engine.slot import Slot
 from ..params import HoldParams
 from ..record import ClientRecord
 from ..target import Target
-from .base import Fault, run_slot
+from .base import Deadline, Fault, Traits, run_slot
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,7 +25,13 @@ async def drive(slot: Slot, params: NeverSendParams) -> None:
         await exchange(session, hold=params.hold)
 
 
-FAULT = Fault(kind="never_send", params=NeverSendParams, drive=drive, summary=__doc__)
+FAULT = Fault(
+    kind="never_send",
+    params=NeverSendParams,
+    drive=drive,
+    summary=__doc__,
+    traits=Traits(cut_by=Deadline.IDLE, sends=False, holds=True),
+)
 
 
 async def never_send(

@@ -17,7 +17,7 @@ from ..engine.slot import Slot
 from ..params import HoldParams, option
 from ..record import ClientRecord
 from ..target import Target
-from .base import Fault, run_slot
+from .base import Fault, Traits, run_slot
 from .http_messages import ResponseReader, request_head
 
 PARTS = ("line", "header", "headers", "body")
@@ -80,7 +80,13 @@ async def drive(slot: Slot, params: OversizedParams) -> None:
     session.detail.update(reader.summary(), part=params.part)
 
 
-FAULT = Fault(kind="oversized", params=OversizedParams, drive=drive, summary=__doc__)
+FAULT = Fault(
+    kind="oversized",
+    params=OversizedParams,
+    drive=drive,
+    summary=__doc__,
+    traits=Traits(hostile=True),
+)
 
 
 async def oversized(

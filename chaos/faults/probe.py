@@ -17,7 +17,7 @@ from ..engine.slot import Slot
 from ..params import FaultParams, option
 from ..record import ClientRecord, Outcome
 from ..target import Target
-from .base import Fault, run_slot
+from .base import Fault, Traits, run_slot
 from .http_messages import ResponseReader, request
 
 CLOSE = (("Connection", "close"),)
@@ -106,7 +106,13 @@ async def drive(slot: Slot, params: ProbeParams) -> None:
         await probe_once(slot, params, number)
 
 
-FAULT = Fault(kind="probe", params=ProbeParams, drive=drive, summary=__doc__)
+FAULT = Fault(
+    kind="probe",
+    params=ProbeParams,
+    drive=drive,
+    summary=__doc__,
+    traits=Traits(probe=True),
+)
 
 
 async def probe(

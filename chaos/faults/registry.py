@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Fault
+from .base import Fault, Traits
 from .flood import FAULT as FLOOD
 from .garbage import FAULT as GARBAGE
 from .half_close import FAULT as HALF_CLOSE
@@ -33,9 +33,18 @@ FAULTS: dict[str, Fault] = {
 }
 
 
+_NO_TRAITS = Traits()
+
+
 def get_fault(kind: str) -> Fault:
     """The fault called ``kind``; an unknown name raises ValueError naming ``kind``."""
     try:
         return FAULTS[kind]
     except (KeyError, TypeError):
         raise ValueError(f"kind: unknown fault {kind!r}; known: {', '.join(FAULTS)}") from None
+
+
+def traits_of(kind: str) -> Traits:
+    """The traits of fault ``kind``; a kind no fault has (a hand-made record) has none."""
+    fault = FAULTS.get(kind)
+    return _NO_TRAITS if fault is None else fault.traits

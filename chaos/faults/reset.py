@@ -12,7 +12,7 @@ from ..engine.slot import Slot
 from ..params import FaultParams, option
 from ..record import ClientRecord, Outcome
 from ..target import Target
-from .base import Fault, run_slot
+from .base import Fault, Traits, run_slot
 from .http_messages import request
 
 DATA = ("http", "random")
@@ -54,7 +54,13 @@ async def drive(slot: Slot, params: ResetParams) -> None:
     session.decide(Outcome.COMPLETED)
 
 
-FAULT = Fault(kind="reset", params=ResetParams, drive=drive, summary=__doc__)
+FAULT = Fault(
+    kind="reset",
+    params=ResetParams,
+    drive=drive,
+    summary=__doc__,
+    traits=Traits(hostile=True),
+)
 
 
 async def reset(

@@ -14,7 +14,7 @@ from ..engine.slot import Slot
 from ..params import HoldParams, option
 from ..record import ClientRecord
 from ..target import Target
-from .base import Fault, run_slot
+from .base import Deadline, Fault, Traits, run_slot
 from .http_messages import ResponseReader, request_head
 
 # A megabyte announced: larger than any body a trickle finishes within a server's timeout.
@@ -58,7 +58,13 @@ async def drive(slot: Slot, params: SlowBodyParams) -> None:
     session.detail.update(reader.summary())
 
 
-FAULT = Fault(kind="slow_body", params=SlowBodyParams, drive=drive, summary=__doc__)
+FAULT = Fault(
+    kind="slow_body",
+    params=SlowBodyParams,
+    drive=drive,
+    summary=__doc__,
+    traits=Traits(cut_by=Deadline.REQUEST),
+)
 
 
 async def slow_body(

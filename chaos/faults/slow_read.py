@@ -16,7 +16,7 @@ from ..engine.slot import Slot
 from ..params import HoldParams, option
 from ..record import ClientRecord, Outcome
 from ..target import Target
-from .base import Fault, run_slot
+from .base import Deadline, Fault, Traits, run_slot
 from .http_messages import ResponseReader, request
 
 # Near Linux's floor for SO_RCVBUF (the kernel doubles it and enforces a minimum of ~2.3 KB).
@@ -81,7 +81,13 @@ async def drive(slot: Slot, params: SlowReadParams) -> None:
     session.detail.update(reader.summary(), never_read=params.never_read)
 
 
-FAULT = Fault(kind="slow_read", params=SlowReadParams, drive=drive, summary=__doc__)
+FAULT = Fault(
+    kind="slow_read",
+    params=SlowReadParams,
+    drive=drive,
+    summary=__doc__,
+    traits=Traits(cut_by=Deadline.WRITE),
+)
 
 
 async def slow_read(

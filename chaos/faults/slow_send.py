@@ -11,7 +11,7 @@ from ..engine.slot import Slot
 from ..params import HoldParams, option
 from ..record import ClientRecord
 from ..target import Target
-from .base import Fault, run_slot
+from .base import Deadline, Fault, Traits, run_slot
 
 # A kilobyte trickled a byte at a time takes minutes at the default interval: long enough to
 # meet any read timeout.
@@ -47,7 +47,13 @@ async def drive(slot: Slot, params: SlowSendParams) -> None:
     session.detail["sent_all"] = session.bytes_sent == len(data)
 
 
-FAULT = Fault(kind="slow_send", params=SlowSendParams, drive=drive, summary=__doc__)
+FAULT = Fault(
+    kind="slow_send",
+    params=SlowSendParams,
+    drive=drive,
+    summary=__doc__,
+    traits=Traits(cut_by=Deadline.REQUEST),
+)
 
 
 async def slow_send(

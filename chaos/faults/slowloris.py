@@ -12,7 +12,7 @@ from ..engine.slot import Slot
 from ..params import HoldParams, option
 from ..record import ClientRecord
 from ..target import Target
-from .base import Fault, run_slot
+from .base import Deadline, Fault, Traits, run_slot
 from .http_messages import ResponseReader, request_head
 
 # Classic slowloris sends a header line every few seconds, under most per-read timeouts.
@@ -51,7 +51,13 @@ async def drive(slot: Slot, params: SlowlorisParams) -> None:
     session.detail.update(reader.summary(), header_lines=counter[0])
 
 
-FAULT = Fault(kind="slowloris", params=SlowlorisParams, drive=drive, summary=__doc__)
+FAULT = Fault(
+    kind="slowloris",
+    params=SlowlorisParams,
+    drive=drive,
+    summary=__doc__,
+    traits=Traits(cut_by=Deadline.REQUEST, holds=True),
+)
 
 
 async def slowloris(

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..faults.base import Deadline
+
 __all__ = ["DEFAULT_ACCEPT_LAG", "DEFAULT_TOLERANCE", "Expectations"]
 
 # An acceptor that only accepts and hands off takes well under a millisecond; 50 ms is the
@@ -52,6 +54,14 @@ class Expectations:
             _optional_count(name, getattr(self, name))
         _optional_seconds("accept_lag", self.accept_lag)
         _optional_seconds("tolerance", self.tolerance)
+
+    def deadline(self, which: Deadline) -> float | None:
+        """The promised setting of deadline ``which``, or None when nothing is promised."""
+        return {
+            Deadline.IDLE: self.idle_timeout,
+            Deadline.REQUEST: self.request_timeout,
+            Deadline.WRITE: self.write_timeout,
+        }[which]
 
     @classmethod
     def from_config(

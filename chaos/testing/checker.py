@@ -12,13 +12,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..faults.base import Deadline
+from ..faults.registry import traits_of
 from ..record import ClientRecord, Outcome
 from .bounds import Expectations
 
 __all__ = [
-    "NEVER_SENDING",
-    "NON_READING",
-    "TRICKLING",
     "Observation",
     "ServerRecord",
     "Violation",
@@ -26,11 +25,6 @@ __all__ = [
     "check_wire",
     "join",
 ]
-
-# Client kinds by what they do to the server, which decides the deadline that should cut them.
-NEVER_SENDING = frozenset({"never_send", "flood"})
-TRICKLING = frozenset({"slowloris", "slow_send", "slow_body"})
-NON_READING = frozenset({"slow_read"})
 
 # A deadline that fires this much before its setting fired early (clock granularity aside).
 EARLY_SLACK = 0.01
@@ -149,19 +143,18 @@ class _Deadline:
     invariant: str  # which setting should cut this client: idle_timeout, request_timeout, ...
     setting: float
     slack: float
+    from_first_byte: bool  # counted from the client's first byte, not from the connect
 
 
 def _deadline_for(client: ClientRecord, expect: Expectations) -> _Deadline | None:
     """The deadline that exists to stop this kind of client, if the server promises one."""
-    tol = expect.tolerance
-    if client.kind in NEVER_SENDING and expect.idle_timeout:
-        return _Deadline("idle_timeout", expect.idle_timeout, tol)
-    if client.kind in TRICKLING and expect.request_timeout:
-        return _Deadline("request_timeout", expect.request_timeout, tol)
-    if client.kind in NON_READING and expect.write_timeout:
-        # The clock starts when the response does, a moment after the request's first byte.
-        return _Deadline("write_timeout", expect.write_timeout, 2 * tol)
-    return None
+    cut_by = traits_of(client.kind).cut_by
+    setting = None if cut_by is None else expect.deadline(cut_by)
+    if cut_by is None or not setting:
+        return None
+    # The write clock starts when the response does, a moment after the request's first byte.
+    slack = 2 * expect.tolerance if cut_by is Deadline.WRITE else expect.tolerance
+    return _Deadline(cut_by.value, setting, slack, cut_by.from_first_byte)
 
 
 def _timeouts(client: ClientRecord, record: ServerRecord, expect: Expectations) -> list[Violation]:
@@ -328,7 +321,9 @@ def check_wire(
     for client in clients:
         name = _name(client)
         deadline = _deadline_for(client, expect)
-        start = client.connected if client.kind in NEVER_SENDING else client.first_sent
+        start = None
+        if deadline is not None:
+            start = client.first_sent if deadline.from_first_byte else client.connected
         if deadline is not None and start is not None:
             ended = _server_end(client)
             if ended is not None and client.bytes_received == 0:
@@ -354,7 +349,7 @@ def check_wire(
                         "server did not cut it",
                     )
                 )
-        if client.kind == "probe" and not client.detail.get("available"):
+        if traits_of(client.kind).probe and not client.detail.get("available"):
             out.append(
                 Violation(
                     "availability",

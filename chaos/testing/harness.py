@@ -19,7 +19,6 @@ from ..faults.probe import probe
 from ..plan import Plan
 from ..runner import run
 from .checker import Observation
-from .strategies import PROBE_LATENCY
 
 __all__ = ["observe", "open_fds", "settle_time"]
 
@@ -51,7 +50,7 @@ def observe(
         server.log.wait_for(lambda s: s.closed >= made and s.open == 0, settle_time(config))
         recovered = None
         if recovery:
-            recovered = trio.run(functools.partial(probe, target, max_latency=PROBE_LATENCY))
+            recovered = trio.run(functools.partial(probe, target))
     finally:
         server.shutdown()
     leaked = [t.name for t in server.threads()]

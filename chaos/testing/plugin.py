@@ -31,7 +31,6 @@ from ..runner import run
 from ..target import Target
 from .bounds import DEFAULT_TOLERANCE, Expectations
 from .checker import Violation, check_wire
-from .strategies import PROBE_LATENCY
 
 __all__ = ["PROFILES", "TEST_CONFIG", "ChaosSession"]
 
@@ -201,7 +200,7 @@ class ChaosSession:
 
     def probe(self) -> ClientRecord:
         """One well-formed request now; `detail["available"]` says whether it was served."""
-        return trio.run(functools.partial(probe, self.target, max_latency=PROBE_LATENCY))
+        return trio.run(functools.partial(probe, self.target))
 
 
 @pytest.fixture

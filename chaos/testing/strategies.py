@@ -14,31 +14,41 @@ from hypothesis import strategies as st
 
 from toolkit import DISPATCH_MODES, ServerConfig
 
+from ..faults import (
+    FloodParams,
+    GarbageParams,
+    HalfCloseParams,
+    NeverSendParams,
+    OversizedParams,
+    ProbeParams,
+    ResetParams,
+    SlowBodyParams,
+    SlowlorisParams,
+    SlowReadParams,
+    SlowSendParams,
+)
+from ..faults.base import Fault
+from ..faults.garbage import MODES
+from ..faults.half_close import WHEN
+from ..faults.registry import FAULTS, get_fault
+from ..faults.reset import DATA
+from ..params import FaultParams, HoldParams
 from ..plan import ClientSpec, Plan
 
 __all__ = [
     "FAULT_KINDS",
+    "LARGE_RESPONSE",
     "chaos_plans",
     "client_specs",
+    "fault_params",
     "payloads",
     "server_configs",
 ]
 
-FAULT_KINDS = (
-    "never_send",
-    "slow_send",
-    "slowloris",
-    "slow_body",
-    "half_close",
-    "reset",
-    "slow_read",
-    "garbage",
-    "oversized",
-    "flood",
-    "probe",
-)
-# What a probe accepts as "available" in a property run: far above any tens-of-ms timeout.
-PROBE_LATENCY = 1.0
+# Every registered fault, in registry order.
+FAULT_KINDS = tuple(FAULTS)
+# Connection-pressure faults are drawn with this many times the clients of the others.
+PRESSURE_FACTOR = 4
 # A response no socket buffer on loopback can hold: a non-reading client must block the write.
 LARGE_RESPONSE = "/bytes/8000000"
 _FAKER_STYLES = ("text", "name", "address", "email", "url", "json")
@@ -118,6 +128,66 @@ def payloads(*, max_size: int = 2000, text: bool = False) -> st.SearchStrategy[A
     return build()
 
 
+def fault_params(
+    *, max_hold: float = 0.3, interval: tuple[float, float] = (0.005, 0.02)
+) -> dict[type[FaultParams], st.SearchStrategy[FaultParams]]:
+    """One strategy per parameter class (``st.builds``), each bounded so an example is quick.
+
+    A fault with no entry here gets ``st.builds`` of its class, with a short ``hold`` if it has
+    one, so a newly registered fault is drawn without touching this table.
+    """
+    _check_range("interval", *interval)
+    if max_hold <= 0:
+        raise ValueError(f"max_hold: must be > 0, got {max_hold!r}")
+    hold = st.floats(max_hold / 4, max_hold)
+    step = st.floats(*interval)
+    return {
+        NeverSendParams: st.builds(NeverSendParams, hold=hold),
+        SlowSendParams: st.builds(
+            SlowSendParams,
+            payload=payloads(max_size=200, text=True),
+            chunk=st.integers(1, 4),
+            interval=step,
+            hold=hold,
+        ),
+        SlowlorisParams: st.builds(SlowlorisParams, interval=step, hold=hold),
+        SlowBodyParams: st.builds(
+            SlowBodyParams, content_length=st.just(100_000), interval=step, hold=hold
+        ),
+        HalfCloseParams: st.builds(HalfCloseParams, when=st.sampled_from(WHEN), hold=hold),
+        ResetParams: st.builds(ResetParams, size=st.integers(0, 300), data=st.sampled_from(DATA)),
+        SlowReadParams: st.builds(
+            SlowReadParams,
+            path=st.just(LARGE_RESPONSE),
+            never_read=st.booleans(),
+            rcvbuf=st.just(4096),
+            hold=hold,
+        ),
+        GarbageParams: st.builds(
+            GarbageParams, size=st.integers(1, 3000), mode=st.sampled_from(MODES), hold=hold
+        ),
+        OversizedParams: st.builds(
+            OversizedParams,
+            part=st.sampled_from(("header", "body")),
+            size=st.integers(10_000, 30_000),
+            hold=hold,
+        ),
+        FloodParams: st.builds(FloodParams, hold=st.sampled_from((0.0, max_hold / 2))),
+        ProbeParams: st.builds(ProbeParams),
+    }
+
+
+def _params_of(
+    fault: Fault, table: dict[type[FaultParams], st.SearchStrategy[FaultParams]], max_hold: float
+) -> st.SearchStrategy[FaultParams]:
+    found = table.get(fault.params)
+    if found is not None:
+        return found
+    if issubclass(fault.params, HoldParams):
+        return st.builds(fault.params, hold=st.floats(max_hold / 4, max_hold))
+    return st.builds(fault.params)
+
+
 def client_specs(
     *,
     kinds: tuple[str, ...] = FAULT_KINDS,
@@ -133,62 +203,16 @@ def client_specs(
     if max_count < 1:
         raise ValueError(f"max_count: must be >= 1, got {max_count!r}")
     _check_range("max_start", 0, max_start)
-    _check_range("interval", *interval)
-    if max_hold <= 0:
-        raise ValueError(f"max_hold: must be > 0, got {max_hold!r}")
-    hold = st.floats(max_hold / 4, max_hold)
-    step = st.floats(*interval)
+    table = fault_params(max_hold=max_hold, interval=interval)
 
     @st.composite
     def build(draw: st.DrawFn) -> ClientSpec:
-        kind = draw(st.sampled_from(kinds))
-        params: dict[str, Any] = {}
-        if kind == "never_send":
-            params = {"hold": draw(hold)}
-        elif kind == "slow_send":
-            params = {
-                "payload": draw(payloads(max_size=200, text=True)),
-                "chunk": draw(st.integers(1, 4)),
-                "interval": draw(step),
-                "hold": draw(hold),
-            }
-        elif kind == "slowloris":
-            params = {"interval": draw(step), "hold": draw(hold)}
-        elif kind == "slow_body":
-            params = {"content_length": 100_000, "interval": draw(step), "hold": draw(hold)}
-        elif kind == "half_close":
-            params = {"when": draw(st.sampled_from(("before", "after"))), "hold": draw(hold)}
-        elif kind == "reset":
-            params = {
-                "size": draw(st.integers(0, 300)),
-                "data": draw(st.sampled_from(("http", "random"))),
-            }
-        elif kind == "slow_read":
-            params = {
-                "path": LARGE_RESPONSE,
-                "never_read": draw(st.booleans()),
-                "rcvbuf": 4096,
-                "hold": draw(hold),
-            }
-        elif kind == "garbage":
-            params = {
-                "size": draw(st.integers(1, 3000)),
-                "mode": draw(st.sampled_from(("random", "faker"))),
-                "hold": draw(hold),
-            }
-        elif kind == "oversized":
-            params = {
-                "part": draw(st.sampled_from(("header", "body"))),
-                "size": draw(st.integers(10_000, 30_000)),
-                "hold": draw(hold),
-            }
-        elif kind == "flood":
-            params = {"hold": draw(st.sampled_from((0.0, max_hold / 2)))}
-        elif kind == "probe":
-            params = {"max_latency": PROBE_LATENCY}
-        count = draw(st.integers(1, max_count * (4 if kind == "flood" else 1)))
+        fault = get_fault(draw(st.sampled_from(kinds)))
+        params = draw(_params_of(fault, table, max_hold))
+        most = max_count * (PRESSURE_FACTOR if fault.traits.pressure else 1)
+        count = draw(st.integers(1, most))
         start = draw(st.floats(0, max_start))
-        return ClientSpec(kind=kind, params=params, count=count, start=start)
+        return ClientSpec(kind=fault.kind, params=params.to_dict(), count=count, start=start)
 
     return build()
 

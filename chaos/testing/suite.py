@@ -11,15 +11,16 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
+from chaos.faults.registry import FAULTS
 from chaos.plan import ClientSpec, Plan
 from chaos.record import Outcome
 from chaos.testing.plugin import ChaosSession
 from chaos.testing.strategies import LARGE_RESPONSE, chaos_plans
 
 # Attacks that hold connections open: a server should stay available while they last.
-HOGGING = ("never_send", "slowloris", "half_close", "flood")
+HOGGING = tuple(kind for kind, fault in FAULTS.items() if fault.traits.holds)
 # Attacks that send hostile input and leave: a server should serve again once they are done.
-HOSTILE = ("reset", "garbage", "oversized", "half_close", "flood")
+HOSTILE = tuple(kind for kind, fault in FAULTS.items() if fault.traits.hostile)
 # Extra seconds past a deadline before a held client gives up: room to see the server act.
 MARGIN = 0.2
 

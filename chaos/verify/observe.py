@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..faults.registry import traits_of
 from ..record import ClientRecord, Outcome
 
 __all__ = [
@@ -100,9 +101,10 @@ def rejected_at_once(record: ClientRecord, *, protocol: str, window: float) -> b
         return True
     if not server_closed_within(record, window):
         return False
+    traits = traits_of(record.kind)
     if protocol != "http":
-        return record.kind == "never_send" and record.bytes_received > 0
-    if record.kind == "half_close":
+        return not traits.sends and record.bytes_received > 0
+    if traits.half_closes:
         return False
     return record.bytes_received > 0 or bool(record.detail.get("never_read"))
 

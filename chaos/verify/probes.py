@@ -10,10 +10,11 @@ import time
 
 import trio
 
+from ..faults.probe import DEFAULT_MAX_LATENCY
 from ..plan import ClientSpec
 from ..target import Target
 from .observe import ProbeView, view_probe
-from .settings import PROBE_LATENCY, VerifySettings
+from .settings import VerifySettings
 from .stage import Role, StageResult, run_stage
 
 __all__ = ["RECOVERY_PAUSE", "probe_role", "probe_views", "recover", "recovered"]
@@ -41,7 +42,7 @@ def probe_role(
     params = {
         "payload": settings.raw_payload,
         "chunk": len(settings.raw_payload.encode()),
-        "hold": min(PROBE_LATENCY, settings.probe_timeout),
+        "hold": min(DEFAULT_MAX_LATENCY, settings.probe_timeout),
         "connect_timeout": connect,
     }
     return Role(name=name, spec=ClientSpec(kind="slow_send", params=params, start=start))
@@ -51,7 +52,9 @@ def probe_views(
     stage: StageResult, settings: VerifySettings, role: str = "probe"
 ) -> list[ProbeView]:
     """The probes of ``role`` in ``stage``, classified, in start order."""
-    views = [view_probe(r, protocol=settings.protocol, limit=PROBE_LATENCY) for r in stage.of(role)]
+    views = [
+        view_probe(r, protocol=settings.protocol, limit=DEFAULT_MAX_LATENCY) for r in stage.of(role)
+    ]
     return sorted(views, key=lambda v: v.started)
 
 

@@ -19,6 +19,7 @@ import trio
 
 from ..engine.fdlimit import FdLimitError
 from ..engine.kernel import listen_overflows
+from ..faults.probe import DEFAULT_MAX_LATENCY
 from .checks import (
     flood,
     half_close,
@@ -33,7 +34,7 @@ from .checks.timing import not_measured
 from .expectations import NONE
 from .observe import rejected_at_once
 from .probes import probe_role, probe_views, recover, recovered
-from .settings import CHECKS, MARGIN, MIN_CONCURRENCY, PROBE_LATENCY, Schedule, VerifySettings
+from .settings import CHECKS, MARGIN, MIN_CONCURRENCY, Schedule, VerifySettings
 from .stage import StageResult, run_stage
 from .verdict import CheckResult, Verdict
 
@@ -180,7 +181,7 @@ async def _timeouts(run: _Collector, target, limit: float, large_missing: str | 
     )
     run.stages.append(stage)
     guard_views = probe_views(stage, settings, "guard")
-    prompt = min(settings.tolerance / 2, PROBE_LATENCY)
+    prompt = min(settings.tolerance / 2, DEFAULT_MAX_LATENCY)
     saturated = not guard_views or not (
         guard_views[0].available and guard_views[0].latency <= prompt
     )

@@ -59,8 +59,6 @@ DEFAULT_MAX_HOLD = 256
 # Bytes a raw probe sends; an echo or line server answers them.
 DEFAULT_RAW_PAYLOAD = "ping\r\n"
 
-# chaos's own bound for "available": a human notices a second of delay.
-PROBE_LATENCY = 1.0
 # A probe gives up after this: longer than a typical 1 s queue timeout, so a queued-then-
 # rejected probe is seen as rejected, not stalled.
 PROBE_TIMEOUT = 2.0
