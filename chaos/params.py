@@ -2,6 +2,7 @@
 
 Each field is declared with :func:`option`, which carries its help text and bounds, so a plan's
 ``params`` dict, the Python keyword arguments and the command-line flags all agree.
+:func:`options` reads those declarations back (verify's settings are declared the same way).
 """
 
 from __future__ import annotations
@@ -9,9 +10,20 @@ from __future__ import annotations
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any, Self
+from typing import Any, Self, TypeVar
+
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_HOLD",
+    "FaultParams",
+    "HoldParams",
+    "Option",
+    "ParamValue",
+    "option",
+    "options",
+]
 
 # Longer than one SYN retransmission (1 s on Linux), so one dropped SYN is retried before we
 # call the attempt a connect timeout.
@@ -20,41 +32,104 @@ DEFAULT_CONNECT_TIMEOUT = 2.0
 # forgotten run ends by itself.
 DEFAULT_HOLD = 10.0
 
+# What a parameter may hold: it round-trips through JSON and a command-line flag.
+ParamValue = str | int | float | bool | None
+_T = TypeVar("_T")
+_META = "chaos.option"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Option:
+    """One declared field: its name, value type, default, help and bounds."""
+
+    name: str
+    kind: type  # str, int, float or bool: the flag's type, None stripped
+    optional: bool  # None is allowed (and means "not set")
+    default: Any  # the declared default; None when the field has none
+    help: str
+    minimum: float | None = None
+    above: float | None = None
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+    parse: Callable[[str], object] | None = None  # a flag's own parser, for non-scalar fields
+
+    @property
+    def flag(self) -> str:
+        """``--connect-timeout`` for ``connect_timeout``."""
+        return "--" + self.name.replace("_", "-")
+
+    def check(self, value: object) -> None:
+        """Raise ValueError naming the field unless ``value`` has its type and bounds."""
+        if value is None:
+            if not self.optional:
+                raise ValueError(f"{self.name}: a value is required")
+            return
+        if isinstance(value, bool):
+            ok = self.kind is bool
+        elif isinstance(value, int):
+            ok = self.kind in (int, float)
+        elif isinstance(value, float):
+            ok = self.kind is float and math.isfinite(value)
+        else:
+            ok = type(value) is self.kind
+        if not ok:
+            wanted = self.kind.__name__ + (" or NoneType" if self.optional else "")
+            raise ValueError(f"{self.name}: expected {wanted}, got {value!r}")
+        if isinstance(value, bool | str):
+            if self.choices and value not in self.choices:
+                raise ValueError(f"{self.name}: expected one of {self.choices}, got {value!r}")
+            return
+        assert isinstance(value, int | float)
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"{self.name}: must be >= {self.minimum}, got {value!r}")
+        if self.above is not None and value <= self.above:
+            raise ValueError(f"{self.name}: must be > {self.above}, got {value!r}")
+
 
 def option(
-    default: Any,
+    default: _T,
     help: str,
     *,
     minimum: float | None = None,
     above: float | None = None,
     choices: tuple[str, ...] | None = None,
-) -> Any:
-    """Declare a parameter: its default, a one-line help, and its bounds."""
-    meta = {"help": help, "minimum": minimum, "above": above, "choices": choices}
-    return field(default=default, metadata=meta)
+    metavar: str | None = None,
+    parse: Callable[[str], object] | None = None,
+) -> _T:
+    """Declare a field: its default, a one-line help, its bounds and how a flag shows it."""
+    meta = {
+        "help": help,
+        "minimum": minimum,
+        "above": above,
+        "choices": choices,
+        "metavar": metavar,
+        "parse": parse,
+    }
+    result: _T = field(default=default, metadata={_META: meta})
+    return result
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _value_type(hint: object) -> tuple[type, bool]:
+    """The scalar type in ``hint`` and whether None is allowed (``float | None``)."""
+    members = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    optional = type(None) in members
+    kinds = [m for m in members if m is not type(None)]
+    kind = kinds[0] if len(kinds) == 1 and isinstance(kinds[0], type) else object
+    return kind, optional
 
 
-def _check_type(name: str, value: Any, hint: Any) -> None:
-    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    if value is None:
-        if type(None) not in allowed:
-            raise ValueError(f"{name}: a value is required")
-        return
-    if isinstance(value, bool):
-        ok = bool in allowed
-    elif isinstance(value, int):
-        ok = int in allowed or float in allowed
-    elif isinstance(value, float):
-        ok = float in allowed and math.isfinite(value)
-    else:
-        ok = type(value) in allowed
-    if not ok:
-        wanted = " or ".join(getattr(t, "__name__", str(t)) for t in allowed)
-        raise ValueError(f"{name}: expected {wanted}, got {value!r}")
+def options(cls: type) -> list[Option]:
+    """Every field of dataclass ``cls`` declared with :func:`option`, in declaration order."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in fields(cls):
+        meta = f.metadata.get(_META)
+        if meta is None:
+            continue
+        kind, optional = _value_type(hints[f.name])
+        default = None if f.default is MISSING else f.default
+        out.append(Option(name=f.name, kind=kind, optional=optional, default=default, **meta))
+    return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,22 +141,11 @@ class FaultParams:
     )
 
     def __post_init__(self) -> None:
-        hints = _hints(type(self))
-        for f in fields(self):
-            value = getattr(self, f.name)
-            _check_type(f.name, value, hints[f.name])
-            meta = f.metadata
-            if value is None or isinstance(value, bool | str):
-                if meta.get("choices") and value not in meta["choices"]:
-                    raise ValueError(f"{f.name}: expected one of {meta['choices']}, got {value!r}")
-                continue
-            if meta.get("minimum") is not None and value < meta["minimum"]:
-                raise ValueError(f"{f.name}: must be >= {meta['minimum']}, got {value!r}")
-            if meta.get("above") is not None and value <= meta["above"]:
-                raise ValueError(f"{f.name}: must be > {meta['above']}, got {value!r}")
+        for declared in options(type(self)):
+            declared.check(getattr(self, declared.name))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+    def from_dict(cls, data: Mapping[str, object]) -> Self:
         """Build from a plan's ``params`` dict; unknown names raise ValueError naming them."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
@@ -89,7 +153,7 @@ class FaultParams:
             raise ValueError(f"{unknown[0]}: unknown parameter for {cls.__name__}")
         return cls(**data)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, ParamValue]:
         """The JSON-safe ``params`` dict that :meth:`from_dict` accepts."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
@@ -100,15 +164,6 @@ class FaultParams:
     def budget(self) -> float:
         """Seconds one client can take at most, before any stagger; sizes default horizons."""
         return self.connect_timeout
-
-    @classmethod
-    def describe(cls) -> list[tuple[str, Any, Any, Mapping[str, Any]]]:
-        """``(name, type hint, default, metadata)`` per field, for building CLI flags."""
-        hints = _hints(cls)
-        return [
-            (f.name, hints[f.name], None if f.default is MISSING else f.default, f.metadata)
-            for f in fields(cls)
-        ]
 
 
 @dataclass(frozen=True, kw_only=True)

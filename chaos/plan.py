@@ -11,9 +11,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .faults.registry import get_fault
-from .params import FaultParams
+from .faults.registry import fault_for, get_fault
+from .params import FaultParams, ParamValue
 from .target import Target
+
+__all__ = ["MAX_COUNT", "MAX_HORIZON", "ClientSpec", "Plan"]
 
 # An hour: a longer soak should be several plans, each with its own saved result.
 MAX_HORIZON = 3600.0
@@ -32,9 +34,11 @@ class ClientSpec:
     """``count`` clients of one fault kind, starting ``start`` seconds into the run."""
 
     kind: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, ParamValue] = field(default_factory=dict)
     count: int = 1
     start: float = 0.0
+    # The params parsed once, here; ``params`` is their JSON form, every default filled in.
+    _parsed: FaultParams = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         fault = get_fault(self.kind)
@@ -46,6 +50,7 @@ class ClientSpec:
             raise ValueError(f"params.{exc}") from None
         except TypeError as exc:
             raise ValueError(f"params: {exc}") from None
+        object.__setattr__(self, "_parsed", parsed)
         object.__setattr__(self, "params", parsed.to_dict())
         if isinstance(self.count, bool) or not isinstance(self.count, int):
             raise ValueError(f"count: expected an integer, got {self.count!r}")
@@ -54,9 +59,15 @@ class ClientSpec:
         if _number("start", self.start) < 0:
             raise ValueError(f"start: must be >= 0, got {self.start}")
 
+    @classmethod
+    def of(cls, params: FaultParams, *, count: int = 1, start: float = 0.0) -> ClientSpec:
+        """``count`` clients of the fault whose parameter class ``params`` is."""
+        fault = fault_for(params)
+        return cls(kind=fault.kind, params=params.to_dict(), count=count, start=start)
+
     def parsed(self) -> FaultParams:
         """The validated parameter object for this spec's fault."""
-        return get_fault(self.kind).params.from_dict(self.params)
+        return self._parsed
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict."""

@@ -1,7 +1,7 @@
 """Run a plan: every client concurrently in one trio nursery, all cancelled at the horizon.
 
-Each client runs in a :class:`~chaos.engine.slot.Slot` whose sockets are closed in a ``finally``, so
-neither the horizon nor an exception leaks a socket.
+The clients run in the engine's :class:`~chaos.engine.crowd.Crowd`, which closes every socket
+in a ``finally``, so neither the horizon nor an exception leaks one.
 """
 
 from __future__ import annotations
@@ -13,16 +13,15 @@ from dataclasses import dataclass
 
 import trio
 
+from .engine.crowd import Crowd, Group
 from .engine.fdlimit import ensure_capacity
-from .engine.payload import client_rng
-from .engine.slot import Slot
-from .faults.base import Fault
 from .faults.probe import Predicate, judge
 from .faults.registry import get_fault
-from .params import FaultParams
 from .plan import Plan
 from .result import ChaosResult
 from .target import Target, as_target, resolve
+
+__all__ = ["PROGRESS_INTERVAL", "Progress", "ProgressCallback", "plan_groups", "run", "run_plan"]
 
 # How often the progress callback hears from a run.
 PROGRESS_INTERVAL = 1.0
@@ -43,30 +42,28 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-async def _run_client(
-    slot: Slot, fault: Fault, params: FaultParams, at: float, done: list[int]
-) -> None:
-    try:
-        await trio.sleep_until(at)
-        await fault.drive(slot, params)
-    finally:
-        slot.close()
-        done[0] += 1
+def plan_groups(plan: Plan) -> list[Group]:
+    """One engine group per spec of ``plan``, in plan order."""
+    return [
+        get_fault(spec.kind).group(
+            spec.parsed(), positions=range(spec.count), start=spec.start, spec=number
+        )
+        for number, spec in enumerate(plan.clients)
+    ]
 
 
-async def _report(
-    slots: list[Slot], done: list[int], begin: float, horizon: float, callback: ProgressCallback
-) -> None:
+async def _report(crowd: Crowd, begin: float, horizon: float, callback: ProgressCallback) -> None:
+    total = len(crowd.slots)
     while True:
         await trio.sleep(PROGRESS_INTERVAL)
         callback(
             Progress(
                 elapsed=trio.current_time() - begin,
                 horizon=horizon,
-                started=sum(1 for s in slots if s.sessions),
-                open=sum(s.open_sockets() for s in slots),
-                finished=done[0],
-                total=len(slots),
+                started=total - crowd.not_started,
+                open=crowd.open_sockets(),
+                finished=crowd.finished,
+                total=total,
             )
         )
 
@@ -93,33 +90,17 @@ async def run_plan(
     notes = []
     if budget.raised:
         notes.append(f"raised the open-file soft limit from {budget.soft_before} to {budget.soft}")
-    endpoint = await resolve(aim)
-    slots: list[Slot] = []
-    done = [0]
+    crowd = Crowd(plan_groups(plan), await resolve(aim), seed=plan.seed)
     started = time.monotonic()
     begin = trio.current_time()
     with trio.move_on_after(plan.horizon):
         async with trio.open_nursery() as outer:
             if progress is not None:
-                outer.start_soon(_report, slots, done, begin, plan.horizon, progress)
-            async with trio.open_nursery() as nursery:
-                for spec_number, spec in enumerate(plan.clients):
-                    fault = get_fault(spec.kind)
-                    params = spec.parsed()
-                    for position in range(spec.count):
-                        slot = Slot(
-                            kind=spec.kind,
-                            index=len(slots),
-                            endpoint=endpoint,
-                            rng=client_rng(plan.seed, spec_number, position),
-                        )
-                        slots.append(slot)
-                        at = begin + spec.start + params.stagger(position)
-                        nursery.start_soon(_run_client, slot, fault, params, at, done)
+                outer.start_soon(_report, crowd, begin, plan.horizon, progress)
+            await crowd.run()
             outer.cancel_scope.cancel()
-    for slot in slots:
-        slot.close()
-    records = [record for slot in slots for record in slot.records()]
+    crowd.close()
+    records = crowd.records()
     if predicate is not None:
         records = judge(records, predicate)
     return ChaosResult(
@@ -128,7 +109,7 @@ async def run_plan(
         started=started,
         ended=time.monotonic(),
         target=str(aim),
-        not_started=sum(1 for slot in slots if not slot.sessions),
+        not_started=crowd.not_started,
         notes=tuple(notes),
     )
 

@@ -4,44 +4,23 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import types
-import typing
 from typing import Any
 
 from ..faults.base import Fault
 from ..faults.registry import FAULTS
-from ..params import FaultParams
+from ..params import FaultParams, options
 from ..plan import MAX_HORIZON, ClientSpec, Plan
 from .common import add_output_flags, check_target, execute
+from .flags import add_flags, given
 from .usage import UsageError
 
 # Time added to a single fault's own bound for the default horizon, so it ends on its own terms.
 HORIZON_MARGIN = 0.5
 
 
-def _flag_type(hint: Any) -> type:
-    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    return next(t for t in options if t is not type(None))
-
-
 def add_param_flags(parser: argparse.ArgumentParser, params: type[FaultParams]) -> None:
     """One ``--flag`` per parameter field; unset flags keep the dataclass default."""
-    group = parser.add_argument_group("fault parameters")
-    for name, hint, default, meta in params.describe():
-        flag = "--" + name.replace("_", "-")
-        kind = _flag_type(hint)
-        text = meta.get("help", "") + ("" if default is None else f" (default: {default})")
-        if kind is bool:
-            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, help=text)
-        else:
-            group.add_argument(
-                flag,
-                dest=name,
-                type=kind,
-                choices=meta.get("choices"),
-                metavar=name.upper(),
-                help=text,
-            )
+    add_flags(parser.add_argument_group("fault parameters"), options(params))
 
 
 def default_horizon(params: FaultParams, count: int) -> float:
@@ -51,13 +30,10 @@ def default_horizon(params: FaultParams, count: int) -> float:
 
 def plan_from_args(fault: Fault, args: argparse.Namespace) -> Plan:
     """The one-spec plan a fault subcommand describes."""
-    given = {
-        name: getattr(args, name)
-        for name, *_ in fault.params.describe()
-        if getattr(args, name) is not None
-    }
     try:
-        spec = ClientSpec(kind=fault.kind, params=given, count=args.count)
+        spec = ClientSpec(
+            kind=fault.kind, params=given(args, options(fault.params)), count=args.count
+        )
         horizon = args.horizon or default_horizon(spec.parsed(), spec.count)
         seed = secrets.randbelow(2**31) if args.seed is None else args.seed
         return Plan(clients=(spec,), horizon=horizon, seed=seed, target=args.target)

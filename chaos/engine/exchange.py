@@ -1,31 +1,62 @@
-"""The shape most faults share: write on a schedule while reading, until one side ends it.
+"""The shape every fault shares: write on a schedule while reading, until one side ends it.
 
 Reading runs the whole time, so a server that closes or resets mid-trickle is noticed at once
-and the writer is cancelled, rather than discovered at the next send.
+and the writer is cancelled, rather than discovered at the next send. A slow reader reads on a
+:class:`Pace` (or not at all) and has the kernel's TCP state watched for the server's FIN or
+RST, which a client that does not read cannot see through ``recv``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 
 import trio
 
 from ..record import Outcome
-from .session import Session
+from .session import RECV_SIZE, Session
+
+__all__ = ["OnData", "Pace", "Writer", "exchange", "listen_only", "trickle"]
 
 Writer = Callable[[], Awaitable[bool]]
 OnData = Callable[[bytes], bool]
 
 
-async def _read(session: Session, on_data: OnData | None, scope: trio.CancelScope) -> None:
+@dataclass(frozen=True, kw_only=True)
+class Pace:
+    """How a reader reads: ``size`` bytes at a time, waiting ``interval`` s before each read."""
+
+    size: int = RECV_SIZE
+    interval: float = 0.0
+
+
+# Read as fast as the server sends.
+AT_ONCE = Pace()
+
+
+async def _read(
+    session: Session, on_data: OnData | None, pace: Pace, scope: trio.CancelScope
+) -> None:
     while True:
-        data = await session.recv()
+        if pace.interval:
+            await trio.sleep(pace.interval)
+        data = await session.recv(pace.size)
         if on_data is not None and session.reset is None and on_data(data):
             session.decide(Outcome.COMPLETED)
             break
         if not data:
             break
+    scope.cancel()
+
+
+async def _watch(session: Session, every: float, reading: bool, scope: trio.CancelScope) -> None:
+    """Poll the TCP state until the server resets, or (not reading) closes."""
+    while True:
+        session.check_peer()
+        if session.reset is not None or (not reading and session.server_eof is not None):
+            break
+        await trio.sleep(every)
     scope.cancel()
 
 
@@ -35,17 +66,23 @@ async def exchange(
     hold: float,
     write: Writer | None = None,
     on_data: OnData | None = None,
+    pace: Pace | None = AT_ONCE,
+    watch: float | None = None,
 ) -> None:
     """Run ``write`` while reading until the server ends, ``on_data`` says done, or ``hold``.
 
     ``hold`` counts from the moment the connection opened. ``on_data`` gets every chunk and
-    ``b""`` at EOF; returning True ends the exchange as ``completed``.
+    ``b""`` at EOF; returning True ends the exchange as ``completed``. ``pace`` None never
+    reads; ``watch`` polls the TCP state every so many seconds (see :meth:`Session.check_peer`).
     """
     assert session.connected is not None, "exchange needs a connected session"
     remaining = max(0.0, session.connected + hold - time.monotonic())
     with trio.move_on_after(remaining) as scope:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_read, session, on_data, nursery.cancel_scope)
+            if pace is not None:
+                nursery.start_soon(_read, session, on_data, pace, nursery.cancel_scope)
+            if watch is not None:
+                nursery.start_soon(_watch, session, watch, pace is not None, nursery.cancel_scope)
             if write is not None and not await write():
                 nursery.cancel_scope.cancel()
     if scope.cancelled_caught:

@@ -1,22 +1,26 @@
 """What every fault is to the runner and the command line: a name, a parameter class, a driver.
 
-Each fault module defines one :class:`Fault`; :mod:`chaos.faults.registry` lists them all.
+Each fault module defines one :class:`Fault` and its public function (:func:`one_client`
+makes it); :mod:`chaos.faults.registry` lists them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
-from ..engine.payload import client_rng
+from ..engine.crowd import Crowd, Group
 from ..engine.slot import Slot
-from ..params import FaultParams
+from ..params import FaultParams, ParamValue
 from ..record import ClientRecord
 from ..target import Target, as_target, resolve
 
-Drive = Callable[[Slot, Any], Awaitable[None]]
+__all__ = ["Deadline", "Fault", "OneClient", "Traits", "one_client"]
+
+P = TypeVar("P", bound=FaultParams)
+P_contra = TypeVar("P_contra", bound=FaultParams, contravariant=True)
 
 
 class Deadline(StrEnum):
@@ -46,12 +50,12 @@ class Traits:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Fault:
+class Fault(Generic[P]):
     """A fault as the runner and CLI see it: a name, a parameter class, a driver, its traits."""
 
     kind: str
-    params: type[FaultParams]
-    drive: Drive
+    params: type[P]
+    drive: Callable[[Slot, P], Awaitable[None]]
     summary: str
     traits: Traits = field(default_factory=Traits)
 
@@ -64,15 +68,82 @@ class Fault:
         if not self.summary:
             raise ValueError("summary: a one-line description is required")
 
+    def parse(self, params: P | None, fields: dict[str, ParamValue]) -> P:
+        """``params`` with ``fields`` replaced, or the fields alone; ValueError names a bad one."""
+        if params is None:
+            return self.params.from_dict(fields)
+        if not isinstance(params, self.params):
+            raise ValueError(f"params: expected {self.params.__name__}, got {params!r}")
+        return self.params.from_dict({**params.to_dict(), **fields})
 
-async def run_slot(
-    fault: Fault, params: FaultParams, target: Target | str, *, index: int = 0, seed: int = 0
-) -> list[ClientRecord]:
-    """Run one client of ``fault`` outside a plan; its randomness matches a one-spec plan's."""
-    endpoint = await resolve(as_target(target))
-    slot = Slot(kind=fault.kind, index=index, endpoint=endpoint, rng=client_rng(seed, 0, index))
-    try:
-        await fault.drive(slot, params)
-    finally:
-        slot.close()
-    return slot.records()
+    def group(self, params: P, *, positions: range, start: float = 0.0, spec: int = 0) -> Group:
+        """The clients at ``positions`` of a spec of this fault, for the engine to run."""
+
+        async def drive(slot: Slot) -> None:
+            await self.drive(slot, params)
+
+        return Group(
+            kind=self.kind,
+            drive=drive,
+            positions=positions,
+            delay=lambda position: start + params.stagger(position),
+            spec=spec,
+        )
+
+    async def alone(
+        self, params: P, target: Target | str, *, positions: range, seed: int = 0
+    ) -> list[ClientRecord]:
+        """Run the clients at ``positions`` of a one-spec plan, with no horizon but their own."""
+        endpoint = await resolve(as_target(target))
+        crowd = Crowd([self.group(params, positions=positions)], endpoint, seed=seed)
+        await crowd.run()
+        return crowd.records()
+
+
+class OneClient(Protocol[P_contra]):
+    """A fault's public function: one client, outside a plan, returning its record."""
+
+    def __call__(
+        self,
+        target: Target | str,
+        params: P_contra | None = None,
+        /,
+        *,
+        index: int = 0,
+        seed: int = 0,
+        **fields: ParamValue,
+    ) -> Coroutine[Any, Any, ClientRecord]: ...
+
+
+def one_client(fault: Fault[P]) -> OneClient[P]:
+    """The public function of ``fault``: ``await never_send(target, hold=2.0)``.
+
+    Parameters come as a parameter object, as keywords (the object's fields), or both
+    (keywords win). ``index`` and ``seed`` pick the client's randomness: that of the client
+    at ``index`` of a one-spec plan with that seed.
+    """
+
+    async def call(
+        target: Target | str,
+        params: P | None = None,
+        /,
+        *,
+        index: int = 0,
+        seed: int = 0,
+        **fields: ParamValue,
+    ) -> ClientRecord:
+        chosen = fault.parse(params, fields)
+        (record,) = await fault.alone(
+            chosen, target, positions=range(index, index + 1), seed=seed
+        )
+        return record
+
+    call.__name__ = call.__qualname__ = fault.kind
+    call.__module__ = fault.drive.__module__
+    call.__doc__ = (
+        f"{fault.summary[:1].upper()}{fault.summary[1:]}.\n\n"
+        f"One client; ``params`` is a :class:`{fault.params.__name__}`, or its fields are "
+        "given as keywords. See :func:`chaos.faults.base.one_client`."
+    )
+    return call
+

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import trio
 
 from ..engine.exchange import exchange
-from ..engine.payload import client_rng
 from ..engine.slot import Slot
-from ..params import FaultParams, option
+from ..params import FaultParams, ParamValue, option
 from ..record import ClientRecord, Outcome
-from ..target import Target, as_target, resolve
+from ..target import Target
 from .base import Deadline, Fault, Traits
 
 # Pause before reopening a dropped connection, so a server that drops everything at once is
@@ -83,27 +81,16 @@ FAULT = Fault(
 
 
 async def flood(
-    target: Target | str, *, connections: int = 100, seed: int = 0, **params: Any
+    target: Target | str,
+    params: FloodParams | None = None,
+    /,
+    *,
+    connections: int = 100,
+    seed: int = 0,
+    **fields: ParamValue,
 ) -> list[ClientRecord]:
     """Open ``connections`` connections as :class:`FloodParams` says; one record per socket."""
     if isinstance(connections, bool) or not isinstance(connections, int) or connections < 1:
         raise ValueError(f"connections: expected a positive integer, got {connections!r}")
-    parsed = FloodParams.from_dict(params)
-    endpoint = await resolve(as_target(target))
-    slots = [
-        Slot(kind=FAULT.kind, index=i, endpoint=endpoint, rng=client_rng(seed, 0, i))
-        for i in range(connections)
-    ]
-
-    async def one(slot: Slot) -> None:
-        await trio.sleep(parsed.stagger(slot.index))
-        await drive(slot, parsed)
-
-    try:
-        async with trio.open_nursery() as nursery:
-            for slot in slots:
-                nursery.start_soon(one, slot)
-    finally:
-        for slot in slots:
-            slot.close()
-    return [record for slot in slots for record in slot.records()]
+    chosen = FAULT.parse(params, fields)
+    return await FAULT.alone(chosen, target, positions=range(connections), seed=seed)

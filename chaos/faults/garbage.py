@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..engine.exchange import exchange, listen_only
 from ..engine.payload import faker_text, random_bytes
 from ..engine.slot import Slot
 from ..params import HoldParams, option
-from ..record import ClientRecord
-from ..target import Target
-from .base import Fault, Traits, run_slot
+from .base import Fault, Traits, one_client
 from .http_messages import ResponseReader
 
 MODES = ("random", "faker")
@@ -59,11 +56,4 @@ FAULT = Fault(
 )
 
 
-async def garbage(
-    target: Target | str, *, index: int = 0, seed: int = 0, **params: Any
-) -> ClientRecord:
-    """Send garbage; see :class:`GarbageParams` for ``params``."""
-    (record,) = await run_slot(
-        FAULT, GarbageParams.from_dict(params), target, index=index, seed=seed
-    )
-    return record
+garbage = one_client(FAULT)

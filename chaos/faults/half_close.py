@@ -6,14 +6,11 @@ Records whether a response still arrives after the half-close and when the serve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..engine.exchange import exchange, listen_only
 from ..engine.slot import Slot
 from ..params import HoldParams, option
-from ..record import ClientRecord
-from ..target import Target
-from .base import Fault, Traits, run_slot
+from .base import Fault, Traits, one_client
 from .http_messages import ResponseReader, request
 
 WHEN = ("before", "after")
@@ -56,11 +53,4 @@ FAULT = Fault(
 )
 
 
-async def half_close(
-    target: Target | str, *, index: int = 0, seed: int = 0, **params: Any
-) -> ClientRecord:
-    """Half-close and keep reading; see :class:`HalfCloseParams` for ``params``."""
-    (record,) = await run_slot(
-        FAULT, HalfCloseParams.from_dict(params), target, index=index, seed=seed
-    )
-    return record
+half_close = one_client(FAULT)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..engine.exchange import exchange
 from ..engine.slot import Slot
 from ..params import HoldParams
-from ..record import ClientRecord
-from ..target import Target
-from .base import Deadline, Fault, Traits, run_slot
+from .base import Deadline, Fault, Traits, one_client
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,11 +31,4 @@ FAULT = Fault(
 )
 
 
-async def never_send(
-    target: Target | str, *, index: int = 0, seed: int = 0, **params: Any
-) -> ClientRecord:
-    """Connect and stay silent; see :class:`NeverSendParams` for ``params``."""
-    (record,) = await run_slot(
-        FAULT, NeverSendParams.from_dict(params), target, index=index, seed=seed
-    )
-    return record
+never_send = one_client(FAULT)

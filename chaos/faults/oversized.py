@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import h11
 
@@ -15,9 +14,7 @@ from ..engine.exchange import exchange, listen_only
 from ..engine.payload import letters
 from ..engine.slot import Slot
 from ..params import HoldParams, option
-from ..record import ClientRecord
-from ..target import Target
-from .base import Fault, Traits, run_slot
+from .base import Fault, Traits, one_client
 from .http_messages import ResponseReader, request_head
 
 PARTS = ("line", "header", "headers", "body")
@@ -89,11 +86,4 @@ FAULT = Fault(
 )
 
 
-async def oversized(
-    target: Target | str, *, index: int = 0, seed: int = 0, **params: Any
-) -> ClientRecord:
-    """Send an oversized request; see :class:`OversizedParams` for ``params``."""
-    (record,) = await run_slot(
-        FAULT, OversizedParams.from_dict(params), target, index=index, seed=seed
-    )
-    return record
+oversized = one_client(FAULT)

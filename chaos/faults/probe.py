@@ -9,15 +9,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import trio
 
+from ..engine.exchange import exchange
 from ..engine.slot import Slot
-from ..params import FaultParams, option
+from ..params import FaultParams, ParamValue, option
 from ..record import ClientRecord, Outcome
 from ..target import Target
-from .base import Fault, Traits, run_slot
+from .base import Fault, Traits
 from .http_messages import ResponseReader, request
 
 CLOSE = (("Connection", "close"),)
@@ -77,18 +77,15 @@ async def probe_once(slot: Slot, params: ProbeParams, number: int) -> None:
     # One-shot: the server closes first, so the probe holds no worker or slot once answered
     # (a keep-alive probe lingered until the server noticed our close, skewing the next step).
     data = request(slot.host, method=params.method, path=params.path, headers=CLOSE)
-    with trio.move_on_after(params.max_latency) as scope:
-        timeout = min(params.connect_timeout, params.max_latency)
-        if await session.connect(timeout) and await session.send_all(data):
-            while True:
-                chunk = await session.recv()
-                if session.reset is None and reader.feed(chunk):
-                    session.decide(Outcome.COMPLETED)
-                    break
-                if not chunk:
-                    break
-    if scope.cancelled_caught:
-        session.decide(Outcome.HELD_TO_END)
+
+    async def write() -> bool:
+        return await session.send_all(data)
+
+    if await session.connect(min(params.connect_timeout, params.max_latency)):
+        # The latency limit counts from before the connect; the exchange's hold from after it.
+        assert session.connected is not None
+        left = session.started + params.max_latency - session.connected
+        await exchange(session, hold=left, write=write, on_data=reader.feed)
     session.close()
     session.status = reader.status
     latency = None if reader.completed_at is None else reader.completed_at - session.started
@@ -117,17 +114,19 @@ FAULT = Fault(
 
 async def probe(
     target: Target | str,
+    params: ProbeParams | None = None,
+    /,
     *,
     predicate: Predicate | None = None,
     index: int = 0,
     seed: int = 0,
-    **params: Any,
+    **fields: ParamValue,
 ) -> ClientRecord:
     """One probe (``repeat`` must be 1; use a plan for a series) judged by ``predicate``."""
-    parsed = ProbeParams.from_dict(params)
-    if parsed.repeat != 1:
+    chosen = FAULT.parse(params, fields)
+    if chosen.repeat != 1:
         raise ValueError("repeat: probe() sends one probe; use a plan for a series")
-    records = await run_slot(FAULT, parsed, target, index=index, seed=seed)
+    records = await FAULT.alone(chosen, target, positions=range(index, index + 1), seed=seed)
     if predicate is not None:
         records = judge(records, predicate)
     return records[0]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from ..params import FaultParams
 from .base import Fault, Traits
 from .flood import FAULT as FLOOD
 from .garbage import FAULT as GARBAGE
@@ -15,7 +18,8 @@ from .slow_read import FAULT as SLOW_READ
 from .slow_send import FAULT as SLOW_SEND
 from .slowloris import FAULT as SLOWLORIS
 
-FAULTS: dict[str, Fault] = {
+# Every fault, by kind; a fault of each parameter type, hence Fault[Any].
+FAULTS: dict[str, Fault[Any]] = {
     fault.kind: fault
     for fault in (
         NEVER_SEND,
@@ -36,12 +40,20 @@ FAULTS: dict[str, Fault] = {
 _NO_TRAITS = Traits()
 
 
-def get_fault(kind: str) -> Fault:
+def get_fault(kind: str) -> Fault[Any]:
     """The fault called ``kind``; an unknown name raises ValueError naming ``kind``."""
     try:
         return FAULTS[kind]
     except (KeyError, TypeError):
         raise ValueError(f"kind: unknown fault {kind!r}; known: {', '.join(FAULTS)}") from None
+
+
+def fault_for(params: FaultParams) -> Fault[Any]:
+    """The fault whose parameter class ``params`` is; ValueError if no fault has it."""
+    for fault in FAULTS.values():
+        if type(params) is fault.params:
+            return fault
+    raise ValueError(f"params: no fault takes {type(params).__name__}")
 
 
 def traits_of(kind: str) -> Traits:

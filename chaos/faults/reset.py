@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import trio
 
 from ..engine.payload import random_bytes
 from ..engine.slot import Slot
 from ..params import FaultParams, option
-from ..record import ClientRecord, Outcome
-from ..target import Target
-from .base import Fault, Traits, run_slot
+from ..record import Outcome
+from .base import Fault, Traits, one_client
 from .http_messages import request
 
 DATA = ("http", "random")
@@ -63,9 +61,4 @@ FAULT = Fault(
 )
 
 
-async def reset(
-    target: Target | str, *, index: int = 0, seed: int = 0, **params: Any
-) -> ClientRecord:
-    """Send then reset; see :class:`ResetParams` for ``params``."""
-    (record,) = await run_slot(FAULT, ResetParams.from_dict(params), target, index=index, seed=seed)
-    return record
+reset = one_client(FAULT)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import h11
 
@@ -12,9 +11,7 @@ from ..engine.exchange import exchange, listen_only, trickle
 from ..engine.payload import letters
 from ..engine.slot import Slot
 from ..params import HoldParams, option
-from ..record import ClientRecord
-from ..target import Target
-from .base import Deadline, Fault, Traits, run_slot
+from .base import Deadline, Fault, Traits, one_client
 from .http_messages import ResponseReader, request_head
 
 # A megabyte announced: larger than any body a trickle finishes within a server's timeout.
@@ -67,11 +64,4 @@ FAULT = Fault(
 )
 
 
-async def slow_body(
-    target: Target | str, *, index: int = 0, seed: int = 0, **params: Any
-) -> ClientRecord:
-    """Trickle a request body; see :class:`SlowBodyParams` for ``params``."""
-    (record,) = await run_slot(
-        FAULT, SlowBodyParams.from_dict(params), target, index=index, seed=seed
-    )
-    return record
+slow_body = one_client(FAULT)

@@ -6,17 +6,12 @@ the kernel's TCP state is polled (Linux TCP_INFO) to stamp the server's FIN or R
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from typing import Any
 
-import trio
-
+from ..engine.exchange import Pace, exchange
 from ..engine.slot import Slot
 from ..params import HoldParams, option
-from ..record import ClientRecord, Outcome
-from ..target import Target
-from .base import Deadline, Fault, Traits, run_slot
+from .base import Deadline, Fault, Traits, one_client
 from .http_messages import ResponseReader, request
 
 # Near Linux's floor for SO_RCVBUF (the kernel doubles it and enforces a minimum of ~2.3 KB).
@@ -46,37 +41,16 @@ async def drive(slot: Slot, params: SlowReadParams) -> None:
     session = slot.session(rcvbuf=params.rcvbuf)
     if not await session.connect(params.connect_timeout):
         return
-    if not await session.send_all(request(slot.host, method=params.method, path=params.path)):
-        return
     reader = ResponseReader(method=params.method)
+    data = request(slot.host, method=params.method, path=params.path)
 
-    async def watch(scope: trio.CancelScope) -> None:
-        while True:
-            session.check_peer()
-            if session.reset is not None or (params.never_read and session.server_eof):
-                break
-            await trio.sleep(params.poll)
-        scope.cancel()
+    async def write() -> bool:
+        return await session.send_all(data)
 
-    async def read_slowly(scope: trio.CancelScope) -> None:
-        while True:
-            await trio.sleep(params.read_interval)
-            data = await session.recv(params.read_size)
-            if session.reset is None and reader.feed(data):
-                session.decide(Outcome.COMPLETED)
-                break
-            if not data:
-                break
-        scope.cancel()
-
-    remaining = max(0.0, session.connected + params.hold - time.monotonic())
-    with trio.move_on_after(remaining) as hold_scope:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(watch, nursery.cancel_scope)
-            if not params.never_read:
-                nursery.start_soon(read_slowly, nursery.cancel_scope)
-    if hold_scope.cancelled_caught:
-        session.decide(Outcome.HELD_TO_END)
+    pace = None if params.never_read else Pace(size=params.read_size, interval=params.read_interval)
+    await exchange(
+        session, hold=params.hold, write=write, on_data=reader.feed, pace=pace, watch=params.poll
+    )
     session.status = reader.status
     session.detail.update(reader.summary(), never_read=params.never_read)
 
@@ -90,11 +64,4 @@ FAULT = Fault(
 )
 
 
-async def slow_read(
-    target: Target | str, *, index: int = 0, seed: int = 0, **params: Any
-) -> ClientRecord:
-    """Read a large response slowly; see :class:`SlowReadParams` for ``params``."""
-    (record,) = await run_slot(
-        FAULT, SlowReadParams.from_dict(params), target, index=index, seed=seed
-    )
-    return record
+slow_read = one_client(FAULT)

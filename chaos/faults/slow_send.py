@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..engine.exchange import exchange, trickle
 from ..engine.payload import random_bytes
 from ..engine.slot import Slot
 from ..params import HoldParams, option
-from ..record import ClientRecord
-from ..target import Target
-from .base import Deadline, Fault, Traits, run_slot
+from .base import Deadline, Fault, Traits, one_client
 
 # A kilobyte trickled a byte at a time takes minutes at the default interval: long enough to
 # meet any read timeout.
@@ -56,11 +53,4 @@ FAULT = Fault(
 )
 
 
-async def slow_send(
-    target: Target | str, *, index: int = 0, seed: int = 0, **params: Any
-) -> ClientRecord:
-    """Trickle a payload; see :class:`SlowSendParams` for ``params``."""
-    (record,) = await run_slot(
-        FAULT, SlowSendParams.from_dict(params), target, index=index, seed=seed
-    )
-    return record
+slow_send = one_client(FAULT)

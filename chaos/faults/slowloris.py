@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from ..engine.exchange import exchange, listen_only, trickle
 from ..engine.payload import letters
 from ..engine.slot import Slot
 from ..params import HoldParams, option
-from ..record import ClientRecord
-from ..target import Target
-from .base import Deadline, Fault, Traits, run_slot
+from .base import Deadline, Fault, Traits, one_client
 from .http_messages import ResponseReader, request_head
 
 # Classic slowloris sends a header line every few seconds, under most per-read timeouts.
@@ -28,13 +25,21 @@ class SlowlorisParams(HoldParams):
     interval: float = option(DEFAULT_INTERVAL, "seconds between header lines", minimum=0)
 
 
-def header_lines(slot: Slot, head: bytes, counter: list[int]) -> Iterator[bytes]:
+class HeaderLines:
     """The head without its final CRLF, then endless non-empty ``X-..: ..`` lines."""
-    yield head[:-2]
-    while True:
-        name = letters(slot.rng, slot.rng.randint(1, 8)).decode()
-        counter[0] += 1
-        yield f"X-{name}: {slot.rng.randrange(10**9)}\r\n".encode()
+
+    def __init__(self, slot: Slot, head: bytes) -> None:
+        self._slot = slot
+        self._head = head
+        self.count = 0  # header lines made so far, past the head
+
+    def __iter__(self) -> Iterator[bytes]:
+        rng = self._slot.rng
+        yield self._head[:-2]
+        while True:
+            name = letters(rng, rng.randint(1, 8)).decode()
+            self.count += 1
+            yield f"X-{name}: {rng.randrange(10**9)}\r\n".encode()
 
 
 async def drive(slot: Slot, params: SlowlorisParams) -> None:
@@ -44,11 +49,11 @@ async def drive(slot: Slot, params: SlowlorisParams) -> None:
     if not await session.connect(params.connect_timeout):
         return
     reader = ResponseReader(method=params.method)
-    counter = [0]
-    writer = trickle(session, header_lines(slot, head, counter), params.interval)
+    lines = HeaderLines(slot, head)
+    writer = trickle(session, lines, params.interval)
     await exchange(session, hold=params.hold, write=writer, on_data=listen_only(reader.feed))
     session.status = reader.status
-    session.detail.update(reader.summary(), header_lines=counter[0])
+    session.detail.update(reader.summary(), header_lines=lines.count)
 
 
 FAULT = Fault(
@@ -60,11 +65,4 @@ FAULT = Fault(
 )
 
 
-async def slowloris(
-    target: Target | str, *, index: int = 0, seed: int = 0, **params: Any
-) -> ClientRecord:
-    """Trickle headers forever; see :class:`SlowlorisParams` for ``params``."""
-    (record,) = await run_slot(
-        FAULT, SlowlorisParams.from_dict(params), target, index=index, seed=seed
-    )
-    return record
+slowloris = one_client(FAULT)

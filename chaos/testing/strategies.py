@@ -212,7 +212,7 @@ def client_specs(
         most = max_count * (PRESSURE_FACTOR if fault.traits.pressure else 1)
         count = draw(st.integers(1, most))
         start = draw(st.floats(0, max_start))
-        return ClientSpec(kind=fault.kind, params=params.to_dict(), count=count, start=start)
+        return ClientSpec.of(params, count=count, start=start)
 
     return build()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
+from chaos.faults import NeverSendParams, ProbeParams, SlowlorisParams, SlowReadParams
 from chaos.faults.registry import FAULTS
 from chaos.plan import ClientSpec, Plan
 from chaos.record import Outcome
@@ -38,9 +39,7 @@ def _assert_clean(chaos: ChaosSession, records: object) -> None:
 
 def test_silent_clients_are_cut_at_the_idle_timeout(chaos: ChaosSession) -> None:
     hold = _held_past(chaos, chaos.expect.idle_timeout, "idle_timeout")
-    result = chaos.run(
-        [ClientSpec(kind="never_send", params={"hold": hold}, count=3)], horizon=hold + 1
-    )
+    result = chaos.run([ClientSpec.of(NeverSendParams(hold=hold), count=3)], horizon=hold + 1)
     _assert_clean(chaos, result)
     assert (
         result.counts.get(Outcome.CLOSED_BY_SERVER.value, 0)
@@ -54,7 +53,7 @@ def test_trickled_requests_are_cut_at_the_request_deadline(chaos: ChaosSession) 
     # Trickle well inside the idle timeout, so only the request deadline can cut it.
     interval = min((chaos.expect.idle_timeout or 1.0) / 4, 0.5)
     result = chaos.run(
-        [ClientSpec(kind="slowloris", params={"interval": interval, "hold": hold}, count=2)],
+        [ClientSpec.of(SlowlorisParams(interval=interval, hold=hold), count=2)],
         horizon=hold + 1,
     )
     _assert_clean(chaos, result)
@@ -63,13 +62,13 @@ def test_trickled_requests_are_cut_at_the_request_deadline(chaos: ChaosSession) 
 
 def test_non_readers_are_cut_at_the_write_timeout(chaos: ChaosSession) -> None:
     hold = _held_past(chaos, chaos.expect.write_timeout, "write_timeout")
-    params = {"path": LARGE_RESPONSE, "never_read": True, "rcvbuf": 4096, "hold": hold}
-    result = chaos.run([ClientSpec(kind="slow_read", params=params)], horizon=hold + 1)
+    params = SlowReadParams(path=LARGE_RESPONSE, never_read=True, rcvbuf=4096, hold=hold)
+    result = chaos.run([ClientSpec.of(params)], horizon=hold + 1)
     _assert_clean(chaos, result)
     assert not result.counts.get(Outcome.HELD_TO_END.value)
 
 
-PROBES = ClientSpec(kind="probe", params={"repeat": 3, "interval": 0.05}, start=0.05)
+PROBES = ClientSpec.of(ProbeParams(repeat=3, interval=0.05), start=0.05)
 
 
 @given(plan=chaos_plans(kinds=HOGGING, max_specs=2, max_hold=0.3))

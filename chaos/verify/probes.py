@@ -10,7 +10,9 @@ import time
 
 import trio
 
+from ..faults import ProbeParams, SlowSendParams
 from ..faults.probe import DEFAULT_MAX_LATENCY
+from ..params import FaultParams
 from ..plan import ClientSpec
 from ..target import Target
 from .observe import ProbeView, view_probe
@@ -32,20 +34,17 @@ def probe_role(
 ) -> Role:
     """A probe spec starting ``start`` seconds into its stage, giving up after probe_timeout."""
     connect = min(settings.connect_timeout, settings.probe_timeout)
+    params: FaultParams
     if settings.protocol == "http":
-        params = {
-            "path": path,
-            "max_latency": settings.probe_timeout,
-            "connect_timeout": connect,
-        }
-        return Role(name=name, spec=ClientSpec(kind="probe", params=params, start=start))
-    params = {
-        "payload": settings.raw_payload,
-        "chunk": len(settings.raw_payload.encode()),
-        "hold": min(DEFAULT_MAX_LATENCY, settings.probe_timeout),
-        "connect_timeout": connect,
-    }
-    return Role(name=name, spec=ClientSpec(kind="slow_send", params=params, start=start))
+        params = ProbeParams(path=path, max_latency=settings.probe_timeout, connect_timeout=connect)
+    else:
+        params = SlowSendParams(
+            payload=settings.raw_payload,
+            chunk=len(settings.raw_payload.encode()),
+            hold=min(DEFAULT_MAX_LATENCY, settings.probe_timeout),
+            connect_timeout=connect,
+        )
+    return Role(name=name, spec=ClientSpec.of(params, start=start))
 
 
 def probe_views(

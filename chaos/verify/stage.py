@@ -1,27 +1,24 @@
 """A stage: chaos clients run together until the ones that matter are done, or a time limit.
 
-Like :func:`chaos.run_plan`, with three differences verify needs: each spec has a *role* so
-a check finds its own records; a stage can end as soon as its ``until`` roles are done (the
-probe of a concurrency step, say), cancelling the clients that were only there as load; and
-``gated`` roles wait until every other client's first connect has settled (opened or failed),
-so a probe never races holders still retrying a dropped SYN.
+A plan run by the engine's :class:`~chaos.engine.crowd.Crowd`, as :func:`chaos.run_plan` runs
+one, with what verify adds: each spec has a *role* so a check finds its own records; a stage
+can end as soon as its ``until`` roles are done (the probe of a concurrency step, say),
+cancelling the clients that were only there as load; and ``gated`` roles wait until every
+other client's first connect has settled (opened or failed), so a probe never races holders
+still retrying a dropped SYN.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import trio
-
+from ..engine.crowd import Crowd
 from ..engine.fdlimit import ensure_capacity
-from ..engine.payload import client_rng
-from ..engine.slot import Slot
-from ..faults.registry import get_fault
 from ..plan import ClientSpec, Plan
 from ..record import ClientRecord
 from ..result import ChaosResult
+from ..runner import plan_groups
 from ..target import Target, resolve
 
 __all__ = ["Role", "StageResult", "run_stage"]
@@ -64,42 +61,6 @@ class StageResult:
         }
 
 
-# How often a gated role checks whether the other clients' connects have settled.
-GATE_POLL = 0.005
-
-
-def _settled(slot: Slot) -> bool:
-    """True once the slot's first connect finished: open, or failed (its socket closed)."""
-    if not slot.sessions:
-        return False
-    first = slot.sessions[0]
-    return first.connected is not None or first.sock is None
-
-
-async def _client(
-    slot: Slot,
-    spec: ClientSpec,
-    at: float,
-    counted: bool,
-    left: list[int],
-    scope: trio.CancelScope,
-    gate: list[Slot] | None = None,
-) -> None:
-    try:
-        if gate is not None:
-            while not all(_settled(s) for s in gate):
-                await trio.sleep(GATE_POLL)
-            at += trio.current_time()
-        await trio.sleep_until(at)
-        await get_fault(spec.kind).drive(slot, spec.parsed())
-    finally:
-        slot.close()
-        if counted:
-            left[0] -= 1
-            if left[0] == 0:
-                scope.cancel()
-
-
 async def run_stage(
     name: str,
     roles: Sequence[Role],
@@ -114,52 +75,29 @@ async def run_stage(
 
     A ``gated`` role's ``start`` counts from the moment the other roles' connects settled.
 
-    Raises :class:`~chaos.engine.fdlimit.FdLimitError` before connecting if the stage cannot fit in
-    the open-file limit.
+    Raises :class:`~chaos.engine.fdlimit.FdLimitError` before connecting if the stage cannot
+    fit in the open-file limit.
     """
     plan = Plan(clients=tuple(r.spec for r in roles), horizon=limit, seed=seed, target=str(target))
     wanted, waiting = set(until), set(gated)
     ensure_capacity(plan.total_clients)
-    endpoint = await resolve(target)
-    owners: list[tuple[str, Slot]] = []
-    left = [sum(r.spec.count for r in roles if r.name in wanted)]
-    started = time.monotonic()
-    begin = trio.current_time()
-    load: list[Slot] = []
-    with trio.move_on_after(limit):
-        async with trio.open_nursery() as nursery:
-            for number, role in enumerate(roles):
-                params = role.spec.parsed()
-                gate = load if role.name in waiting else None
-                for position in range(role.spec.count):
-                    slot = Slot(
-                        kind=role.spec.kind,
-                        index=len(owners),
-                        endpoint=endpoint,
-                        rng=client_rng(seed, number, position),
-                    )
-                    owners.append((role.name, slot))
-                    if gate is None:
-                        load.append(slot)
-                    delay = role.spec.start + params.stagger(position)
-                    at = delay if gate is not None else begin + delay
-                    counted = role.name in wanted
-                    nursery.start_soon(
-                        _client, slot, role.spec, at, counted, left, nursery.cancel_scope, gate
-                    )
+    crowd = Crowd(
+        plan_groups(plan),
+        await resolve(target),
+        seed=seed,
+        until=[n for n, role in enumerate(roles) if role.name in wanted],
+        gated=[n for n, role in enumerate(roles) if role.name in waiting],
+    )
+    await crowd.run(limit=limit)
     grouped: dict[str, list[ClientRecord]] = {r.name: [] for r in roles}
-    records: list[ClientRecord] = []
-    for role_name, slot in owners:
-        slot.close()
-        mine = slot.records()
-        grouped[role_name].extend(mine)
-        records.extend(mine)
+    for number, role in enumerate(roles):
+        grouped[role.name].extend(crowd.records(number))
     result = ChaosResult(
         plan=plan,
-        records=tuple(records),
-        started=started,
-        ended=time.monotonic(),
+        records=tuple(crowd.records()),
+        started=crowd.started,
+        ended=crowd.ended,
         target=str(target),
-        not_started=sum(1 for _, slot in owners if not slot.sessions),
+        not_started=crowd.not_started,
     )
     return StageResult(name=name, result=result, roles={k: tuple(v) for k, v in grouped.items()})

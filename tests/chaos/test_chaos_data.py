@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chaos import FAULTS, ChaosResult, ClientRecord, ClientSpec, Outcome, Plan, Target
+from chaos.faults import SlowlorisParams
+from chaos.params import FaultParams
 from chaos.result import Distribution, percentile
 
 times = st.floats(min_value=0, max_value=1e6, allow_nan=False)
@@ -144,3 +146,12 @@ def test_targets_parse_and_print_both_families():
     assert str(Target.parse("[::1]:80")) == "[::1]:80"
     assert Target.parse("localhost:1").is_loopback()
     assert not Target.parse("192.0.2.1:80").is_loopback()
+
+
+def test_a_spec_of_a_parameter_object_is_parsed_once_and_names_its_kind():
+    params = SlowlorisParams(interval=0.5, hold=3.0)
+    spec = ClientSpec.of(params, count=2)
+    assert spec == ClientSpec(kind="slowloris", params={"interval": 0.5, "hold": 3.0}, count=2)
+    assert spec.parsed() == params and spec.parsed() is spec.parsed()
+    with pytest.raises(ValueError, match="params"):
+        ClientSpec.of(FaultParams())

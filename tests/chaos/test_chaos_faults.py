@@ -10,10 +10,12 @@ import struct
 import time
 
 import h11
+import pytest
 import trio
 
 import chaos
 from chaos import Outcome
+from chaos.faults import NeverSendParams, ProbeParams
 
 # A client stamp of a wire event and the server's stamp of its cause differ by at most this.
 TOLERANCE = 0.05
@@ -67,6 +69,16 @@ def test_never_send_sees_the_close_the_server_makes_after_200ms(serve):
     assert record.bytes_sent == 0 and record.first_sent is None
     assert closing <= record.server_eof <= closing + TOLERANCE
     assert SERVER_DELAY - EARLY <= record.server_closed_after <= SERVER_DELAY + TOLERANCE
+
+
+def test_a_fault_takes_its_parameter_object_and_keywords_override_it(serve):
+    server = serve(hold_until_eof)
+    params = NeverSendParams(hold=5.0, connect_timeout=1.0)
+    record = run(chaos.never_send, server.target, params, hold=0.05)
+    assert record.outcome is Outcome.HELD_TO_END
+    assert record.closed - record.connected < 1.0
+    with pytest.raises(ValueError, match="NeverSendParams"):
+        run(chaos.never_send, server.target, ProbeParams())
 
 
 def test_never_send_holds_to_the_end_and_then_closes_with_a_fin(serve):

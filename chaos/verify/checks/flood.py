@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ...faults import FloodParams
 from ...plan import ClientSpec
 from ...record import ClientRecord, Outcome
 from ..settings import FLOOD_HOLD, VerifySettings
@@ -22,8 +23,8 @@ ROLE = "flood"
 
 
 def roles(settings: VerifySettings) -> list[Role]:
-    params = {"hold": FLOOD_HOLD, "connect_timeout": settings.connect_timeout}
-    return [Role(name=ROLE, spec=ClientSpec(kind="flood", params=params, count=settings.flood))]
+    params = FloodParams(hold=FLOOD_HOLD, connect_timeout=settings.connect_timeout)
+    return [Role(name=ROLE, spec=ClientSpec.of(params, count=settings.flood))]
 
 
 def count_flood(records: Sequence[ClientRecord]) -> dict[str, int]:

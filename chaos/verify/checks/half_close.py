@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ...faults import HalfCloseParams
 from ...plan import ClientSpec
 from ...record import ClientRecord, Outcome
 from ..settings import VerifySettings
@@ -24,12 +25,10 @@ ROLE = "half-close"
 
 def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
     """The check's one client (``alone`` changes nothing: it is one connection already)."""
-    params = {
-        "when": "after",
-        "hold": settings.half_close_cap,
-        "connect_timeout": settings.connect_timeout,
-    }
-    return [Role(name=ROLE, spec=ClientSpec(kind="half_close", params=params))]
+    params = HalfCloseParams(
+        when="after", hold=settings.half_close_cap, connect_timeout=settings.connect_timeout
+    )
+    return [Role(name=ROLE, spec=ClientSpec.of(params))]
 
 
 def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckResult:

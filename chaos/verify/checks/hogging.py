@@ -7,17 +7,17 @@ lasts the whole window. Only a probe answered (status < 500) within a second is 
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Sequence
 
+from ...faults import FloodParams
 from ...plan import ClientSpec
 from ..observe import ProbeState, ProbeView, describe_probes, seconds
 from ..probes import probe_role
 from ..settings import VerifySettings
 from ..stage import Role
 from ..verdict import CheckResult, verdict_for
-from .request_timeout import trickle_interval
+from .request_timeout import trickle_interval, trickler
 
 __all__ = ["CHECK", "PROBE_INTERVAL", "judge", "roles", "settle_time"]
 
@@ -39,39 +39,17 @@ def settle_time(settings: VerifySettings) -> float:
 def roles(settings: VerifySettings) -> list[Role]:
     settle = settle_time(settings)
     hold = settle + settings.hog_time + settings.probe_timeout
-    idle = {
-        "rate": HOG_RATE,
-        "hold": hold,
-        "replace": True,
-        "max_replacements": MAX_REPLACEMENTS,
-        "connect_timeout": settings.connect_timeout,
-    }
-    interval = trickle_interval(settings)
-    if settings.protocol == "http":
-        slow = ClientSpec(
-            kind="slowloris",
-            params={
-                "hold": hold,
-                "interval": interval,
-                "connect_timeout": settings.connect_timeout,
-            },
-            count=settings.hogs,
-        )
-    else:
-        slow = ClientSpec(
-            kind="slow_send",
-            params={
-                "hold": hold,
-                "interval": interval,
-                "chunk": 1,
-                "size": math.ceil(hold / interval) + 1,
-                "connect_timeout": settings.connect_timeout,
-            },
-            count=settings.hogs,
-        )
+    idle = FloodParams(
+        rate=HOG_RATE,
+        hold=hold,
+        replace=True,
+        max_replacements=MAX_REPLACEMENTS,
+        connect_timeout=settings.connect_timeout,
+    )
+    slow = trickler(settings, hold=hold, interval=trickle_interval(settings))
     out = [
-        Role(name="idle-hog", spec=ClientSpec(kind="flood", params=idle, count=settings.hogs)),
-        Role(name="slow-hog", spec=slow),
+        Role(name="idle-hog", spec=ClientSpec.of(idle, count=settings.hogs)),
+        Role(name="slow-hog", spec=ClientSpec.of(slow, count=settings.hogs)),
     ]
     probes = max(1, round(settings.hog_time / PROBE_INTERVAL))
     out += [probe_role(settings, start=settle + n * PROBE_INTERVAL) for n in range(probes)]

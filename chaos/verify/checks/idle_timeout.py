@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ...faults import NeverSendParams
 from ...plan import ClientSpec
 from ...record import ClientRecord
 from ..settings import VerifySettings
@@ -24,9 +25,11 @@ SAMPLES = 2
 
 def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
     """Silent clients held until the server closes them or the cap passes (one if ``alone``)."""
-    params = {"hold": settings.timeout_cap(CHECK), "connect_timeout": settings.connect_timeout}
+    params = NeverSendParams(
+        hold=settings.timeout_cap(CHECK), connect_timeout=settings.connect_timeout
+    )
     count = 1 if alone else SAMPLES
-    return [Role(name=ROLE, spec=ClientSpec(kind="never_send", params=params, count=count))]
+    return [Role(name=ROLE, spec=ClientSpec.of(params, count=count))]
 
 
 def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckResult:

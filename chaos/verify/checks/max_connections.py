@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ...engine.fdlimit import FdLimitError
+from ...faults import FloodParams
 from ...plan import ClientSpec
 from ...record import Outcome
 from ...target import Target
@@ -97,12 +98,12 @@ class Step:
 def step_roles(level: int, settings: VerifySettings, window: float) -> list[Role]:
     """``level`` silent holders opened at :data:`HOLD_RATE`; a probe ``window`` after all of
     them connected (or failed to), so rejections at once have shown by then."""
-    hold = {
-        "rate": hold_rate(level),
-        "hold": 3600.0,  # ended by the stage once its probe is done
-        "connect_timeout": settings.connect_timeout,
-    }
-    holders = Role(name="hold", spec=ClientSpec(kind="flood", params=hold, count=level))
+    hold = FloodParams(
+        rate=hold_rate(level),
+        hold=3600.0,  # ended by the stage once its probe is done
+        connect_timeout=settings.connect_timeout,
+    )
+    holders = Role(name="hold", spec=ClientSpec.of(hold, count=level))
     return [holders, probe_role(settings, start=window)]
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from ...faults import SlowlorisParams, SlowSendParams
+from ...params import FaultParams
 from ...plan import ClientSpec
 from ...record import ClientRecord
 from ..expectations import NONE
@@ -43,17 +45,22 @@ def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
     """The check's one client (``alone`` changes nothing: it is one connection already)."""
     cap = settings.timeout_cap(CHECK)
     interval = trickle_interval(settings)
+    return [Role(name=ROLE, spec=ClientSpec.of(trickler(settings, hold=cap, interval=interval)))]
+
+
+def trickler(settings: VerifySettings, *, hold: float, interval: float) -> FaultParams:
+    """A client trickling an endless request: slowloris (HTTP), or a byte at a time (raw)."""
     if settings.protocol == "http":
-        params = {"hold": cap, "interval": interval, "connect_timeout": settings.connect_timeout}
-        return [Role(name=ROLE, spec=ClientSpec(kind="slowloris", params=params))]
-    params = {
-        "hold": cap,
-        "interval": interval,
-        "chunk": 1,
-        "size": math.ceil(cap / interval) + 1,
-        "connect_timeout": settings.connect_timeout,
-    }
-    return [Role(name=ROLE, spec=ClientSpec(kind="slow_send", params=params))]
+        return SlowlorisParams(
+            hold=hold, interval=interval, connect_timeout=settings.connect_timeout
+        )
+    return SlowSendParams(
+        hold=hold,
+        interval=interval,
+        chunk=1,
+        size=math.ceil(hold / interval) + 1,
+        connect_timeout=settings.connect_timeout,
+    )
 
 
 def _answered(record: ClientRecord, protocol: str) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ...faults import ResetParams
 from ...plan import ClientSpec
 from ...record import ClientRecord
 from ..settings import VerifySettings
@@ -15,6 +16,7 @@ from ..verdict import CheckResult, verdict_for
 __all__ = ["CHECK", "PARTIAL", "judge", "roles"]
 
 CHECK = "resets"
+ROLE = "rst"
 # Bytes sent before the RST by the second half: part of a request line and headers.
 PARTIAL = 40
 
@@ -24,11 +26,10 @@ def roles(settings: VerifySettings) -> list[Role]:
     silent = settings.resets // 2
     out = []
     if silent:
-        params = {"size": 0, "connect_timeout": settings.connect_timeout}
-        out.append(Role(name="rst", spec=ClientSpec(kind="reset", params=params, count=silent)))
-    params = {"size": PARTIAL, "data": data, "connect_timeout": settings.connect_timeout}
-    count = settings.resets - silent
-    out.append(Role(name="rst", spec=ClientSpec(kind="reset", params=params, count=count)))
+        params = ResetParams(size=0, connect_timeout=settings.connect_timeout)
+        out.append(Role(name=ROLE, spec=ClientSpec.of(params, count=silent)))
+    params = ResetParams(size=PARTIAL, data=data, connect_timeout=settings.connect_timeout)
+    out.append(Role(name=ROLE, spec=ClientSpec.of(params, count=settings.resets - silent)))
     return out
 
 

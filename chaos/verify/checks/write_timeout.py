@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ...faults import SlowReadParams
 from ...plan import ClientSpec
 from ...record import ClientRecord
 from ..observe import server_ended_at
@@ -45,13 +46,13 @@ def large_enough(record: ClientRecord | None, settings: VerifySettings) -> str |
 
 def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
     """The check's one client (``alone`` changes nothing: it is one connection already)."""
-    params = {
-        "path": settings.large_path,
-        "never_read": True,
-        "hold": settings.timeout_cap(CHECK),
-        "connect_timeout": settings.connect_timeout,
-    }
-    return [Role(name=ROLE, spec=ClientSpec(kind="slow_read", params=params))]
+    params = SlowReadParams(
+        path=settings.large_path,
+        never_read=True,
+        hold=settings.timeout_cap(CHECK),
+        connect_timeout=settings.connect_timeout,
+    )
+    return [Role(name=ROLE, spec=ClientSpec.of(params))]
 
 
 def judge(

@@ -1,0 +1,43 @@
+"""Command-line flags generated from declared fields: one ``--flag`` per declared option.
+
+An unset flag stays None, so the dataclass default applies and is declared once, in the class.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from ..params import Option
+
+__all__ = ["add_flags", "given"]
+
+
+def _default(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def add_flags(parser: argparse._ActionsContainer, declared: Sequence[Option]) -> None:
+    """Add one flag per declared field to ``parser`` (a parser or an argument group)."""
+    for option in declared:
+        text = option.help
+        if option.default is not None:
+            text += f" (default: {_default(option.default)})"
+        if option.kind is bool:
+            parser.add_argument(
+                option.flag, dest=option.name, action=argparse.BooleanOptionalAction, help=text
+            )
+            continue
+        parser.add_argument(
+            option.flag,
+            dest=option.name,
+            type=option.parse or option.kind,
+            choices=option.choices,
+            metavar=option.metavar or option.name.upper(),
+            help=text,
+        )
+
+
+def given(args: argparse.Namespace, declared: Sequence[Option]) -> dict[str, object]:
+    """The declared fields whose flags were given, by field name."""
+    return {o.name: getattr(args, o.name) for o in declared if getattr(args, o.name) is not None}
