@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+__all__ = ["ClientRecord", "Outcome", "ServerEnd", "server_end"]
+
 _TIMESTAMPS = (
     "connected",
     "first_sent",
@@ -33,6 +35,26 @@ class Outcome(StrEnum):
     HELD_TO_END = "held_to_end"
     COMPLETED = "completed"
     ERROR = "error"
+
+
+class ServerEnd(StrEnum):
+    """How the server ended a connection, named as records and the timeline count it."""
+
+    CLOSED = "closed_by_server"  # its FIN: we read EOF
+    RESET = "reset"  # its RST
+
+
+def server_end(eof: float | None, reset: float | None) -> tuple[ServerEnd, float] | None:
+    """How and when the server ended a connection: its FIN or its RST, whichever we saw first.
+
+    The one rule for it: a session's outcome, a record's "closed after", the checkers and the
+    timeline all ask here. Seen at the same instant, a FIN wins (the reset came after it).
+    """
+    if reset is not None and (eof is None or reset < eof):
+        return ServerEnd.RESET, reset
+    if eof is not None:
+        return ServerEnd.CLOSED, eof
+    return None
 
 
 def _is_time(value: object) -> bool:
@@ -96,17 +118,30 @@ class ClientRecord:
             raise ValueError(f"detail: expected a dict, got {type(self.detail).__name__}")
 
     @property
-    def server_closed_after(self) -> float | None:
-        """Seconds from our connect to the server's EOF or reset, whichever came first."""
-        ends = [t for t in (self.server_eof, self.reset) if t is not None]
-        if self.connected is None or not ends:
-            return None
-        return min(ends) - self.connected
+    def server_ended(self) -> ServerEnd | None:
+        """How the server ended the connection (see :func:`server_end`), or None if it did not."""
+        end = server_end(self.server_eof, self.reset)
+        return None if end is None else end[0]
 
     @property
-    def connect_latency(self) -> float | None:
-        """Seconds the TCP handshake took, or None when it never completed."""
-        return None if self.connected is None else self.connected - self.started
+    def server_ended_at(self) -> float | None:
+        """When the server ended the connection (monotonic), or None if it did not."""
+        end = server_end(self.server_eof, self.reset)
+        return None if end is None else end[1]
+
+    @property
+    def server_closed_after(self) -> float | None:
+        """Seconds from our connect to the server's EOF or reset, whichever came first."""
+        ended = self.server_ended_at
+        if self.connected is None or ended is None:
+            return None
+        return ended - self.connected
+
+    @property
+    def ended_at(self) -> float | None:
+        """When the connection ended, by the server or by us; None if it never opened or is open."""
+        ends = [t for t in (self.server_ended_at, self.closed) if t is not None]
+        return min(ends) if ends else None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict; :meth:`from_json` rebuilds an equal record from it."""

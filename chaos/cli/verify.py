@@ -66,9 +66,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--tolerance",
         type=float,
-        default=defaults.DEFAULT_TOLERANCE,
+        default=defaults.WIRE_TOLERANCE,
         metavar="SECONDS",
-        help=f"allowed timing error (default: {defaults.DEFAULT_TOLERANCE:g})",
+        help=f"allowed timing error (default: {defaults.WIRE_TOLERANCE:g})",
     )
     parser.add_argument(
         "--budget",

@@ -16,7 +16,7 @@ from typing import Any
 
 import trio
 
-from ..record import ClientRecord, Outcome
+from ..record import ClientRecord, Outcome, ServerEnd, server_end
 from ..target import Endpoint
 
 # One read takes at most this much; loopback segments are 64 KiB.
@@ -89,13 +89,6 @@ class Session:
         self.detail: dict[str, Any] = {}
         self._outcome: Outcome | None = None
         self._digest = hashlib.sha256()
-
-    @property
-    def peer_done(self) -> bool:
-        """True once the server has closed or reset the connection, or it failed."""
-        return (
-            self.server_eof is not None or self.reset is not None or self._outcome is Outcome.ERROR
-        )
 
     def decide(self, outcome: Outcome) -> None:
         """Settle the outcome unless already settled; "held to end" never hides a server close."""
@@ -253,10 +246,11 @@ class Session:
         """The outcome by the rules in the class docstring."""
         if self._outcome is not None:
             return self._outcome
-        if self.reset is not None and (self.server_eof is None or self.reset < self.server_eof):
-            return Outcome.RESET_BY_SERVER
-        if self.server_eof is not None:
-            return Outcome.CLOSED_BY_SERVER
+        ended = server_end(self.server_eof, self.reset)
+        if ended is not None:
+            return (
+                Outcome.RESET_BY_SERVER if ended[0] is ServerEnd.RESET else Outcome.CLOSED_BY_SERVER
+            )
         if self.connected is not None:
             return Outcome.HELD_TO_END
         return Outcome.CONNECT_TIMEOUT

@@ -9,23 +9,18 @@ descriptors.
 from __future__ import annotations
 
 import functools
-import os
 
 import trio
 
 from toolkit import Server, ServerConfig
 
+from ..engine.fdlimit import open_fds
 from ..faults.probe import probe
 from ..plan import Plan
 from ..runner import run
 from .checker import Observation
 
-__all__ = ["observe", "open_fds", "settle_time"]
-
-
-def open_fds() -> int:
-    """Descriptors this process holds now (Linux)."""
-    return len(os.listdir("/proc/self/fd"))
+__all__ = ["observe", "settle_time"]
 
 
 def settle_time(config: ServerConfig) -> float:

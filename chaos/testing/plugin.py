@@ -11,7 +11,6 @@ Options live in one group, `chaos`; Hypothesis profiles `ci` and `deep` are chos
 from __future__ import annotations
 
 import functools
-import ipaddress
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -29,7 +28,8 @@ from ..record import ClientRecord
 from ..result import ChaosResult
 from ..runner import run
 from ..target import Target
-from .bounds import DEFAULT_TOLERANCE, Expectations
+from ..verify.settings import WIRE_TOLERANCE
+from .bounds import IN_PROCESS_TOLERANCE, Bounds
 from .checker import Violation, check_wire
 
 __all__ = ["PROFILES", "TEST_CONFIG", "ChaosSession"]
@@ -82,7 +82,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--chaos-tolerance",
         type=float,
         metavar="SECONDS",
-        help=f"slack on every timing judgement (default {DEFAULT_TOLERANCE}; env CHAOS_TOLERANCE)",
+        help=f"slack on every timing judgement (default {IN_PROCESS_TOLERANCE:g}, or "
+        f"{WIRE_TOLERANCE:g} with --chaos-target; env CHAOS_TOLERANCE)",
     )
     group.addoption(
         "--chaos-profile",
@@ -104,11 +105,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "chaos: a test that attacks a server with chaos clients")
 
 
-def _tolerance(config: pytest.Config) -> float:
-    value = config.getoption("chaos_tolerance")
-    if value is None:
-        value = float(os.environ.get("CHAOS_TOLERANCE", DEFAULT_TOLERANCE))
-    return value
+def _tolerance(config: pytest.Config, *, remote: bool) -> float:
+    """The option, else CHAOS_TOLERANCE, else the slack for where the server runs."""
+    value: float | None = config.getoption("chaos_tolerance")
+    if value is not None:
+        return value
+    default = WIRE_TOLERANCE if remote else IN_PROCESS_TOLERANCE
+    return float(os.environ.get("CHAOS_TOLERANCE", default))
 
 
 @pytest.fixture(scope="session")
@@ -146,31 +149,29 @@ def chaos_target(request: pytest.FixtureRequest) -> str:
         host, port = request.getfixturevalue("toolkit_server").address
         return f"{host}:{port}"
     target = Target.parse(given)
-    if not request.config.getoption("chaos_allow_remote") and not _is_loopback(target.host):
+    if request.config.getoption("chaos_allow_remote"):
+        return str(target)
+    try:
+        loopback = target.is_loopback()
+    except OSError as exc:
+        raise pytest.UsageError(f"--chaos-target {given}: cannot resolve it ({exc})") from None
+    if not loopback:
         raise pytest.UsageError(
             f"--chaos-target {given} is not loopback; pass --chaos-allow-remote to aim elsewhere"
         )
     return str(target)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @pytest.fixture
-def chaos_expect(request: pytest.FixtureRequest) -> Expectations:
+def chaos_expect(request: pytest.FixtureRequest) -> Bounds:
     """What the server under test promises: the options, or the toolkit server's config."""
     options = request.config.getoption
-    tolerance = _tolerance(request.config)
-    if options("chaos_target") is None:
+    remote = options("chaos_target") is not None
+    tolerance = _tolerance(request.config, remote=remote)
+    if not remote:
         server = request.getfixturevalue("toolkit_server")
-        return Expectations.from_config(server.config, tolerance=tolerance)
-    return Expectations(
+        return Bounds.from_config(server.config, tolerance=tolerance)
+    return Bounds(
         idle_timeout=options("chaos_idle_timeout"),
         request_timeout=options("chaos_request_timeout"),
         write_timeout=options("chaos_write_timeout"),
@@ -183,7 +184,7 @@ class ChaosSession:
     """Runs plans against one target and judges them from the wire."""
 
     target: str
-    expect: Expectations
+    expect: Bounds
 
     def run(
         self, clients: Plan | Sequence[ClientSpec], *, horizon: float = 5.0, seed: int = 0
@@ -204,6 +205,6 @@ class ChaosSession:
 
 
 @pytest.fixture
-def chaos(chaos_target: str, chaos_expect: Expectations) -> ChaosSession:
+def chaos(chaos_target: str, chaos_expect: Bounds) -> ChaosSession:
     """Run chaos plans against the server under test: `chaos.run(specs)`, `chaos.violations(r)`."""
     return ChaosSession(chaos_target, chaos_expect)

@@ -1,4 +1,4 @@
-"""Pure readings of chaos records: how a probe fared and when the server ended a connection.
+"""Pure readings of chaos records: how a probe fared, and whether the server turned one away.
 
 Every check judges through these, so "rejected", "queued" and "stalled" mean the same thing
 in every row of the verdict table, and all of it is testable with hand-made records.
@@ -20,7 +20,6 @@ __all__ = [
     "rejected_at_once",
     "seconds",
     "server_closed_within",
-    "server_ended_at",
     "view_probe",
 ]
 
@@ -68,12 +67,6 @@ def seconds(value: float) -> str:
     if value < 0.01:
         return f"{value * 1000:.1f} ms"
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
-
-
-def server_ended_at(record: ClientRecord) -> float | None:
-    """When the server closed or reset the connection (monotonic), or None."""
-    ends = [t for t in (record.server_eof, record.reset) if t is not None]
-    return min(ends) if ends else None
 
 
 def server_closed_within(record: ClientRecord, window: float) -> bool:

@@ -7,7 +7,6 @@ with ``time.monotonic()``, the clock chaos records use, keyed by the client's po
 
 from __future__ import annotations
 
-import os
 import selectors
 import socket
 import struct
@@ -263,10 +262,6 @@ class HoldServer:
         self._wake_r.close()
         self._wake_w.close()
         assert not alive, "hold server thread did not exit"
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
 
 
 @pytest.fixture

@@ -118,3 +118,17 @@ def test_the_wire_suite_catches_a_server_without_an_idle_timeout(
     )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*idle_timeout*server did not cut it*"])
+
+
+def test_the_default_slack_follows_where_the_server_runs(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, timeoutless_server: str
+) -> None:
+    # In this process the clients share the server's clock; across processes, verify's slack.
+    monkeypatch.delenv("CHAOS_TOLERANCE", raising=False)
+    pytester.makepyfile("""
+        def test_slack(chaos_expect, request):
+            remote = request.config.getoption("chaos_target") is not None
+            assert chaos_expect.tolerance == (0.25 if remote else 0.1)
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)
+    pytester.runpytest("--chaos-target", timeoutless_server).assert_outcomes(passed=1)

@@ -7,7 +7,7 @@ import dataclasses
 from hypothesis import HealthCheck, Phase, find, settings
 
 from chaos.plan import ClientSpec, Plan
-from chaos.testing.bounds import Expectations
+from chaos.testing.bounds import Bounds
 from chaos.testing.checker import check
 from chaos.testing.harness import observe
 from chaos.testing.strategies import chaos_plans
@@ -27,10 +27,10 @@ PROBES = ClientSpec(kind="probe", params={}, count=2, start=0.02)
 
 
 def violations(
-    config: ServerConfig, plan: Plan, expect: Expectations | None = None, recovery: bool = True
+    config: ServerConfig, plan: Plan, expect: Bounds | None = None, recovery: bool = True
 ) -> set[str]:
     observation = observe(config, plan, recovery=recovery)
-    found = check(observation, expect or Expectations.from_config(config))
+    found = check(observation, expect or Bounds.from_config(config))
     return {v.invariant for v in found}
 
 
@@ -51,7 +51,7 @@ def test_thread_per_connection_breaks_the_pool_bound() -> None:
 def test_a_server_with_only_an_idle_timeout_lets_slowloris_live() -> None:
     # The server really enforces only its idle timeout; the promise was a 0.15 s request deadline.
     lax = dataclasses.replace(BASE, request_timeout=30.0)
-    promised = Expectations.from_config(BASE)
+    promised = Bounds.from_config(BASE)
     plan = Plan(
         clients=(ClientSpec(kind="slowloris", params={"interval": 0.02, "hold": 0.5}),), horizon=0.7
     )
@@ -62,7 +62,7 @@ def test_a_server_with_only_an_idle_timeout_lets_slowloris_live() -> None:
 def test_hypothesis_shrinks_a_failing_plan_to_a_minimal_one() -> None:
     # Tight bounds keep each evaluation short: a 0.1 s stall already breaks a 0.07 s lag bound.
     config = dataclasses.replace(BASE, model="iterative", idle_timeout=0.1)
-    expect = Expectations.from_config(config, tolerance=0.02)
+    expect = Bounds.from_config(config, tolerance=0.02)
     plans = chaos_plans(
         kinds=("never_send", "probe", "slowloris", "garbage"),
         max_specs=4,

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from chaos.record import ClientRecord, Outcome
-from chaos.testing.bounds import Expectations
+from chaos.testing.bounds import Bounds
 from chaos.testing.checker import Observation, check, check_wire, join
 from toolkit import CloseReason, ConnectionRecord, EventLog
 
-EXPECT = Expectations(
+EXPECT = Bounds(
     idle_timeout=0.1,
     request_timeout=0.3,
     write_timeout=0.2,
@@ -194,14 +194,14 @@ def test_expectations_validate_and_follow_the_config() -> None:
     from toolkit import ServerConfig
 
     with pytest.raises(ValueError, match="tolerance"):
-        Expectations(tolerance=0)
+        Bounds(tolerance=0)
     with pytest.raises(ValueError, match="workers"):
-        Expectations(workers=-1)
-    on_accept = Expectations.from_config(
+        Bounds(workers=-1)
+    on_accept = Bounds.from_config(
         ServerConfig(workers=3, max_pending=2, dispatch="on-accept")
     )
     assert on_accept.max_open == 5
-    parked = Expectations.from_config(ServerConfig(dispatch="readiness", max_connections=50))
+    parked = Bounds.from_config(ServerConfig(dispatch="readiness", max_connections=50))
     assert parked.max_open == 50
     capped = ServerConfig(dispatch="on-accept", workers=3, max_pending=2, max_connections=4)
-    assert Expectations.from_config(capped).max_open == 4  # the on-accept pool rejects at 4 too
+    assert Bounds.from_config(capped).max_open == 4  # the on-accept pool rejects at 4 too

@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import given, target
 
 from chaos.plan import Plan
-from chaos.testing.bounds import Expectations
+from chaos.testing.bounds import Bounds
 from chaos.testing.checker import check, join
 from chaos.testing.harness import observe
 from chaos.testing.strategies import chaos_plans, server_configs
@@ -23,5 +23,5 @@ def test_pool_model_has_no_violations(config: ServerConfig, plan: Plan) -> None:
     lags = [s.accepted - c.connected for c, s in pairs if s is not None and c.connected]
     target(max(lags, default=0.0), label="worst accept lag (s)")
     target(float(observation.stats.max_open), label="connections held at once")
-    violations = check(observation, Expectations.from_config(config))
+    violations = check(observation, Bounds.from_config(config))
     assert not violations, "\n".join(map(str, violations))

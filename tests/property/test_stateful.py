@@ -17,7 +17,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from chaos.testing.bounds import Expectations
+from chaos.testing.bounds import Bounds
 from toolkit import Server, ServerConfig
 
 HEAD = b"GET / HTTP/1.1\r\nHost: x\r\n"
@@ -45,7 +45,7 @@ class ServerUnderAttack(RuleBasedStateMachine):
             dispatch=self.dispatch,
             model=self.model,
         )
-        self.expect = Expectations.from_config(self.config)
+        self.expect = Bounds.from_config(self.config)
         self.server = Server(self.config)
         self.server.start()
         self.clients: list[socket.socket] = []

@@ -33,9 +33,7 @@ def count_flood(records: Sequence[ClientRecord]) -> dict[str, int]:
     return {
         "connections": len(records),
         "established": len(established),
-        "ended_by_server": sum(
-            1 for r in established if r.server_eof is not None or r.reset is not None
-        ),
+        "ended_by_server": sum(1 for r in established if r.server_ended is not None),
         "refused": sum(1 for r in records if r.outcome is Outcome.REFUSED),
         "timed_out": sum(1 for r in records if r.outcome is Outcome.CONNECT_TIMEOUT),
         "errors": sum(1 for r in records if r.outcome is Outcome.ERROR and r.connected is None),

@@ -25,7 +25,7 @@ from ...plan import ClientSpec
 from ...record import Outcome
 from ...target import Target
 from ..expectations import NONE
-from ..observe import ProbeView, server_ended_at
+from ..observe import ProbeView
 from ..probes import probe_role, probe_views, recover
 from ..settings import MARGIN, VerifySettings
 from ..stage import Role, StageResult, run_stage
@@ -120,7 +120,7 @@ def read_step(level: int, stage: StageResult, settings: VerifySettings, window: 
     cutoff = max(settled + window, views[0].started if views else 0.0)
     rejected = unaccepted = dropped = 0
     for record in holders:
-        end = server_ended_at(record)
+        end = record.server_ended_at
         if record.outcome is Outcome.REFUSED or (end is not None and end <= cutoff):
             rejected += 1
         elif record.connected is None:

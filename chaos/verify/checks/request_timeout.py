@@ -15,7 +15,6 @@ from ...params import FaultParams
 from ...plan import ClientSpec
 from ...record import ClientRecord
 from ..expectations import NONE
-from ..observe import server_ended_at
 from ..settings import VerifySettings
 from ..stage import Role
 from ..verdict import CheckResult
@@ -82,7 +81,7 @@ def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckRes
     for record in records:
         if record.connected is None or record.first_sent is None:
             continue
-        end = server_ended_at(record)
+        end = record.server_ended_at
         answer = _answered(record, settings.protocol)
         if end is not None and answer is not None:
             after = end - record.first_sent

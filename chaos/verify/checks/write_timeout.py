@@ -12,8 +12,7 @@ from collections.abc import Sequence
 
 from ...faults import SlowReadParams
 from ...plan import ClientSpec
-from ...record import ClientRecord
-from ..observe import server_ended_at
+from ...record import ClientRecord, ServerEnd
 from ..settings import VerifySettings
 from ..stage import Role
 from ..verdict import CheckResult
@@ -66,10 +65,10 @@ def judge(
     for record in records:
         if record.connected is None or record.last_sent is None:
             continue
-        end = server_ended_at(record)
+        end = record.server_ended_at
         samples.append(None if end is None else end - record.last_sent)
         if end is not None:
-            kinds.append("reset" if record.reset == end else "closed")
+            kinds.append("reset" if record.server_ended is ServerEnd.RESET else "closed")
     return judge_seconds(
         CHECK,
         settings.expectations,

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ...record import ClientRecord, Outcome
+from ...record import ClientRecord, Outcome, ServerEnd
 from ..observe import ProbeView
 from ..settings import CONNECT_TIMEOUT
 
@@ -25,19 +25,16 @@ MAX_BUCKETS = 400
 # The finest bucket: the probes' own resolution is a few milliseconds.
 MIN_BUCKET = 0.01
 STATES = ("connecting", "open")
-ENDINGS = ("closed_by_server", "reset", "refused")
+REFUSED = "refused"
+ENDINGS = (ServerEnd.CLOSED.value, ServerEnd.RESET.value, REFUSED)
 
 
 def fate(record: ClientRecord) -> str | None:
     """How the server ended the connection: ``closed_by_server``, ``reset``, ``refused``, None."""
     if record.outcome is Outcome.REFUSED:
-        return "refused"
-    eof, rst = record.server_eof, record.reset
-    if rst is not None and (eof is None or rst < eof):
-        return "reset"
-    if eof is not None:
-        return "closed_by_server"
-    return None
+        return REFUSED
+    ended = record.server_ended
+    return None if ended is None else ended.value
 
 
 def _span_of(
@@ -48,9 +45,9 @@ def _span_of(
         if record.outcome is Outcome.CONNECT_TIMEOUT:
             return (record.started, record.started + connect_timeout), None
         return (record.started, record.started), None
-    ends = [t for t in (record.server_eof, record.reset, record.closed) if t is not None]
-    end = min(ends) if ends else record.connected
-    return (record.started, record.connected), (record.connected, max(end, record.connected))
+    end = record.ended_at
+    end = record.connected if end is None else max(end, record.connected)
+    return (record.started, record.connected), (record.connected, end)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,12 +108,10 @@ def build_timeline(
         if alive is not None:
             open_.append(alive)
         how = fate(record)
-        if how == "refused":
+        if how == REFUSED:
             endings[how].append(record.started)
-        elif how == "reset":
-            endings[how].append(record.reset)
-        elif how == "closed_by_server":
-            endings[how].append(record.server_eof)
+        elif how is not None and record.server_ended_at is not None:
+            endings[how].append(record.server_ended_at)
     series = {"connecting": _gauge(connecting, absolute), "open": _gauge(open_, absolute)}
     series.update({name: _cumulative(endings[name], absolute) for name in ENDINGS})
     totals = {"connections": len(records), **{name: len(endings[name]) for name in ENDINGS}}
