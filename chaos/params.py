@@ -81,6 +81,9 @@ class Option:
             return
         assert isinstance(value, int | float)
         if self.minimum is not None and value < self.minimum:
+            if self.kind is int:
+                wanted = f"expected an integer >= {self.minimum}"
+                raise ValueError(f"{self.name}: {wanted}, got {value!r}")
             raise ValueError(f"{self.name}: must be >= {self.minimum}, got {value!r}")
         if self.above is not None and value <= self.above:
             raise ValueError(f"{self.name}: must be > {self.above}, got {value!r}")

@@ -6,7 +6,7 @@ An unset flag stays None, so the dataclass default applies and is declared once,
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..params import Option
 
@@ -14,7 +14,24 @@ __all__ = ["add_flags", "given"]
 
 
 def _default(value: object) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    text = str(value)
+    return text if text.isprintable() else repr(text)
+
+
+def _parser(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """``parse``, with its ValueError shown as is (argparse would say only "invalid value")."""
+
+    def convert(text: str) -> object:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
 def add_flags(parser: argparse._ActionsContainer, declared: Sequence[Option]) -> None:
@@ -31,7 +48,7 @@ def add_flags(parser: argparse._ActionsContainer, declared: Sequence[Option]) ->
         parser.add_argument(
             option.flag,
             dest=option.name,
-            type=option.parse or option.kind,
+            type=option.kind if option.parse is None else _parser(option.parse),
             choices=option.choices,
             metavar=option.metavar or option.name.upper(),
             help=text,

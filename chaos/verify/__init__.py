@@ -2,36 +2,43 @@
 
 Each check runs chaos clients against the target within a bounded slice of the run's budget
 and is judged by a pure function over the records they leave; the results become a verdict
-table, JSON and a self-contained HTML report.
+table, JSON and a self-contained HTML report. :class:`VerifySettings` says what to run and
+:class:`Expectations` what the server promises; :func:`verify` (or :func:`run_verify` under
+trio) runs the stage table (:mod:`chaos.verify.stages`) of checks (:mod:`chaos.verify.checks`);
+:mod:`chaos.verify.output` turns the :class:`VerifyRun` into JSON, text and HTML.
 """
 
 from __future__ import annotations
 
 from .embedded import Embedded, EmbeddedError, embedded_server
-from .expectations import KEYS, NONE, Expectations, parse_expectations
+from .expectations import CHECKS, NO_LIMIT, Expectations, NoLimit, parse_expectations
 from .observe import ProbeState, ProbeView, view_probe
 from .output.export import run_to_json
 from .output.html import render_html
+from .output.text import format_table, summary_line
 from .output.timeline import Timeline, build_timeline
-from .run import Span, VerifyRun, run_verify, verify
-from .settings import CHECKS, PROTOCOLS, Schedule, VerifySettings
+from .run import VerifyRun, run_verify, verify
+from .settings import PROTOCOLS, Schedule, VerifySettings
 from .stage import Role, StageResult, run_stage
-from .verdict import CheckResult, Verdict, format_table, summary_line
+from .stages import STAGES, Span, Stage
+from .verdict import CheckResult, Verdict
 
 __all__ = [
     "CHECKS",
-    "KEYS",
-    "NONE",
+    "NO_LIMIT",
     "PROTOCOLS",
+    "STAGES",
     "CheckResult",
     "Embedded",
     "EmbeddedError",
     "Expectations",
+    "NoLimit",
     "ProbeState",
     "ProbeView",
     "Role",
     "Schedule",
     "Span",
+    "Stage",
     "StageResult",
     "Timeline",
     "Verdict",

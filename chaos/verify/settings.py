@@ -1,5 +1,8 @@
 """What a verify run will do: the settings, and how its time budget splits between stages.
 
+Every field is declared once, with :func:`~chaos.params.option`: that declaration is its
+default, its validation, its ``chaos verify`` flag and its place in the JSON export.
+
 The split is decided before the first connection: every stage gets a slice it cannot
 overrun, so a hostile or dead server cannot stretch the run past ``budget``. A budget too
 small for the checks asked for is bad input, reported before anything is sent.
@@ -7,11 +10,11 @@ small for the checks asked for is bad input, reported before anything is sent.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
+from ..params import DEFAULT_CONNECT_TIMEOUT, option, options
 from ..target import Target
-from .expectations import TIMEOUT_KEYS, Expectations
+from .expectations import CHECKS, Expectations
 
 __all__ = [
     "CHECKS",
@@ -21,21 +24,10 @@ __all__ = [
     "WIRE_TOLERANCE",
     "Schedule",
     "VerifySettings",
+    "parse_checks",
 ]
 
 PROTOCOLS = ("http", "raw")
-# Table order: the timeouts first, then what hostile crowds do.
-CHECKS = (
-    "idle-timeout",
-    "request-timeout",
-    "write-timeout",
-    "half-close",
-    "max-connections",
-    "hogging",
-    "flood",
-    "resets",
-)
-_TIMEOUT_STAGE = ("idle-timeout", "request-timeout", "write-timeout", "half-close")
 
 # One minute: long enough for a default toolkit server's 10 s deadlines plus every attack.
 DEFAULT_BUDGET = 60.0
@@ -48,7 +40,9 @@ WIRE_TOLERANCE = 0.25
 DEFAULT_CAP = 12.0
 # toolkit's http-hello answers N bytes here: more than every socket buffer on the path.
 DEFAULT_LARGE_PATH = "/bytes/16777216"
-# Past a 1024 backlog (toolkit's default), and within the 20,000 open-file limit.
+# Ten times the connections a default toolkit server's workers and queue take (8 + 64), past
+# the small backlogs of the Python servers (5 for socketserver and cheroot), and within the
+# 20,000 open-file limit. It does not fill the toolkit's own 4096 backlog.
 DEFAULT_FLOOD = 2000
 # Enough aborted connections to surface a leak or a crash in a reset path.
 DEFAULT_RESETS = 200
@@ -64,8 +58,6 @@ DEFAULT_RAW_PAYLOAD = "ping\r\n"
 # A probe gives up after this: longer than a typical 1 s queue timeout, so a queued-then-
 # rejected probe is seen as rejected, not stalled.
 PROBE_TIMEOUT = 2.0
-# chaos's default: one SYN retransmission (1 s on Linux) fits inside.
-CONNECT_TIMEOUT = 2.0
 # After an attack the server gets this long to answer a probe again.
 RECOVERY = 2.0
 # Flood connections stay open this long, so the server must hold them all at once.
@@ -81,13 +73,15 @@ HALF_CLOSE_CAP = 2.0
 
 @dataclass(frozen=True, kw_only=True)
 class Schedule:
-    """Seconds each stage may take at most; ``total`` never exceeds the budget.
+    """Seconds each stage may take at most, in run order; ``total`` never exceeds the budget.
 
-    ``needed`` is the least budget these checks fit in (the ramp at its minimum).
+    ``needed`` is the least budget these checks fit in (the ramp at its minimum); ``keep`` is
+    what each stage keeps for itself while an earlier one runs (its slice, or its minimum).
     """
 
     slices: dict[str, float]
     needed: float
+    keep: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if any(s < 0 for s in self.slices.values()):
@@ -98,16 +92,15 @@ class Schedule:
         return sum(self.slices.values())
 
 
-def _positive(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{name}: expected a number of seconds, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name}: must be > 0, got {value!r}")
-
-
-def _count(name: str, value: int, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
+def parse_checks(text: str) -> tuple[str, ...]:
+    """``idle-timeout,flood`` as the checks it names; ValueError names an unknown one."""
+    chosen = tuple(c.strip() for c in text.split(",") if c.strip())
+    unknown = [c for c in chosen if c not in CHECKS]
+    if unknown or not chosen:
+        raise ValueError(
+            f"unknown check {unknown[0] if unknown else text!r}; known: {', '.join(CHECKS)}"
+        )
+    return chosen
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,61 +108,92 @@ class VerifySettings:
     """Everything a run needs; every default is a named constant above with its reason."""
 
     target: Target
-    protocol: str = "http"
     expectations: Expectations = field(default_factory=Expectations)
-    tolerance: float = WIRE_TOLERANCE
-    budget: float = DEFAULT_BUDGET
-    cap: float = DEFAULT_CAP
-    checks: tuple[str, ...] = CHECKS
-    large_path: str = DEFAULT_LARGE_PATH
-    flood: int = DEFAULT_FLOOD
-    resets: int = DEFAULT_RESETS
-    hogs: int = DEFAULT_HOGS
-    hog_time: float = DEFAULT_HOG_TIME
-    max_hold: int = DEFAULT_MAX_HOLD
-    raw_payload: str = DEFAULT_RAW_PAYLOAD
-    seed: int = 0
-    connect_timeout: float = CONNECT_TIMEOUT
-    probe_timeout: float = PROBE_TIMEOUT
-    recovery: float = RECOVERY
+    protocol: str = option(
+        "http", "what the server speaks", choices=PROTOCOLS, metavar="|".join(PROTOCOLS)
+    )
+    tolerance: float = option(
+        WIRE_TOLERANCE, "allowed timing error in seconds", above=0, metavar="SECONDS"
+    )
+    budget: float = option(
+        DEFAULT_BUDGET, "the whole run ends within this", above=0, metavar="SECONDS"
+    )
+    cap: float = option(
+        DEFAULT_CAP,
+        "longest wait for a timeout nothing was promised about",
+        above=0,
+        metavar="SECONDS",
+    )
+    checks: tuple[str, ...] = option(
+        CHECKS,
+        "which checks to run, comma-separated",
+        metavar="LIST",
+        parse=parse_checks,
+    )
+    large_path: str = option(
+        DEFAULT_LARGE_PATH, "a path answering >= 4 MiB, for the write check", metavar="PATH"
+    )
+    flood: int = option(DEFAULT_FLOOD, "flood connections", minimum=1, metavar="N")
+    resets: int = option(DEFAULT_RESETS, "RST clients", minimum=1, metavar="N")
+    hogs: int = option(DEFAULT_HOGS, "idle and slowloris clients, each", minimum=1, metavar="N")
+    hog_time: float = option(
+        DEFAULT_HOG_TIME, "seconds of probing under hogging", above=0, metavar="SECONDS"
+    )
+    max_hold: int = option(
+        DEFAULT_MAX_HOLD,
+        "most connections the concurrency ramp holds (more if max-connections needs it)",
+        minimum=1,
+        metavar="N",
+    )
+    raw_payload: str = option(DEFAULT_RAW_PAYLOAD, "what a raw probe sends", metavar="TEXT")
+    seed: int = option(0, "random seed", minimum=0)
+    connect_timeout: float = option(
+        DEFAULT_CONNECT_TIMEOUT,
+        "seconds every client waits for the handshake",
+        above=0,
+        metavar="SECONDS",
+    )
+    probe_timeout: float = option(
+        PROBE_TIMEOUT, "seconds a probe waits for its answer", above=0, metavar="SECONDS"
+    )
+    recovery: float = option(
+        RECOVERY,
+        "seconds the server gets to answer again after an attack",
+        above=0,
+        metavar="SECONDS",
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.target, Target):
             raise ValueError(f"target: expected a Target, got {type(self.target).__name__}")
-        if self.protocol not in PROTOCOLS:
-            raise ValueError(
-                f"protocol: expected one of {', '.join(PROTOCOLS)}, got {self.protocol!r}"
-            )
         if not isinstance(self.expectations, Expectations):
             raise ValueError("expectations: expected an Expectations")
-        for name in (
-            "tolerance",
-            "budget",
-            "cap",
-            "hog_time",
-            "connect_timeout",
-            "probe_timeout",
-            "recovery",
-        ):
-            _positive(name, getattr(self, name))
         object.__setattr__(self, "checks", tuple(self.checks))
+        for declared in options(type(self)):
+            if declared.parse is None:
+                declared.check(getattr(self, declared.name))
         unknown = [c for c in self.checks if c not in CHECKS]
         if unknown or not self.checks:
             raise ValueError(
                 f"checks: expected some of {', '.join(CHECKS)}, got {unknown or 'none'}"
             )
-        if not isinstance(self.large_path, str) or not self.large_path.startswith("/"):
+        if not self.large_path.startswith("/"):
             raise ValueError(
                 f"large_path: expected a path starting with '/', got {self.large_path!r}"
             )
-        for name in ("flood", "resets", "hogs", "max_hold"):
-            _count(name, getattr(self, name), 1)
-        _count("seed", self.seed, 0)
-        if not isinstance(self.raw_payload, str) or not self.raw_payload:
+        if not self.raw_payload:
             raise ValueError("raw_payload: expected some text to send")
         # A promise about a check that does not run is not judged (nor shown).
         object.__setattr__(self, "expectations", self.expectations.only(self.checks))
         self.schedule()  # a budget too small is bad input now, not a surprise later
+
+    def to_json(self) -> dict[str, object]:
+        """Every declared setting (the target and expectations are exported on their own)."""
+        out: dict[str, object] = {}
+        for declared in options(type(self)):
+            value = getattr(self, declared.name)
+            out[declared.name] = list(value) if isinstance(value, tuple) else value
+        return out
 
     def timeout_cap(self, key: str) -> float:
         """How long the check of timeout ``key`` waits for the server to close.
@@ -198,29 +222,10 @@ class VerifySettings:
         return self.max_hold
 
     def schedule(self) -> Schedule:
-        """The budget split; raises ValueError when the checks asked for cannot fit."""
-        connect, probe, recovery = self.connect_timeout, self.probe_timeout, self.recovery
-        slices = {"baseline": probe + MARGIN}
-        waits = [self.timeout_cap(k) for k in TIMEOUT_KEYS if k in self.checks]
-        if "half-close" in self.checks:
-            waits.append(self.half_close_cap)
-        if waits:
-            slices["timeouts"] = connect + max(waits) + MARGIN
-        if "hogging" in self.checks:
-            slices["hogging"] = connect + self.hog_time + probe + MARGIN
-        if "flood" in self.checks:
-            slices["flood"] = connect + FLOOD_HOLD + recovery + 2 * MARGIN
-        if "resets" in self.checks:
-            slices["resets"] = connect + recovery + 2 * MARGIN
-        left = self.budget - sum(slices.values())
-        needed = sum(slices.values())
-        if "max-connections" in self.checks:
-            needed += MIN_CONCURRENCY
-            slices["max-connections"] = min(MAX_CONCURRENCY, left)
-        if self.budget < needed:
-            raise ValueError(
-                f"budget: {self.budget:g} s is less than the {math.ceil(needed)} s these checks "
-                f"may need (timeouts wait up to {max(waits, default=0):g} s); raise --budget, "
-                f"lower --cap or pick fewer --checks"
-            )
-        return Schedule(slices=slices, needed=needed)
+        """The budget split between the stages; ValueError when the checks asked for cannot fit.
+
+        The stages know their own slices; they read these settings, hence the late import.
+        """
+        from .stages import schedule
+
+        return schedule(self)

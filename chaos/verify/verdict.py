@@ -1,13 +1,16 @@
-"""Verdicts: one row per check (expected, measured, verdict) and the table people read first."""
+"""Verdicts: one row per check (expected, measured, verdict), judged against its promise."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
-__all__ = ["CheckResult", "Verdict", "failed", "format_table", "summary_line", "verdict_for"]
+from .expectations import Expectations
+
+__all__ = ["CheckResult", "Measured", "Verdict", "judged"]
+
+# A check's machine-readable measurement: seconds, a count, a share, a behaviour, or nothing.
+Measured = float | int | str | None
 
 
 class Verdict(StrEnum):
@@ -27,9 +30,9 @@ class CheckResult:
     expected: str | None
     measured: str
     verdict: Verdict
-    value: Any = None
+    value: Measured = None
     reason: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.check, str) or not self.check:
@@ -39,7 +42,7 @@ class CheckResult:
         if not isinstance(self.measured, str):
             raise ValueError(f"measured: expected text, got {self.measured!r}")
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """A JSON-safe dict (the same cells the table shows, plus value, reason and detail)."""
         return {
             "check": self.check,
@@ -52,42 +55,30 @@ class CheckResult:
         }
 
 
-def verdict_for(expected: object | None, holds: bool, failure: str) -> tuple[Verdict, str]:
-    """A check's verdict and reason: info when nothing was expected, else pass or fail."""
-    if expected is None:
-        return Verdict.INFO, ""
-    if holds:
-        return Verdict.PASS, ""
-    return Verdict.FAIL, failure
-
-
-def failed(results: Sequence[CheckResult]) -> list[CheckResult]:
-    """The rows whose verdict fails the run."""
-    return [r for r in results if r.verdict is Verdict.FAIL]
-
-
-def summary_line(results: Sequence[CheckResult], duration: float) -> str:
-    """One line: every expectation held, or which ones failed."""
-    judged = [r for r in results if r.verdict in (Verdict.PASS, Verdict.FAIL)]
-    bad = failed(results)
-    if bad:
-        names = ", ".join(r.check for r in bad)
-        return f"FAILED: {len(bad)} of {len(judged)} expectations ({names}) in {duration:.1f} s"
-    if not judged:
-        return f"measured only (no expectations given) in {duration:.1f} s"
-    return f"ok: all {len(judged)} expectations hold, in {duration:.1f} s"
-
-
-def format_table(results: Sequence[CheckResult]) -> str:
-    """Check, expected, measured, verdict: aligned columns, reasons for failures underneath."""
-    header = ("check", "expected", "measured", "verdict")
-    rows = [(r.check, r.expected or "-", r.measured, r.verdict.value) for r in results]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
-    lines = []
-    for row in [header, *rows]:
-        cells = [row[i].ljust(widths[i]) for i in range(3)]
-        lines.append("  " + "  ".join([*cells, row[3]]).rstrip())
-    for r in failed(results):
-        if r.reason:
-            lines.append(f"  {r.check}: {r.reason}")
-    return "\n".join(lines)
+def judged(
+    check: str,
+    expectations: Expectations,
+    *,
+    measured: str,
+    value: Measured,
+    holds: bool,
+    failure: str,
+    detail: dict[str, object],
+) -> CheckResult:
+    """The row of a check measured as ``measured``: info when nothing was promised of it, else
+    pass when the promise ``holds``, or fail with ``failure`` as the reason."""
+    if expectations.get(check) is None:
+        verdict, reason = Verdict.INFO, ""
+    elif holds:
+        verdict, reason = Verdict.PASS, ""
+    else:
+        verdict, reason = Verdict.FAIL, failure
+    return CheckResult(
+        check=check,
+        expected=expectations.display(check),
+        measured=measured,
+        verdict=verdict,
+        value=value,
+        reason=reason,
+        detail=detail,
+    )

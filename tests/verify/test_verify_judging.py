@@ -3,6 +3,8 @@ pass what holds and to fail what does not."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import chaos.verify as verify_api
@@ -16,8 +18,10 @@ from chaos.verify.checks.max_connections import Step, levels
 from chaos.verify.checks.max_connections import judge as judge_limit
 from chaos.verify.checks.timing import judge_seconds
 from chaos.verify.observe import ProbeView, rejected_at_once, view_probe
+from chaos.verify.output.text import format_table, summary_line
 from chaos.verify.output.timeline import build_timeline
-from chaos.verify.verdict import CheckResult, format_table, summary_line
+from chaos.verify.stages import stage_named
+from chaos.verify.verdict import CheckResult
 from toolkit import ServerConfig
 
 TARGET = Target(host="127.0.0.1", port=9)
@@ -187,3 +191,28 @@ def test_table_and_summary_name_the_failures():
     assert table.splitlines()[0].split() == ["check", "expected", "measured", "verdict"]
     assert "idle-timeout: expected 5 s" in table
     assert summary_line(rows, 1.0).startswith("FAILED: 1 of 1 expectations (idle-timeout)")
+
+
+def test_the_stage_table_is_the_run_order_and_an_unknown_stage_is_an_error():
+    schedule = VerifySettings(target=TARGET).schedule()
+    assert list(schedule.slices) == [stage.name for stage in verify_api.STAGES]
+    assert schedule.keep["max-connections"] < schedule.slices["max-connections"]
+    with pytest.raises(ValueError, match="unknown stage 'nope'"):
+        stage_named("nope")
+
+
+def test_the_export_holds_every_setting_the_command_takes():
+    run = verify_api.VerifyRun(
+        settings=VerifySettings(target=TARGET, raw_payload="PING\r\n"),
+        results=(),
+        stages=(),
+        spans=(),
+        started=T0,
+        ended=T0 + 1,
+        wall_started=0.0,
+        source="hand-made",
+    )
+    exported = verify_api.run_to_json(run)["settings"]
+    declared = {f.name for f in dataclasses.fields(VerifySettings)} - {"target", "expectations"}
+    assert set(exported) == declared
+    assert exported["raw_payload"] == "PING\r\n"

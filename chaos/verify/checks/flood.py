@@ -14,7 +14,8 @@ from ...plan import ClientSpec
 from ...record import ClientRecord, Outcome
 from ..settings import FLOOD_HOLD, VerifySettings
 from ..stage import Role
-from ..verdict import CheckResult, verdict_for
+from ..verdict import CheckResult
+from .base import Aftermath, survived
 
 __all__ = ["CHECK", "ROLE", "count_flood", "judge", "roles"]
 
@@ -40,14 +41,9 @@ def count_flood(records: Sequence[ClientRecord]) -> dict[str, int]:
     }
 
 
-def judge(
-    records: Sequence[ClientRecord],
-    settings: VerifySettings,
-    *,
-    survived: bool,
-    after: str,
-    overflows: int | None,
-) -> CheckResult:
+def judge(evidence: Aftermath, settings: VerifySettings) -> CheckResult:
+    """How the connections fared, and whether the server answered after the flood."""
+    records, after, overflows = evidence.records, evidence.after, evidence.overflows
     counts = count_flood(records)
     if not records:
         measured = "not measured: the flood did not run"
@@ -61,17 +57,5 @@ def judge(
             measured += f"; {counts['errors']} failed locally"
         if overflows is not None:
             measured += f"; ListenOverflows +{overflows}"
-    value = "survives" if survived and records else "down"
-    expected = settings.expectations.flood
-    verdict, reason = verdict_for(
-        expected, value == expected, f"expected the server to answer after the flood: {after}"
-    )
-    return CheckResult(
-        check=CHECK,
-        expected=expected,
-        measured=measured,
-        verdict=verdict,
-        value=value,
-        reason=reason,
-        detail={**counts, "listen_overflows": overflows, "probe_after": after},
-    )
+    detail = {**counts, "listen_overflows": overflows, "probe_after": after}
+    return survived(CHECK, evidence, settings, measured=measured, detail=detail)

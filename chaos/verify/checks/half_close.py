@@ -14,7 +14,7 @@ from ...plan import ClientSpec
 from ...record import ClientRecord, Outcome
 from ..settings import VerifySettings
 from ..stage import Role
-from ..verdict import CheckResult, verdict_for
+from ..verdict import CheckResult, judged
 from .timing import not_measured
 
 __all__ = ["CHECK", "ROLE", "judge", "roles"]
@@ -53,15 +53,12 @@ def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckRes
         value = "no answer"
         measured = f"no answer within {settings.half_close_cap:g} s"
     expected = settings.expectations.half_close
-    verdict, reason = verdict_for(
-        expected, value == expected, f"expected {expected}, but the server's answer was: {measured}"
-    )
-    return CheckResult(
-        check=CHECK,
-        expected=expected,
+    return judged(
+        CHECK,
+        settings.expectations,
         measured=measured,
-        verdict=verdict,
         value=value,
-        reason=reason,
+        holds=value == expected,
+        failure=f"expected {expected}, but the server's answer was: {measured}",
         detail={"status": record.status, "outcome": record.outcome.value},
     )

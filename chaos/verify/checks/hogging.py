@@ -16,7 +16,7 @@ from ..observe import ProbeState, ProbeView, describe_probes, seconds
 from ..probes import probe_role
 from ..settings import VerifySettings
 from ..stage import Role
-from ..verdict import CheckResult, verdict_for
+from ..verdict import CheckResult, judged
 from .request_timeout import trickle_interval, trickler
 
 __all__ = ["CHECK", "PROBE_INTERVAL", "judge", "roles", "settle_time"]
@@ -71,16 +71,12 @@ def judge(views: Sequence[ProbeView], settings: VerifySettings) -> CheckResult:
         if worst is not None:
             measured += f"; e.g. {worst.describe()}"
         measured += f"; {settings.hogs} idle + {settings.hogs} slowloris held"
-    expected = settings.expectations.hogging
-    verdict, reason = verdict_for(
-        expected, value == 1.0, f"expected every probe available, measured: {measured}"
-    )
-    return CheckResult(
-        check=CHECK,
-        expected=expected,
+    return judged(
+        CHECK,
+        settings.expectations,
         measured=measured,
-        verdict=verdict,
         value=value,
-        reason=reason,
+        holds=value == 1.0,
+        failure=f"expected every probe available, measured: {measured}",
         detail={"probes": [v.describe() for v in views], "hogs": settings.hogs},
     )

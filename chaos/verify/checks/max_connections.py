@@ -24,12 +24,12 @@ from ...faults import FloodParams
 from ...plan import ClientSpec
 from ...record import Outcome
 from ...target import Target
-from ..expectations import NONE
+from ..expectations import NO_LIMIT
 from ..observe import ProbeView
 from ..probes import probe_role, probe_views, recover
 from ..settings import MARGIN, VerifySettings
 from ..stage import Role, StageResult, run_stage
-from ..verdict import CheckResult, verdict_for
+from ..verdict import CheckResult, judged
 
 __all__ = ["AT_ONCE", "CHECK", "HOLD_RATE", "Ramp", "Step", "judge", "levels", "ramp", "read_step"]
 
@@ -176,20 +176,19 @@ def judge(
     elif steps:
         measured += "; probes ok at every step"
     expected = settings.expectations.max_connections
-    if expected == NONE:
+    if expected is NO_LIMIT:
         holds = bool(steps) and stop is None and finished
         failure = f"expected no limit, measured: {measured}"
     else:
         holds = value == expected
         failure = f"expected {expected} held at once, measured: {measured}"
-    verdict, reason = verdict_for(expected, holds, failure)
-    return CheckResult(
-        check=CHECK,
-        expected=settings.expectations.display(CHECK),
+    return judged(
+        CHECK,
+        settings.expectations,
         measured=measured,
-        verdict=verdict,
         value=value,
-        reason=reason,
+        holds=holds,
+        failure=failure,
         detail={"steps": [s.to_json() for s in steps], "at_once": window, "finished": finished},
     )
 

@@ -14,7 +14,6 @@ from ...faults import SlowlorisParams, SlowSendParams
 from ...params import FaultParams
 from ...plan import ClientSpec
 from ...record import ClientRecord
-from ..expectations import NONE
 from ..settings import VerifySettings
 from ..stage import Role
 from ..verdict import CheckResult
@@ -34,8 +33,8 @@ IDLE_FRACTION = 0.25
 
 def trickle_interval(settings: VerifySettings) -> float:
     """Seconds between pieces: a fraction of the expected idle timeout, at most 0.2 s."""
-    idle = settings.expectations.idle_timeout
-    if idle is None or idle == NONE:
+    idle = settings.expectations.seconds("idle-timeout")
+    if idle is None:
         return DEFAULT_INTERVAL
     return min(DEFAULT_INTERVAL, idle * IDLE_FRACTION)
 

@@ -4,14 +4,12 @@ part-way through a request); is the server still serving afterwards?
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from ...faults import ResetParams
 from ...plan import ClientSpec
-from ...record import ClientRecord
 from ..settings import VerifySettings
 from ..stage import Role
-from ..verdict import CheckResult, verdict_for
+from ..verdict import CheckResult
+from .base import Aftermath, survived
 
 __all__ = ["CHECK", "PARTIAL", "judge", "roles"]
 
@@ -33,9 +31,9 @@ def roles(settings: VerifySettings) -> list[Role]:
     return out
 
 
-def judge(
-    records: Sequence[ClientRecord], settings: VerifySettings, *, survived: bool, after: str
-) -> CheckResult:
+def judge(evidence: Aftermath, settings: VerifySettings) -> CheckResult:
+    """How many RSTs went out, and whether the server answered after them."""
+    records, after = evidence.records, evidence.after
     sent = sum(1 for r in records if r.detail.get("aborted"))
     if not records:
         measured = "not measured: the resets did not run"
@@ -44,17 +42,5 @@ def judge(
         if sent < len(records):
             measured += f" ({len(records) - sent} could not connect)"
         measured += f"; probe after: {after}"
-    value = "survives" if survived and records else "down"
-    expected = settings.expectations.resets
-    verdict, reason = verdict_for(
-        expected, value == expected, f"expected the server to answer after the resets: {after}"
-    )
-    return CheckResult(
-        check=CHECK,
-        expected=expected,
-        measured=measured,
-        verdict=verdict,
-        value=value,
-        reason=reason,
-        detail={"clients": len(records), "reset": sent, "probe_after": after},
-    )
+    detail: dict[str, object] = {"clients": len(records), "reset": sent, "probe_after": after}
+    return survived(CHECK, evidence, settings, measured=measured, detail=detail)

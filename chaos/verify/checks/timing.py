@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from typing import Any
 
-from ..expectations import NONE, Expectations
-from ..verdict import CheckResult, Verdict
+from ..expectations import Expectations
+from ..verdict import CheckResult, Verdict, judged
 
 __all__ = ["judge_seconds", "not_measured"]
 
@@ -42,10 +41,9 @@ def judge_seconds(
     cap: float,
     tolerance: float,
     note: str = "",
-    detail: dict[str, Any] | None = None,
+    detail: dict[str, object] | None = None,
 ) -> CheckResult:
     """Compare ``samples`` (seconds, or None = still open at ``cap``) with the expectation."""
-    expected = expectations.get(check)
     shown = expectations.display(check)
     detail = {"samples": list(samples), "cap": cap, "tolerance": tolerance, **(detail or {})}
     closed = [s for s in samples if s is not None]
@@ -62,33 +60,24 @@ def judge_seconds(
         spread = f" ({len(closed)}: {_fmt(min(closed))}-{_fmt(max(closed))})"
         measured = _fmt(value) + (spread if max(closed) - min(closed) >= 0.005 else "")
     measured += suffix
-    if expected is None:
-        return CheckResult(
-            check=check,
-            expected=None,
-            measured=measured,
-            verdict=Verdict.INFO,
-            value=value,
-            detail=detail,
-        )
-    if expected == NONE:
-        ok = not closed
-        reason = (
-            "" if ok else f"expected no timeout, but the server closed after {_fmt(max(closed))}"
-        )
+    promised = expectations.seconds(check)
+    if promised is None:  # nothing promised (measured only), or no timeout at all
+        holds = not closed
+        failure = f"expected no timeout, but the server closed after {_fmt(max(closed or [0.0]))}"
     elif len(closed) < len(samples):
-        ok = False
-        reason = f"expected {shown} ± {tolerance:g} s, but a connection was still open at {cap:g} s"
+        holds = False
+        failure = f"expected {shown} ± {tolerance:g} s, but a connection was still open at "
+        failure += f"{cap:g} s"
     else:
-        worst = max(closed, key=lambda s: abs(s - expected))
-        ok = abs(worst - expected) <= tolerance
-        reason = "" if ok else f"expected {shown} ± {tolerance:g} s, measured {_fmt(worst)}"
-    return CheckResult(
-        check=check,
-        expected=shown,
+        worst = max(closed, key=lambda s: abs(s - promised))
+        holds = abs(worst - promised) <= tolerance
+        failure = f"expected {shown} ± {tolerance:g} s, measured {_fmt(worst)}"
+    return judged(
+        check,
+        expectations,
         measured=measured,
-        verdict=Verdict.PASS if ok else Verdict.FAIL,
         value=value,
-        reason=reason,
+        holds=holds,
+        failure=failure,
         detail=detail,
     )

@@ -11,7 +11,8 @@ from typing import Any
 from ..observe import ProbeView
 from ..probes import probe_views
 from ..run import VerifyRun
-from ..verdict import Verdict, summary_line
+from ..verdict import Verdict
+from .text import summary_line
 from .timeline import build_timeline
 
 __all__ = ["FORMAT_VERSION", "run_to_json", "span_verdict"]
@@ -55,22 +56,7 @@ def run_to_json(run: VerifyRun, *, raw: bool = True) -> dict[str, Any]:
         "duration": run.duration,
         "exit_code": run.exit_code,
         "summary": summary_line(run.results, run.duration),
-        "settings": {
-            "tolerance": settings.tolerance,
-            "budget": settings.budget,
-            "cap": settings.cap,
-            "checks": list(settings.checks),
-            "large_path": settings.large_path,
-            "flood": settings.flood,
-            "resets": settings.resets,
-            "hogs": settings.hogs,
-            "hog_time": settings.hog_time,
-            "max_hold": settings.max_hold,
-            "seed": settings.seed,
-            "connect_timeout": settings.connect_timeout,
-            "probe_timeout": settings.probe_timeout,
-            "recovery": settings.recovery,
-        },
+        "settings": settings.to_json(),
         "expectations": settings.expectations.given(),
         "config": run.config,
         "notes": list(run.notes),

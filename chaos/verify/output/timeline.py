@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ...params import DEFAULT_CONNECT_TIMEOUT
 from ...record import ClientRecord, Outcome, ServerEnd
 from ..observe import ProbeView
-from ..settings import CONNECT_TIMEOUT
 
 __all__ = ["MAX_BUCKETS", "Timeline", "build_timeline", "fate"]
 
@@ -90,7 +90,7 @@ def build_timeline(
     *,
     started: float,
     ended: float,
-    connect_timeout: float = CONNECT_TIMEOUT,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> Timeline:
     """Bucket ``records`` over [started, ended]; ``probes`` are placed by their start."""
     records = list(records)

@@ -1,0 +1,140 @@
+"""The timeouts stage: idle, request, write and half-close clients together, then a guard probe.
+
+Each needs one connection and they do not compete, so they share one stage. A busy reply is
+a rejection, never a timeout: it is not timed. And if the guard probe is not answered
+promptly (within half the tolerance), the server was saturated by these few clients, so some
+may have waited in its queue before their timer started: each timing check is then run
+again on its own, time allowing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from ...faults.probe import DEFAULT_MAX_LATENCY
+from ...record import ClientRecord
+from ..checks import half_close, idle_timeout, max_connections, request_timeout, write_timeout
+from ..checks.base import TimeoutCheck
+from ..checks.timing import not_measured
+from ..expectations import CHECKS
+from ..observe import rejected_at_once
+from ..probes import probe_role, probe_views
+from ..settings import MARGIN, VerifySettings
+from ..stage import run_stage
+from .base import RunState, Stage
+
+__all__ = ["STAGE", "TIMEOUT_CHECKS"]
+
+# In the order their clients are placed.
+TIMEOUT_CHECKS: tuple[TimeoutCheck, ...] = (
+    idle_timeout,
+    request_timeout,
+    half_close,
+    write_timeout,
+)
+
+
+def longest_wait(settings: VerifySettings) -> float:
+    """The longest any chosen timeout check waits for the server to close (0 if none runs)."""
+    caps = [settings.timeout_cap(c.CHECK) for c in TIMEOUT_CHECKS if c.CHECK in settings.checks]
+    return max(caps, default=0.0)
+
+
+def _slice(settings: VerifySettings) -> float:
+    return settings.connect_timeout + longest_wait(settings) + MARGIN
+
+
+def _kept(
+    records: Sequence[ClientRecord], settings: VerifySettings, window: float
+) -> list[ClientRecord]:
+    """The records of connections the server served or timed, not those it turned away."""
+    return [
+        r for r in records if not rejected_at_once(r, protocol=settings.protocol, window=window)
+    ]
+
+
+async def run(state: RunState, limit: float) -> None:
+    """All timeout clients at once, then a guard probe; re-measure alone what was disturbed."""
+    settings = state.settings
+    chosen = [c for c in TIMEOUT_CHECKS if c.CHECK in settings.checks]
+    if state.large_missing is not None and write_timeout in chosen:
+        state.add(write_timeout.judge((), settings, state.large_missing))
+        chosen.remove(write_timeout)
+    roles = [role for check in chosen for role in check.roles(settings)]
+    if not roles:
+        return
+    window = max_connections.at_once_window(settings.expectations.seconds("idle-timeout"))
+    guard = probe_role(settings, "guard", start=window)
+    stage = await run_stage(
+        "timeouts",
+        [*roles, guard],
+        settings.target,
+        limit=limit,
+        gated=["guard"],
+        seed=settings.seed,
+    )
+    state.stages.append(stage)
+    guard_views = probe_views(stage, settings, "guard")
+    prompt = min(settings.tolerance / 2, DEFAULT_MAX_LATENCY)
+    latency = guard_views[0].latency if guard_views else None
+    saturated = not guard_views or not (
+        guard_views[0].available and latency is not None and latency <= prompt
+    )
+    rerun: list[tuple[TimeoutCheck, list[ClientRecord]]] = []
+    for check in chosen:
+        kept = _kept(stage.of(check.ROLE), settings, window)
+        if not kept or (saturated and check is not half_close):
+            rerun.append((check, kept))
+            continue
+        state.add(check.judge(kept, settings))
+    if saturated and rerun:
+        seen = guard_views[0].describe() if guard_views else "did not run"
+        clients = sum(r.spec.count for r in roles)
+        state.say(f"  the server was saturated by {clients} clients (probe {seen}):")
+        state.say(f"  measuring {', '.join(c.CHECK for c, _ in rerun)} again, one at a time")
+        state.notes.append(f"timeouts re-measured one at a time: a probe among them was {seen}")
+    for check, kept in rerun:
+        await _alone(state, check, window, kept)
+
+
+async def _alone(
+    state: RunState, check: TimeoutCheck, window: float, before: list[ClientRecord]
+) -> None:
+    """Measure one timeout check with nothing else running, if its cap fits the time left;
+    else judge what the shared run saw (``before``), saying the server was saturated."""
+    settings = state.settings
+    need = settings.connect_timeout + settings.timeout_cap(check.CHECK) + MARGIN
+    if need > state.left_for(STAGE.name):
+        if before:
+            first = check.judge(before, settings)
+            note = f"{first.measured}; measured while the server was saturated"
+            state.add(dataclasses.replace(first, measured=note))
+        else:
+            why = "the server was busy with the other checks; no time left to measure it alone"
+            state.add(not_measured(check.CHECK, settings.expectations, why))
+        return
+    stage = await run_stage(
+        f"timeouts: {check.CHECK} alone",
+        check.roles(settings, alone=True),
+        settings.target,
+        limit=need,
+        seed=settings.seed,
+    )
+    state.stages.append(stage)
+    records = stage.of(check.ROLE)
+    kept = _kept(records, settings, window)
+    if records and not kept:
+        why = "the server rejected it at once (busy), even alone"
+        state.add(not_measured(check.CHECK, settings.expectations, why))
+    else:
+        state.add(check.judge(kept, settings))
+
+
+STAGE = Stage(
+    name="timeouts",
+    title="timeouts: idle, request, write, half-close",
+    checks=tuple(c for c in CHECKS if c in {t.CHECK for t in TIMEOUT_CHECKS}),
+    run=run,
+    slice=_slice,
+)
