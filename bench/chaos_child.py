@@ -13,6 +13,10 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chaos import ClientRecord
 
 __all__ = ["main"]
 
@@ -22,15 +26,15 @@ def _rss_kib() -> int:
     return pages * resource.getpagesize() // 1024
 
 
-def _peak_open(records) -> int:
+def _peak_open(records: Sequence[ClientRecord]) -> int:
     """Most connections open at one moment, from connect and end timestamps."""
-    events = []
+    events: list[tuple[float, int]] = []
     for record in records:
         if record.connected is None:
             continue
-        ends = [t for t in (record.server_eof, record.reset, record.closed) if t is not None]
+        ended = record.ended_at
         events.append((record.connected, 1))
-        events.append((min(ends) if ends else float("inf"), -1))
+        events.append((float("inf") if ended is None else ended, -1))
     peak = current = 0
     for _, step in sorted(events):
         current += step
@@ -45,12 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     params = json.loads(args[4]) if len(args) > 4 else {}
     try:
         from chaos import ClientSpec, Plan, run
+        from chaos.params import DEFAULT_CONNECT_TIMEOUT
     except ImportError as exc:
         print(json.dumps({"error": f"chaos package not available: {exc}"}), flush=True)
         return 3
     baseline = _rss_kib()
     spec = ClientSpec(kind=kind, params={**params, "hold": hold}, count=count)
-    connect_timeout = float(params.get("connect_timeout", 2.0))
+    connect_timeout = float(params.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT))
     plan = Plan(clients=(spec,), horizon=hold + connect_timeout + 1.0, target=target)
     began = time.monotonic()
     result = run(plan)

@@ -17,12 +17,13 @@ import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from .contenders import all_contenders
 from .context import Context
 from .procs import Children, Pinning, raise_nofile
 from .report import markdown, write_json
-from .result import Section
+from .result import Absent, Row, Section
 from .sizes import FULL, QUICK
 from .wrk import wrk_path
 
@@ -94,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
         "contenders": "; ".join(f"{c.name}" + (f" ({c.note})" if c.note else "") for c in runnable),
     }
     began = time.monotonic()
-    sections: list[Section] = []
+    sections: list[Section[Any]] = []
     with Children(ROOT) as children:
         ctx = Context(
             sizes=QUICK if args.quick else FULL,
@@ -117,22 +118,24 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _measure(ctx: Context, name: str) -> Section:
+def _measure(ctx: Context, name: str) -> Section[Any]:
     """Run one measurement; a crash becomes a note in its section, never the end of the run."""
     from .measures import ALL
 
     began = time.monotonic()
+    section: Section[Any]
     try:
         section = ALL[name](ctx)
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:
         ctx.say(f"measurement {name} crashed:\n{traceback.format_exc()}")
-        section = Section(key=name, title=f"{name}: crashed", columns=[])
+        section = Section(key=name, title=f"{name}: crashed", kind=Row, columns=[])
         section.notes.append(f"crashed: {type(exc).__name__}: {exc}")
     ctx.children.stop_all()
     if name != "capacity":
         for contender, why in ctx.absent.items():
-            section.rows.append({"contender": contender, "absent": why})
+            section.rows.append(Absent(contender=contender, absent=why))
+    # Every section is timed here, the same way, children's shutdown included.
     section.seconds = time.monotonic() - began
     return section

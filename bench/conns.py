@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .http import status_of
+from .raw_http import status_of
 
 __all__ = ["Ending", "FloodResult", "Held", "flood", "hold", "still_open", "watch"]
 

@@ -12,8 +12,9 @@ import select
 import socket
 import time
 
-from .http import REQUEST, REQUEST_CLOSE, response_end, status_of
-from .stats import percentile
+from chaos.result import percentile
+
+from .raw_http import REQUEST, REQUEST_CLOSE, response_end, status_of
 from .wrk import LoadResult
 
 __all__ = ["run_own"]
@@ -128,7 +129,7 @@ def run_own(
         seconds=time.monotonic() - began,
         non_2xx=non_2xx,
         errors=errors,
-        p50=percentile(latencies, 50),
-        p99=percentile(latencies, 99),
+        p50=percentile(latencies, 0.50),
+        p99=percentile(latencies, 0.99),
         tool="own client",
     )

@@ -6,7 +6,7 @@ import math
 import socket
 import time
 
-from .http import REQUEST_CLOSE, response_end, status_of
+from .raw_http import REQUEST_CLOSE, response_end, status_of
 
 __all__ = ["probe", "probes"]
 

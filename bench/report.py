@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from .result import Section
+from .result import Absent, Failed, Row, Section
 
 __all__ = ["markdown", "write_json"]
 
@@ -15,25 +16,31 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _table(section: Section) -> list[str]:
+def _problem(row: Row) -> str | None:
+    if isinstance(row, Absent):
+        return row.absent
+    if isinstance(row, Failed):
+        return f"failed: {row.error}"
+    return None
+
+
+def _table(section: Section[Any]) -> list[str]:
     headers = [c.header for c in section.columns]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in section.rows:
-        name = str(row.get("contender", "?"))
-        problem = row.get("absent") or (f"failed: {row['error']}" if "error" in row else None)
+        problem = _problem(row)
         if problem:
-            rest = [str(problem)] + ["-"] * (len(headers) - 2)
-            cells = [name, *rest]
+            cells = [row.contender, problem] + ["-"] * (len(headers) - 2)
         else:
             cells = [
-                column.fmt(row.get(column.key)) if row.get(column.key) is not None else "-"
+                "-" if row.cell(column.key) is None else column.fmt(row.cell(column.key))
                 for column in section.columns
             ]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return lines
 
 
-def _verdicts(sections: Sequence[Section]) -> list[str]:
+def _verdicts(sections: Sequence[Section[Any]]) -> list[str]:
     lines = ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
     for section in sections:
         for v in section.verdicts:
@@ -43,7 +50,7 @@ def _verdicts(sections: Sequence[Section]) -> list[str]:
     return lines
 
 
-def markdown(meta: dict[str, object], sections: Sequence[Section]) -> str:
+def markdown(meta: dict[str, object], sections: Sequence[Section[Any]]) -> str:
     """The whole report as markdown: a header of facts, each measurement, then the targets."""
     lines = ["# Benchmark", ""]
     lines += [f"- {key}: {value}" for key, value in meta.items()]
@@ -55,7 +62,7 @@ def markdown(meta: dict[str, object], sections: Sequence[Section]) -> str:
     return "\n".join(lines)
 
 
-def write_json(path: Path, meta: dict[str, object], sections: Sequence[Section]) -> None:
+def write_json(path: Path, meta: dict[str, object], sections: Sequence[Section[Any]]) -> None:
     """Everything measured, raw numbers included, as one JSON object."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {

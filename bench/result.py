@@ -1,16 +1,54 @@
-"""What a measurement hands back: a section (rows for JSON, columns for markdown) and verdicts."""
+"""What a measurement hands back: a section of typed rows (JSON and markdown) and its verdicts.
+
+Each measurement declares its row as a dataclass (a subclass of :class:`Row`); a contender
+that could not run gets a :class:`Failed` or :class:`Absent` row instead. The CLI times each
+section: measurements do not.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
-__all__ = ["Column", "Section", "Verdict"]
+__all__ = ["Absent", "Column", "Failed", "Row", "Section", "Verdict"]
+
+
+@dataclass(kw_only=True)
+class Row:
+    """One contender's line of a table; a subclass adds the measured fields."""
+
+    contender: str
+
+    def cell(self, key: str) -> object:
+        """The value a column shows, or None when this row has no such field."""
+        return getattr(self, key, None)
+
+    def to_json(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(kw_only=True)
+class Failed(Row):
+    """A contender that started but could not be measured (it did not listen, a socket broke)."""
+
+    error: str
+
+
+@dataclass(kw_only=True)
+class Absent(Row):
+    """A contender not installed here, and why."""
+
+    absent: str
+
+
+R = TypeVar("R", bound=Row)
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One table column: the row key it shows, its header, and how a value is printed."""
+    """One table column: the row field it shows, its header, and how a value is printed."""
 
     key: str
     header: str
@@ -31,24 +69,32 @@ class Verdict:
 
 
 @dataclass(slots=True)
-class Section:
-    """One measurement's results; each row is JSON-ready and includes "contender"."""
+class Section(Generic[R]):
+    """One measurement's results: rows of type ``kind``, or the contenders that failed."""
 
     key: str
     title: str
+    kind: type[R]
     columns: list[Column]
-    rows: list[dict[str, object]] = field(default_factory=list)
+    rows: list[R | Failed | Absent] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # set by the CLI, which times every section the same way
 
-    def row(self, contender: str) -> dict[str, object] | None:
-        return next((r for r in self.rows if r.get("contender") == contender), None)
+    def measured(self, contender: str | None = None) -> Iterator[R]:
+        """The rows measured (not failed or absent), of ``contender`` if given, in order."""
+        for row in self.rows:
+            if isinstance(row, self.kind) and contender in (None, row.contender):
+                yield row
+
+    def row(self, contender: str) -> R | None:
+        """The first measured row of ``contender``, or None."""
+        return next(self.measured(contender), None)
 
     def to_json(self) -> dict[str, object]:
         return {
             "title": self.title,
-            "rows": self.rows,
+            "rows": [row.to_json() for row in self.rows],
             "notes": self.notes,
             "verdicts": [v.to_json() for v in self.verdicts],
             "seconds": round(self.seconds, 1),

@@ -1,20 +1,17 @@
-"""Percentiles and formatting of latencies: the few numbers every table shows."""
+"""Formatting latencies: the few numbers every table shows (percentiles: chaos.result)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
-__all__ = ["fmt_ms", "fmt_ratio", "fmt_s", "percentile"]
+__all__ = ["fmt_ms", "fmt_ratio", "fmt_s", "to_ms"]
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Nearest-rank percentile (`q` in 0..100); `inf` entries count as failures; None if empty."""
-    if not values:
+def to_ms(seconds: float | None, digits: int = 3) -> float | None:
+    """Seconds as milliseconds for a row, rounded; `inf` (never answered) stays `inf`."""
+    if seconds is None:
         return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
+    return math.inf if math.isinf(seconds) else round(seconds * 1000, digits)
 
 
 def fmt_ms(seconds: float | None) -> str:

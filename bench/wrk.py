@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from .stats import to_ms
+
 __all__ = ["LoadResult", "parse", "run_wrk", "wrk_path"]
 
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
@@ -30,6 +32,14 @@ class LoadResult:
     def ok_rps(self) -> float:
         return max(0, self.requests - self.non_2xx) / self.seconds if self.seconds else 0.0
 
+    @property
+    def p50_ms(self) -> float | None:
+        return to_ms(self.p50)
+
+    @property
+    def p99_ms(self) -> float | None:
+        return to_ms(self.p99)
+
     def to_json(self) -> dict[str, object]:
         return {
             "requests": self.requests,
@@ -37,8 +47,8 @@ class LoadResult:
             "non_2xx": self.non_2xx,
             "errors": self.errors,
             "ok_rps": round(self.ok_rps, 1),
-            "p50_ms": None if self.p50 is None else round(self.p50 * 1000, 3),
-            "p99_ms": None if self.p99 is None else round(self.p99 * 1000, 3),
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
             "tool": self.tool,
         }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,10 +18,18 @@ from .plan import Plan
 from .record import ClientRecord, Outcome
 
 
-def percentile(ordered: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of an ascending, non-empty sequence."""
+def _nearest_rank(ordered: Sequence[float], fraction: float) -> float:
     rank = max(1, math.ceil(fraction * len(ordered)))
     return ordered[rank - 1]
+
+
+def percentile(values: Iterable[float], fraction: float) -> float | None:
+    """Nearest-rank percentile (``fraction`` 0..1) of ``values``, or None when there are none.
+
+    The one percentile of the project: the run summaries and the benchmark tables use it.
+    """
+    ordered = sorted(values)
+    return _nearest_rank(ordered, fraction) if ordered else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,8 +57,8 @@ class Distribution:
         return cls(
             count=len(ordered),
             min=ordered[0],
-            p50=percentile(ordered, 0.50),
-            p99=percentile(ordered, 0.99),
+            p50=_nearest_rank(ordered, 0.50),
+            p99=_nearest_rank(ordered, 0.99),
             max=ordered[-1],
         )
 

@@ -1,4 +1,4 @@
-"""Helpers the measurements share: formatters, our pool contenders, and a per-server loop."""
+"""What the measurements share: the per-contender loop, our pool contenders, cell formatters."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ from collections.abc import Callable, Iterator
 
 from ..contenders import Contender
 from ..context import Context
+from ..result import Failed, R, Section
 from ..serve import StartFailed
 from ..stats import fmt_ms
 
-__all__ = ["POOL", "each", "ms", "num", "pct"]
+__all__ = ["MEASURE_ERRORS", "POOL", "each", "failed", "ms", "num", "ours", "pct", "per_contender"]
 
 # The contenders the issue's targets are about: our pool server in each dispatch mode.
 POOL = ("pool/on-accept", "pool/readiness")
+# What ends one contender's measurement as a failed row, not the whole section as a crash:
+# the server did not come up, or a socket broke.
+MEASURE_ERRORS: tuple[type[Exception], ...] = (StartFailed, OSError)
 
 
 def ms(value: object) -> str:
@@ -41,5 +45,31 @@ def each(
             yield contender
 
 
-def failed_row(contender: Contender, exc: StartFailed | OSError) -> dict[str, object]:
-    return {"contender": contender.name, "error": str(exc)[:200]}
+def failed(contender: Contender, exc: Exception, *, during: str = "") -> Failed:
+    """The row of a contender whose measurement broke, with the first 200 characters of why."""
+    text = f"{during}: {exc}" if during else str(exc)
+    return Failed(contender=contender.name, error=text[:200])
+
+
+def per_contender(
+    ctx: Context,
+    section: Section[R],
+    measure: Callable[[Contender], R],
+    *,
+    label: str = "",
+    include: Callable[[Contender], bool] = lambda c: True,
+    errors: tuple[type[Exception], ...] = MEASURE_ERRORS,
+) -> None:
+    """The skeleton every measurement shares: each contender measured in turn, one row each,
+    a failed row (never the end of the section) when one of ``errors`` breaks it."""
+    for contender in each(ctx, label or section.key, include):
+        try:
+            section.rows.append(measure(contender))
+        except errors as exc:
+            section.rows.append(failed(contender, exc, during=label))
+
+
+def ours(section: Section[R]) -> Iterator[R]:
+    """The measured rows of our pool contenders, the ones the targets are about, in order."""
+    for name in POOL:
+        yield from section.measured(name)

@@ -6,23 +6,39 @@ server); what is left is a connection the server has not even looked at yet.
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
+
+from chaos.engine.kernel import listen_overflows
 
 from ..conns import flood
+from ..contenders import Contender
 from ..context import Context
-from ..http import REQUEST_CLOSE
-from ..kernel import listen_overflows
-from ..result import Column, Section, Verdict
-from ..serve import StartFailed, running
+from ..raw_http import REQUEST_CLOSE
+from ..result import Column, Row, Section, Verdict
+from ..serve import running
 from ..settings_for import defaults
-from .common import POOL, each, failed_row, num, pct
+from .common import num, ours, pct, per_contender
 
-__all__ = ["run"]
+__all__ = ["Flood", "run"]
 
 TARGET_SHARE = 100.0
 
 
-def _measure(ctx: Context, contender) -> dict[str, object]:
+@dataclass(kw_only=True)
+class Flood(Row):
+    """How one server answered a flood: on time, late or never, and what the kernel dropped."""
+
+    answered_pct: float
+    served: int
+    rejected: int
+    late: int
+    unanswered: int
+    established: int
+    overflows: int | None
+    server_reasons: object = None  # our servers' close reasons, from their final stats
+
+
+def _measure(ctx: Context, contender: Contender) -> Flood:
     sizes = ctx.sizes
     with running(ctx.children, contender, defaults(), ctx.pinning) as server:
         before = listen_overflows()
@@ -36,28 +52,26 @@ def _measure(ctx: Context, contender) -> dict[str, object]:
         if kind in ("served", "rejected") and latency <= window
     ]
     late = sum(1 for kind in result.kinds if kind in ("served", "rejected")) - len(on_time)
-    row: dict[str, object] = {
-        "contender": contender.name,
-        "answered_pct": round(100 * len(on_time) / count, 1),
-        "served": on_time.count("served"),
-        "rejected": on_time.count("rejected"),
-        "late": late,
-        "unanswered": sum(1 for kind in result.kinds if kind in ("none", "connect_failed")),
-        "established": result.established,
-        "overflows": None if before is None or after is None else after - before,
-    }
-    if server.stats:
-        row["server_reasons"] = server.stats.get("reasons")
-    return row
+    return Flood(
+        contender=contender.name,
+        answered_pct=round(100 * len(on_time) / count, 1),
+        served=on_time.count("served"),
+        rejected=on_time.count("rejected"),
+        late=late,
+        unanswered=sum(1 for kind in result.kinds if kind in ("none", "connect_failed")),
+        established=result.established,
+        overflows=None if before is None or after is None else after - before,
+        server_reasons=server.stats.get("reasons") if server.stats else None,
+    )
 
 
-def run(ctx: Context) -> Section:
-    began = time.monotonic()
+def run(ctx: Context) -> Section[Flood]:
     sizes = ctx.sizes
     section = Section(
         key="flood",
         title=f"4. Flood of {sizes.flood_connections:,} connections: answered within "
         f"{sizes.flood_window:g} s (watched {sizes.flood_watch:g} s)",
+        kind=Flood,
         columns=[
             Column("contender", "server"),
             Column("answered_pct", "answered in time", pct),
@@ -69,26 +83,18 @@ def run(ctx: Context) -> Section:
             Column("overflows", "accept-queue overflows", num),
         ],
     )
-    for contender in each(ctx, "flood"):
-        try:
-            section.rows.append(_measure(ctx, contender))
-        except (StartFailed, OSError) as exc:
-            section.rows.append(failed_row(contender, exc))
+    per_contender(ctx, section, lambda c: _measure(ctx, c))
     section.notes.append(
         "Accept-queue overflows are the kernel's ListenOverflows counter over the flood: each "
         "is a silently dropped handshake the client retries after 1 s."
     )
-    for name in POOL:
-        row = section.row(name)
-        if row is None or "error" in row:
-            continue
-        share = row["answered_pct"]
+    for row in ours(section):
         section.verdicts.append(
             Verdict(
-                f"{name}: flood answered within {sizes.flood_window:g} s = {TARGET_SHARE:g}%",
-                f"{share}% ({row['served']:,} served, {row['rejected']:,} rejected)",
-                share >= TARGET_SHARE,
+                f"{row.contender}: flood answered within {sizes.flood_window:g} s = "
+                f"{TARGET_SHARE:g}%",
+                f"{row.answered_pct}% ({row.served:,} served, {row.rejected:,} rejected)",
+                row.answered_pct >= TARGET_SHARE,
             )
         )
-    section.seconds = time.monotonic() - began
     return section

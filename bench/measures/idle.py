@@ -9,31 +9,41 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
+
+from chaos.result import percentile
 
 from ..conns import hold, still_open
+from ..contenders import Contender
 from ..context import Context
 from ..probe import probes
-from ..result import Column, Section, Verdict
-from ..serve import StartFailed, running
+from ..result import Column, Row, Section, Verdict
+from ..serve import running
 from ..settings_for import HOGGING_IDLE_TIMEOUT, defaults, hogging
-from ..stats import percentile
-from .common import POOL, each, failed_row, ms, num
+from ..stats import to_ms
+from .common import ms, num, ours, per_contender
 
-__all__ = ["run"]
+__all__ = ["Hogging", "run"]
 
 TARGET_P99 = 0.005
 
 
-def _ms(value: float | None) -> float | None:
-    if value is None:
-        return None
-    return math.inf if math.isinf(value) else round(value * 1000, 3)
+@dataclass(kw_only=True)
+class Hogging(Row):
+    """Probe latency on one server while ``idle`` never-sending clients are held."""
+
+    idle: int
+    connected: int
+    connect_seconds: float
+    still_held: int
+    probes_ok: str
+    p50_ms: float | None
+    p99_ms: float | None
 
 
-def _measure(ctx: Context, contender, idle: int) -> dict[str, object]:
+def _measure(ctx: Context, contender: Contender, idle: int) -> Hogging:
     sizes = ctx.sizes
     settings = hogging(idle) if contender.family == "ours" else defaults()
-    row: dict[str, object] = {"contender": contender.name, "idle": idle}
     with running(ctx.children, contender, settings, ctx.pinning) as server:
         held = hold(server.address, idle, sizes.idle_connect_budget)
         connected = len(held.socks)
@@ -44,22 +54,23 @@ def _measure(ctx: Context, contender, idle: int) -> dict[str, object]:
         finally:
             held.close()
     ok = [r for r in results if not math.isinf(r)]
-    row.update(
+    return Hogging(
+        contender=contender.name,
+        idle=idle,
         connected=connected,
         connect_seconds=round(held.seconds, 2),
         still_held=kept,
         probes_ok=f"{len(ok)}/{len(results)}",
-        p50_ms=_ms(percentile(results, 50)),
-        p99_ms=_ms(percentile(results, 99)),
+        p50_ms=to_ms(percentile(results, 0.50)),
+        p99_ms=to_ms(percentile(results, 0.99)),
     )
-    return row
 
 
-def run(ctx: Context) -> Section:
-    began = time.monotonic()
+def run(ctx: Context) -> Section[Hogging]:
     section = Section(
         key="idle",
         title="2. Idle hogging: probe GET on a new connection while never-sending clients are held",
+        kind=Hogging,
         columns=[
             Column("contender", "server"),
             Column("idle", "idle clients", num),
@@ -71,29 +82,22 @@ def run(ctx: Context) -> Section:
         ],
     )
     for idle in ctx.sizes.idle_counts:
-        for contender in each(ctx, f"idle {idle}"):
-            try:
-                section.rows.append(_measure(ctx, contender, idle))
-            except (StartFailed, OSError) as exc:
-                section.rows.append({**failed_row(contender, exc), "idle": idle})
+        per_contender(
+            ctx, section, lambda c, idle=idle: _measure(ctx, c, idle), label=f"idle {idle}"
+        )
     section.notes.append(
         f"Our servers ran with --idle-timeout {HOGGING_IDLE_TIMEOUT:g} and --max-connections "
         "idle+100 so the idle clients stay held; the others as they ship. A probe that is "
         f"refused, rejected (503) or slower than {ctx.sizes.probe_timeout:g} s counts as timeout. "
         f"Probing starts {ctx.sizes.idle_settle:g} s after the last idle client connected."
     )
-    for name in POOL:
-        for row in section.rows:
-            if row["contender"] != name or "error" in row:
-                continue
-            p99 = row["p99_ms"]
-            met = isinstance(p99, float) and p99 < TARGET_P99 * 1000
-            section.verdicts.append(
-                Verdict(
-                    f"{name}: probe p99 < {TARGET_P99 * 1000:g} ms with {row['idle']:,} idle",
-                    f"p99 {ms(p99)}, probes 2xx {row['probes_ok']}, held {row['still_held']:,}",
-                    met,
-                )
+    for row in ours(section):
+        p99 = row.p99_ms
+        section.verdicts.append(
+            Verdict(
+                f"{row.contender}: probe p99 < {TARGET_P99 * 1000:g} ms with {row.idle:,} idle",
+                f"p99 {ms(p99)}, probes 2xx {row.probes_ok}, held {row.still_held:,}",
+                p99 is not None and p99 < TARGET_P99 * 1000,
             )
-    section.seconds = time.monotonic() - began
+        )
     return section

@@ -10,16 +10,17 @@ import select
 import socket
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 
 from ..context import Context
-from ..http import status_of
-from ..result import Column, Section, Verdict
-from ..serve import Running, StartFailed, running
+from ..raw_http import status_of
+from ..result import Column, Row, Section, Verdict
+from ..serve import Running, running
 from ..settings_for import slowloris
 from ..stats import fmt_s
-from .common import POOL, failed_row
+from .common import MEASURE_ERRORS, failed, ours
 
-__all__ = ["TRICKLE", "run"]
+__all__ = ["TRICKLE", "Cut", "run"]
 
 # A request head that never ends: after these bytes, one more header byte each second.
 TRICKLE = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slowloris: "
@@ -93,17 +94,26 @@ def trickle(servers: list[Running], cap: float) -> dict[str, tuple[float | None,
     return results
 
 
-def run(ctx: Context) -> Section:
-    began = time.monotonic()
+@dataclass(kw_only=True)
+class Cut(Row):
+    """When (and how) one server cut its trickling client."""
+
+    request_timeout: str  # what the server was told
+    cut_s: float | None  # None: still open at the end of the watch
+    how: str
+
+
+def run(ctx: Context) -> Section[Cut]:
     timeout = ctx.sizes.slowloris_request_timeout
     cap = ctx.sizes.slowloris_cap
     section = Section(
         key="slowloris",
         title=f"3. Slowloris (one header byte per second), watched up to {cap:g} s",
+        kind=Cut,
         columns=[
             Column("contender", "server"),
             Column("request_timeout", "request_timeout given"),
-            Column("cut_s", "cut after", lambda v: fmt_s(v) if v is not None else "never"),
+            Column("cut_s", "cut after", _seconds),
             Column("how", "how"),
         ],
     )
@@ -117,36 +127,36 @@ def run(ctx: Context) -> Section:
                         running(ctx.children, contender, slowloris(timeout), ctx.pinning)
                     )
                 )
-            except (StartFailed, OSError) as exc:
-                section.rows.append(failed_row(contender, exc))
+            except MEASURE_ERRORS as exc:
+                section.rows.append(failed(contender, exc))
         results = trickle(servers, cap)
     for server in servers:
         cut, how = results[server.contender.name]
         given = f"{timeout:g} s" if server.contender.takes_request_timeout else "(none)"
         section.rows.append(
-            {
-                "contender": server.contender.name,
-                "request_timeout": given,
-                "cut_s": None if cut is None else round(cut, 2),
-                "how": how,
-            }
+            Cut(
+                contender=server.contender.name,
+                request_timeout=given,
+                cut_s=None if cut is None else round(cut, 2),
+                how=how,
+            )
         )
     section.notes.append(
         "Our servers ran with --request-timeout as given; the others as they ship. "
         "A server that answers at once has not parsed the head (socketserver reads once)."
     )
-    for name in POOL:
-        row = section.row(name)
-        if row is None or "error" in row:
-            continue
-        cut = row["cut_s"]
-        met = cut is not None and abs(cut - timeout) <= TOLERANCE
+    for row in ours(section):
+        cut_s = row.cut_s
         section.verdicts.append(
             Verdict(
-                f"{name}: slowloris cut at request_timeout ({timeout:g} s, +-{TOLERANCE:g} s)",
-                f"cut after {fmt_s(cut) if cut is not None else 'never'} ({row['how']})",
-                met,
+                f"{row.contender}: slowloris cut at request_timeout ({timeout:g} s, "
+                f"+-{TOLERANCE:g} s)",
+                f"cut after {_seconds(cut_s)} ({row.how})",
+                cut_s is not None and abs(cut_s - timeout) <= TOLERANCE,
             )
         )
-    section.seconds = time.monotonic() - began
     return section
+
+
+def _seconds(value: object) -> str:
+    return fmt_s(value) if isinstance(value, int | float) else "never"

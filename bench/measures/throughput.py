@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 
+from ..contenders import Contender
 from ..context import Context
 from ..load import run_own
-from ..result import Column, Section, Verdict
-from ..serve import StartFailed, running
+from ..result import Column, Row, Section, Verdict
+from ..serve import running
 from ..settings_for import defaults
 from ..stats import fmt_ratio
 from ..wrk import LoadResult, run_wrk
-from .common import POOL, each, failed_row, ms, num
+from .common import MEASURE_ERRORS, ms, num, ours, per_contender
 
-__all__ = ["run"]
+__all__ = ["Throughput", "run"]
 
 # Targets from the issue.
 KEEPALIVE_VS_WAITRESS = 2.0
@@ -40,18 +41,50 @@ def _wrk(ctx: Context) -> bool:
     return ctx.use_wrk and ctx.sizes.load_seconds >= 1
 
 
-def _ratio(value: object, base: object) -> str:
-    ok = isinstance(value, int | float) and isinstance(base, int | float)
-    return fmt_ratio(value, base) if ok else "-"  # type: ignore[arg-type]
+@dataclass(kw_only=True)
+class Throughput(Row):
+    """Keep-alive (``ka_``) and new-connection-per-request (``nc_``) load on one server."""
+
+    ka_rps: float
+    ka_p50_ms: float | None
+    ka_p99_ms: float | None
+    ka_bad: str
+    ka_raw: dict[str, object]
+    nc_rps: float
+    nc_p50_ms: float | None
+    nc_p99_ms: float | None
+    nc_bad: str
+    nc_raw: dict[str, object]
+    ka_vs_waitress: str = "-"
+    nc_vs_socketserver: str = "-"
 
 
-def run(ctx: Context) -> Section:
-    began = time.monotonic()
+def _measure(ctx: Context, contender: Contender) -> Throughput:
+    with running(ctx.children, contender, defaults(), ctx.pinning) as server:
+        ka = _load(ctx, server.url, server.address, close=False)
+        nc = _load(ctx, server.url, server.address, close=True)
+    return Throughput(
+        contender=contender.name,
+        ka_rps=round(ka.ok_rps, 1),
+        ka_p50_ms=ka.p50_ms,
+        ka_p99_ms=ka.p99_ms,
+        ka_bad=f"{ka.non_2xx} / {ka.errors}",
+        ka_raw=ka.to_json(),
+        nc_rps=round(nc.ok_rps, 1),
+        nc_p50_ms=nc.p50_ms,
+        nc_p99_ms=nc.p99_ms,
+        nc_bad=f"{nc.non_2xx} / {nc.errors}",
+        nc_raw=nc.to_json(),
+    )
+
+
+def run(ctx: Context) -> Section[Throughput]:
     tool = "wrk" if _wrk(ctx) else "our own Python client"
     section = Section(
         key="throughput",
         title=f"1. Throughput: HTTP hello, {ctx.sizes.load_connections} connections, "
         f"{ctx.sizes.load_seconds:g} s each, load by {tool}",
+        kind=Throughput,
         columns=[
             Column("contender", "server"),
             Column("ka_rps", "keep-alive 2xx req/s", num),
@@ -66,23 +99,10 @@ def run(ctx: Context) -> Section:
             Column("nc_vs_socketserver", "vs socketserver"),
         ],
     )
-    for contender in each(ctx, "throughput"):
-        row: dict[str, object] = {"contender": contender.name}
-        try:
-            with running(ctx.children, contender, defaults(), ctx.pinning) as server:
-                for prefix, close in (("ka", False), ("nc", True)):
-                    result = _load(ctx, server.url, server.address, close)
-                    data = result.to_json()
-                    row[f"{prefix}_rps"] = data["ok_rps"]
-                    row[f"{prefix}_p50_ms"] = data["p50_ms"]
-                    row[f"{prefix}_p99_ms"] = data["p99_ms"]
-                    row[f"{prefix}_bad"] = f"{result.non_2xx} / {result.errors}"
-                    row[f"{prefix}_raw"] = data
-        except (StartFailed, OSError, ValueError) as exc:
-            row = failed_row(contender, exc)
-        section.rows.append(row)
+    # A wrk report it cannot read is a failed row too.
+    per_contender(ctx, section, lambda c: _measure(ctx, c), errors=(*MEASURE_ERRORS, ValueError))
     _ratios(section)
-    _verdicts(ctx, section)
+    _verdicts(section)
     if not _wrk(ctx):
         why = "wrk is absent" if not ctx.use_wrk else "the run is shorter than wrk's 1 s minimum"
         section.notes.append(
@@ -92,34 +112,33 @@ def run(ctx: Context) -> Section:
     section.notes.append(
         "2xx req/s counts only successful answers; a 503 or a reset is in the next column."
     )
-    section.seconds = time.monotonic() - began
     return section
 
 
-def _ratios(section: Section) -> None:
-    waitress = section.row("waitress") or {}
-    socketserver = section.row("socketserver") or {}
-    for row in section.rows:
-        row["ka_vs_waitress"] = _ratio(row.get("ka_rps"), waitress.get("ka_rps"))
-        row["nc_vs_socketserver"] = _ratio(row.get("nc_rps"), socketserver.get("nc_rps"))
-
-
-def _verdicts(ctx: Context, section: Section) -> None:
+def _ratios(section: Section[Throughput]) -> None:
     waitress = section.row("waitress")
     socketserver = section.row("socketserver")
-    for name in POOL:
-        row = section.row(name)
-        if row is None or "error" in row:
-            continue
+    for row in section.measured():
+        if waitress is not None:
+            row.ka_vs_waitress = fmt_ratio(row.ka_rps, waitress.ka_rps)
+        if socketserver is not None:
+            row.nc_vs_socketserver = fmt_ratio(row.nc_rps, socketserver.nc_rps)
+
+
+def _verdicts(section: Section[Throughput]) -> None:
+    waitress = section.row("waitress")
+    socketserver = section.row("socketserver")
+    for row in ours(section):
+        name = row.contender
         target = f"{name}: keep-alive >= {KEEPALIVE_VS_WAITRESS:g}x waitress"
-        if waitress is None or "ka_rps" not in waitress:
+        if waitress is None:
             section.verdicts.append(Verdict(target, "-", None, "waitress absent or not measured"))
         else:
-            ratio = row["ka_rps"] / waitress["ka_rps"] if waitress["ka_rps"] else 0.0
+            ratio = row.ka_rps / waitress.ka_rps if waitress.ka_rps else 0.0
             section.verdicts.append(
                 Verdict(
                     target,
-                    f"{ratio:.2f}x ({row['ka_rps']:,.0f} vs {waitress['ka_rps']:,.0f} req/s)",
+                    f"{ratio:.2f}x ({row.ka_rps:,.0f} vs {waitress.ka_rps:,.0f} req/s)",
                     ratio >= KEEPALIVE_VS_WAITRESS,
                 )
             )
@@ -127,10 +146,10 @@ def _verdicts(ctx: Context, section: Section) -> None:
             f"{name}: new connection per request >= {NEWCONN_VS_SOCKETSERVER:g}x socketserver, "
             f"p99 < {NEWCONN_P99 * 1000:g} ms"
         )
-        if socketserver is None or "nc_rps" not in socketserver:
+        if socketserver is None:
             section.verdicts.append(Verdict(target, "-", None, "socketserver not measured"))
             continue
-        ratio = row["nc_rps"] / socketserver["nc_rps"] if socketserver["nc_rps"] else 0.0
-        p99 = row["nc_p99_ms"]
+        ratio = row.nc_rps / socketserver.nc_rps if socketserver.nc_rps else 0.0
+        p99 = row.nc_p99_ms
         met = ratio >= NEWCONN_VS_SOCKETSERVER and p99 is not None and p99 < NEWCONN_P99 * 1000
         section.verdicts.append(Verdict(target, f"{ratio:.2f}x, p99 {ms(p99)}", met))

@@ -1,4 +1,4 @@
-"""Just enough HTTP/1.1 for a load client: the request bytes and when a response is complete."""
+"""Just enough HTTP/1.1 for a load client, by hand for speed: request bytes and responses."""
 
 from __future__ import annotations
 
