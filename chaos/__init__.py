@@ -1,26 +1,42 @@
 """Misbehaving TCP clients on trio: faults, plans of faults, and the records they leave.
 
-Every fault is an async function returning a :class:`ClientRecord` (``flood`` returns one per
-connection); :func:`run_plan` (trio) and :func:`run` (synchronous) run a whole :class:`Plan`.
+The names here are the few most code needs, in three groups:
+
+- **the data**: a :class:`Plan` of :class:`ClientSpec` s aimed at a :class:`Target`; one
+  :class:`ClientRecord` (with its :class:`Outcome`) per connection; a :class:`ChaosResult`
+  with its :class:`Distribution` s and :class:`ProbeSummary`.
+- **running a plan**: :func:`run` (synchronous) and :func:`run_plan` (trio), reporting
+  :class:`Progress`; :class:`FdLimitError` when the plan cannot fit in the open-file limit.
+- **one client of each fault**: ``await never_send(target, hold=5)`` and the other ten;
+  :data:`FAULTS` and :func:`get_fault` find a :class:`Fault` by kind; :func:`is_available` is
+  the probes' default judgement.
+
+Everything else lives in a namespace of its own: :mod:`chaos.faults` (each fault's parameter
+class, its traits), :mod:`chaos.engine` (sessions, slots, the exchange loop, payloads, limits),
+:mod:`chaos.testing` (the checker, strategies, the pytest plugin and suite),
+:mod:`chaos.verify` (``chaos verify``) and :mod:`chaos.cli` (the command line).
 """
 
 from __future__ import annotations
 
-from .engine.fdlimit import FdBudget, FdLimitError, ensure_capacity
-from .faults.base import Fault
-from .faults.flood import FloodParams, flood
-from .faults.garbage import GarbageParams, garbage
-from .faults.half_close import HalfCloseParams, half_close
-from .faults.never_send import NeverSendParams, never_send
-from .faults.oversized import OversizedParams, oversized
-from .faults.probe import ProbeParams, is_available, probe
-from .faults.registry import FAULTS, get_fault
-from .faults.reset import ResetParams, reset
-from .faults.slow_body import SlowBodyParams, slow_body
-from .faults.slow_read import SlowReadParams, slow_read
-from .faults.slow_send import SlowSendParams, slow_send
-from .faults.slowloris import SlowlorisParams, slowloris
-from .params import FaultParams, HoldParams
+from .engine.fdlimit import FdLimitError
+from .faults import (
+    FAULTS,
+    Fault,
+    flood,
+    garbage,
+    get_fault,
+    half_close,
+    is_available,
+    never_send,
+    oversized,
+    probe,
+    reset,
+    slow_body,
+    slow_read,
+    slow_send,
+    slowloris,
+)
 from .plan import ClientSpec, Plan
 from .record import ClientRecord, Outcome
 from .result import ChaosResult, Distribution, ProbeSummary
@@ -34,27 +50,12 @@ __all__ = [
     "ClientSpec",
     "Distribution",
     "Fault",
-    "FaultParams",
-    "FdBudget",
     "FdLimitError",
-    "FloodParams",
-    "GarbageParams",
-    "HalfCloseParams",
-    "HoldParams",
-    "NeverSendParams",
     "Outcome",
-    "OversizedParams",
     "Plan",
-    "ProbeParams",
     "ProbeSummary",
     "Progress",
-    "ResetParams",
-    "SlowBodyParams",
-    "SlowReadParams",
-    "SlowSendParams",
-    "SlowlorisParams",
     "Target",
-    "ensure_capacity",
     "flood",
     "garbage",
     "get_fault",

@@ -17,6 +17,8 @@ from .faults.registry import traits_of
 from .plan import Plan
 from .record import ClientRecord, Outcome
 
+__all__ = ["ChaosResult", "Distribution", "ProbeSummary", "percentile"]
+
 
 def _nearest_rank(ordered: Sequence[float], fraction: float) -> float:
     rank = max(1, math.ceil(fraction * len(ordered)))

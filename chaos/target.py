@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import trio
 
+__all__ = ["Endpoint", "Target", "as_target", "resolve"]
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Target:

@@ -10,6 +10,8 @@ from cheroot import wsgi
 from .args import HOST, parse
 from .wsgi_hello import app
 
+__all__ = ["main"]
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv, __doc__.splitlines()[0])

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from .args import HOST, parse
 
+__all__ = ["BODY", "Hello", "main"]
+
 BODY = b"hello world"
 
 

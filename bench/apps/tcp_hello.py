@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from .args import HOST, parse
 
+__all__ = ["RESPONSE", "Hello", "main"]
+
 RESPONSE = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n"
     b"Connection: close\r\n\r\nhello world"

@@ -14,6 +14,8 @@ import waitress
 from .args import HOST, parse
 from .wsgi_hello import app
 
+__all__ = ["main"]
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv, __doc__.splitlines()[0])

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 from .usage import EXIT_USAGE, Parser, UsageError
 
+__all__ = ["COMMAND_MODULES", "EXIT_USAGE", "Parser", "UsageError", "build_parser", "main"]
+
 # Each module defines register(subparsers) adding its parsers, each with a handler default.
 COMMAND_MODULES: list[str] = ["chaos.cli.faults", "chaos.cli.run", "chaos.cli.verify"]
 

@@ -14,6 +14,8 @@ from ..target import Target
 from .table import format_table
 from .usage import UsageError
 
+__all__ = ["LONG_RUN", "PREFLIGHT_TIMEOUT", "add_output_flags", "check_target", "execute"]
+
 # A reachable loopback server answers a handshake in microseconds; a second is generous.
 PREFLIGHT_TIMEOUT = 1.0
 # Runs at least this long report progress on stderr.

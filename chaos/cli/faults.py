@@ -14,6 +14,8 @@ from .common import add_output_flags, check_target, execute
 from .flags import add_flags, given
 from .usage import UsageError
 
+__all__ = ["HORIZON_MARGIN", "add_param_flags", "default_horizon", "plan_from_args", "register"]
+
 # Time added to a single fault's own bound for the default horizon, so it ends on its own terms.
 HORIZON_MARGIN = 0.5
 

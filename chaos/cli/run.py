@@ -11,6 +11,8 @@ from ..plan import Plan
 from .common import add_output_flags, check_target, execute
 from .usage import UsageError
 
+__all__ = ["handle", "load_plan", "register"]
+
 
 def load_plan(path: str) -> Plan:
     """A plan from a plan file or from a result file's ``plan`` (exact replay)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..faults.registry import traits_of
 from ..result import ChaosResult
 
+__all__ = ["format_table"]
+
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value * 1000:.0f}"

@@ -77,6 +77,8 @@ def _settings(args: argparse.Namespace, target: Target, base: Expectations) -> V
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
 def _output(run: VerifyRun, args: argparse.Namespace) -> int:
     data = run_to_json(run)
     if args.report:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+__all__ = ["RESERVE", "FdBudget", "FdLimitError", "ensure_capacity", "open_fds"]
+
 try:
     import resource
 except ImportError:  # pragma: no cover - not on Windows

@@ -10,6 +10,8 @@ import string
 
 from faker import Faker
 
+__all__ = ["client_rng", "faker_text", "letters", "random_bytes"]
+
 _LETTERS = string.ascii_letters.encode()
 _faker: Faker | None = None
 

@@ -19,6 +19,8 @@ import trio
 from ..record import ClientRecord, Outcome, ServerEnd, server_end
 from ..target import Endpoint
 
+__all__ = ["RECV_SIZE", "Session", "describe"]
+
 # One read takes at most this much; loopback segments are 64 KiB.
 RECV_SIZE = 65536
 # Linux TCP states as reported by TCP_INFO (include/net/tcp_states.h).

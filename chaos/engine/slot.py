@@ -12,6 +12,8 @@ from ..record import ClientRecord
 from ..target import Endpoint
 from .session import Session
 
+__all__ = ["Slot"]
+
 
 class Slot:
     """Everything one client needs; the runner closes its sessions whatever happens."""

@@ -133,9 +133,7 @@ def one_client(fault: Fault[P]) -> OneClient[P]:
         **fields: ParamValue,
     ) -> ClientRecord:
         chosen = fault.parse(params, fields)
-        (record,) = await fault.alone(
-            chosen, target, positions=range(index, index + 1), seed=seed
-        )
+        (record,) = await fault.alone(chosen, target, positions=range(index, index + 1), seed=seed)
         return record
 
     call.__name__ = call.__qualname__ = fault.kind
@@ -146,4 +144,3 @@ def one_client(fault: Fault[P]) -> OneClient[P]:
         "given as keywords. See :func:`chaos.faults.base.one_client`."
     )
     return call
-

@@ -19,6 +19,8 @@ from ..record import ClientRecord, Outcome
 from ..target import Target
 from .base import Deadline, Fault, Traits
 
+__all__ = ["DEFAULT_MAX_REPLACEMENTS", "FAULT", "REPLACE_BACKOFF", "FloodParams", "drive", "flood"]
+
 # Pause before reopening a dropped connection, so a server that drops everything at once is
 # not hammered in a tight loop.
 REPLACE_BACKOFF = 0.01

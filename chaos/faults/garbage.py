@@ -11,6 +11,8 @@ from ..params import HoldParams, option
 from .base import Fault, Traits, one_client
 from .http_messages import ResponseReader
 
+__all__ = ["DEFAULT_SIZE", "FAULT", "MODES", "GarbageParams", "drive", "garbage", "garbage_bytes"]
+
 MODES = ("random", "faker")
 # Half a typical 8 KiB header limit: garbage that a parser must reject, not a size test.
 DEFAULT_SIZE = 4096

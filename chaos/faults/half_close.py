@@ -13,6 +13,8 @@ from ..params import HoldParams, option
 from .base import Fault, Traits, one_client
 from .http_messages import ResponseReader, request
 
+__all__ = ["FAULT", "WHEN", "HalfCloseParams", "drive", "half_close"]
+
 WHEN = ("before", "after")
 
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import h11
 
+__all__ = ["USER_AGENT", "ResponseReader", "request", "request_head"]
+
 USER_AGENT = "chaos/0.1"
 
 

@@ -9,6 +9,8 @@ from ..engine.slot import Slot
 from ..params import HoldParams
 from .base import Deadline, Fault, Traits, one_client
 
+__all__ = ["FAULT", "NeverSendParams", "drive", "never_send"]
+
 
 @dataclass(frozen=True, kw_only=True)
 class NeverSendParams(HoldParams):

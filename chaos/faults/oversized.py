@@ -17,6 +17,18 @@ from ..params import HoldParams, option
 from .base import Fault, Traits, one_client
 from .http_messages import ResponseReader, request_head
 
+__all__ = [
+    "BODY_CHUNK",
+    "DEFAULT_SIZE",
+    "FAULT",
+    "HEADER_LINE",
+    "PARTS",
+    "OversizedParams",
+    "drive",
+    "oversized",
+    "request_pieces",
+]
+
 PARTS = ("line", "header", "headers", "body")
 # Eight times the 8 KiB header limit common to nginx, Apache and most Python servers.
 DEFAULT_SIZE = 65536

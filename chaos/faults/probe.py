@@ -20,6 +20,20 @@ from ..target import Target
 from .base import Fault, Traits
 from .http_messages import ResponseReader, request
 
+__all__ = [
+    "CLOSE",
+    "DEFAULT_INTERVAL",
+    "DEFAULT_MAX_LATENCY",
+    "FAULT",
+    "Predicate",
+    "ProbeParams",
+    "drive",
+    "is_available",
+    "judge",
+    "probe",
+    "probe_once",
+]
+
 CLOSE = (("Connection", "close"),)
 # A human notices a second of delay; slower than that is not "available".
 DEFAULT_MAX_LATENCY = 1.0

@@ -18,6 +18,8 @@ from .slow_read import FAULT as SLOW_READ
 from .slow_send import FAULT as SLOW_SEND
 from .slowloris import FAULT as SLOWLORIS
 
+__all__ = ["FAULTS", "fault_for", "get_fault", "traits_of"]
+
 # Every fault, by kind; a fault of each parameter type, hence Fault[Any].
 FAULTS: dict[str, Fault[Any]] = {
     fault.kind: fault

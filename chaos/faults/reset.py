@@ -13,6 +13,8 @@ from ..record import Outcome
 from .base import Fault, Traits, one_client
 from .http_messages import request
 
+__all__ = ["DATA", "FAULT", "ResetParams", "drive", "reset", "reset_bytes"]
+
 DATA = ("http", "random")
 
 

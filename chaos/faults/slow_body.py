@@ -14,6 +14,16 @@ from ..params import HoldParams, option
 from .base import Deadline, Fault, Traits, one_client
 from .http_messages import ResponseReader, request_head
 
+__all__ = [
+    "DEFAULT_CONTENT_LENGTH",
+    "DEFAULT_INTERVAL",
+    "FAULT",
+    "SlowBodyParams",
+    "body_pieces",
+    "drive",
+    "slow_body",
+]
+
 # A megabyte announced: larger than any body a trickle finishes within a server's timeout.
 DEFAULT_CONTENT_LENGTH = 1_000_000
 # Ten chunks a second, as for slow_send.

@@ -14,6 +14,17 @@ from ..params import HoldParams, option
 from .base import Deadline, Fault, Traits, one_client
 from .http_messages import ResponseReader, request
 
+__all__ = [
+    "DEFAULT_POLL",
+    "DEFAULT_RCVBUF",
+    "DEFAULT_READ_INTERVAL",
+    "DEFAULT_READ_SIZE",
+    "FAULT",
+    "SlowReadParams",
+    "drive",
+    "slow_read",
+]
+
 # Near Linux's floor for SO_RCVBUF (the kernel doubles it and enforces a minimum of ~2.3 KB).
 DEFAULT_RCVBUF = 4096
 # A few hundred bytes a tenth of a second: kilobytes per second, far below any sane server rate.

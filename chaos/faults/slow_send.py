@@ -10,6 +10,16 @@ from ..engine.slot import Slot
 from ..params import HoldParams, option
 from .base import Deadline, Fault, Traits, one_client
 
+__all__ = [
+    "DEFAULT_INTERVAL",
+    "DEFAULT_SIZE",
+    "FAULT",
+    "SlowSendParams",
+    "chunks_of",
+    "drive",
+    "slow_send",
+]
+
 # A kilobyte trickled a byte at a time takes minutes at the default interval: long enough to
 # meet any read timeout.
 DEFAULT_SIZE = 1024

@@ -12,6 +12,8 @@ from ..params import HoldParams, option
 from .base import Deadline, Fault, Traits, one_client
 from .http_messages import ResponseReader, request_head
 
+__all__ = ["DEFAULT_INTERVAL", "FAULT", "HeaderLines", "SlowlorisParams", "drive", "slowloris"]
+
 # Classic slowloris sends a header line every few seconds, under most per-read timeouts.
 DEFAULT_INTERVAL = 1.0
 

@@ -18,6 +18,18 @@ from chaos.record import Outcome
 from chaos.testing.plugin import ChaosSession
 from chaos.testing.strategies import LARGE_RESPONSE, chaos_plans
 
+__all__ = [
+    "HOGGING",
+    "HOSTILE",
+    "MARGIN",
+    "PROBES",
+    "test_non_readers_are_cut_at_the_write_timeout",
+    "test_serves_again_after_hostile_input",
+    "test_silent_clients_are_cut_at_the_idle_timeout",
+    "test_stays_available_while_connections_are_hogged",
+    "test_trickled_requests_are_cut_at_the_request_deadline",
+]
+
 # Attacks that hold connections open: a server should stay available while they last.
 HOGGING = tuple(kind for kind, fault in FAULTS.items() if fault.traits.holds)
 # Attacks that send hostile input and leave: a server should serve again once they are done.

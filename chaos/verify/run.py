@@ -125,6 +125,4 @@ def verify(
     config: dict[str, object] | None = None,
 ) -> VerifyRun:
     """Synchronous :func:`run_verify` for code that does not use trio."""
-    return trio.run(
-        functools.partial(run_verify, settings, say=say, source=source, config=config)
-    )
+    return trio.run(functools.partial(run_verify, settings, say=say, source=source, config=config))

@@ -4,3 +4,34 @@ Each module is a :class:`~chaos.verify.checks.base.Check`: ``CHECK`` names its r
 verdict table and ``judge(evidence, settings)`` decides it; :mod:`.timing` holds the rule the
 three timeout checks share.
 """
+
+from __future__ import annotations
+
+from . import (
+    flood,
+    half_close,
+    hogging,
+    idle_timeout,
+    max_connections,
+    request_timeout,
+    resets,
+    timing,
+    write_timeout,
+)
+from .base import Aftermath, AttackCheck, Check, TimeoutCheck
+
+__all__ = [
+    "Aftermath",
+    "AttackCheck",
+    "Check",
+    "TimeoutCheck",
+    "flood",
+    "half_close",
+    "hogging",
+    "idle_timeout",
+    "max_connections",
+    "request_timeout",
+    "resets",
+    "timing",
+    "write_timeout",
+]
