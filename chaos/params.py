@@ -12,7 +12,9 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar
+
+from .jsondata import Scalar
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -20,7 +22,6 @@ __all__ = [
     "FaultParams",
     "HoldParams",
     "Option",
-    "ParamValue",
     "option",
     "options",
 ]
@@ -32,8 +33,6 @@ DEFAULT_CONNECT_TIMEOUT = 2.0
 # forgotten run ends by itself.
 DEFAULT_HOLD = 10.0
 
-# What a parameter may hold: it round-trips through JSON and a command-line flag.
-ParamValue = str | int | float | bool | None
 _T = TypeVar("_T")
 _META = "chaos.option"
 
@@ -45,7 +44,7 @@ class Option:
     name: str
     kind: type  # str, int, float or bool: the flag's type, None stripped
     optional: bool  # None is allowed (and means "not set")
-    default: Any  # the declared default; None when the field has none
+    default: object  # the declared default; None when the field has none
     help: str
     minimum: float | None = None
     above: float | None = None
@@ -154,9 +153,9 @@ class FaultParams:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"{unknown[0]}: unknown parameter for {cls.__name__}")
-        return cls(**data)
+        return cls(**data)  # type: ignore[arg-type]  # each value is checked in __post_init__
 
-    def to_dict(self) -> dict[str, ParamValue]:
+    def to_dict(self) -> dict[str, Scalar]:
         """The JSON-safe ``params`` dict that :meth:`from_dict` accepts."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 from .faults.registry import fault_for, get_fault
-from .params import FaultParams, ParamValue
+from .jsondata import JSONObject, Scalar
+from .params import FaultParams
 from .target import Target
 
 __all__ = ["MAX_COUNT", "MAX_HORIZON", "ClientSpec", "Plan"]
@@ -23,7 +23,7 @@ MAX_HORIZON = 3600.0
 MAX_COUNT = 100_000
 
 
-def _number(name: str, value: Any) -> float:
+def _number(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError(f"{name}: expected a number, got {value!r}")
     return value
@@ -34,7 +34,7 @@ class ClientSpec:
     """``count`` clients of one fault kind, starting ``start`` seconds into the run."""
 
     kind: str
-    params: dict[str, ParamValue] = field(default_factory=dict)
+    params: dict[str, Scalar] = field(default_factory=dict)
     count: int = 1
     start: float = 0.0
     # The params parsed once, here; ``params`` is their JSON form, every default filled in.
@@ -69,7 +69,7 @@ class ClientSpec:
         """The validated parameter object for this spec's fault."""
         return self._parsed
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         """A JSON-safe dict."""
         return {
             "kind": self.kind,
@@ -79,7 +79,7 @@ class ClientSpec:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ClientSpec:
+    def from_json(cls, data: JSONObject) -> ClientSpec:
         """Rebuild from :meth:`to_json` output."""
         if not isinstance(data, dict):
             raise ValueError("clients: each client spec must be a JSON object")
@@ -128,7 +128,7 @@ class Plan:
         """Clients across all specs: the most sockets the plan can hold at once."""
         return sum(spec.count for spec in self.clients)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         """A JSON-safe dict."""
         return {
             "clients": [spec.to_json() for spec in self.clients],
@@ -138,7 +138,7 @@ class Plan:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | str) -> Plan:
+    def from_json(cls, data: JSONObject | str) -> Plan:
         """Rebuild from :meth:`to_json` output (a dict or its JSON text)."""
         if isinstance(data, str):
             try:

@@ -10,7 +10,8 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+
+from .jsondata import JSONObject, Scalar
 
 __all__ = ["ClientRecord", "Outcome", "ServerEnd", "server_end"]
 
@@ -87,7 +88,7 @@ class ClientRecord:
     error: str | None = None
     status: int | None = None
     sent_digest: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Scalar] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, str) or not self.kind:
@@ -117,6 +118,13 @@ class ClientRecord:
         if not isinstance(self.detail, dict):
             raise ValueError(f"detail: expected a dict, got {type(self.detail).__name__}")
 
+    def number(self, key: str) -> float | None:
+        """``detail[key]`` when it is a number (a latency, a count), else None."""
+        value = self.detail.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return value
+
     @property
     def server_ended(self) -> ServerEnd | None:
         """How the server ended the connection (see :func:`server_end`), or None if it did not."""
@@ -143,14 +151,14 @@ class ClientRecord:
         ends = [t for t in (self.server_ended_at, self.closed) if t is not None]
         return min(ends) if ends else None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         """A JSON-safe dict; :meth:`from_json` rebuilds an equal record from it."""
         data = asdict(self)
         data["outcome"] = self.outcome.value
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | str) -> ClientRecord:
+    def from_json(cls, data: JSONObject | str) -> ClientRecord:
         """Rebuild a record from :meth:`to_json` output (a dict or its JSON text)."""
         if isinstance(data, str):
             data = json.loads(data)
@@ -158,7 +166,7 @@ class ClientRecord:
             raise ValueError("record: expected a JSON object")
         fields = dict(data)
         try:
-            fields["outcome"] = Outcome(fields.get("outcome"))
+            fields["outcome"] = Outcome(str(fields.get("outcome")))
         except ValueError:
             raise ValueError(f"outcome: unknown outcome {data.get('outcome')!r}") from None
         try:

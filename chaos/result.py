@@ -11,9 +11,9 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from .faults.registry import traits_of
+from .jsondata import JSONObject
 from .plan import Plan
 from .record import ClientRecord, Outcome
 
@@ -64,7 +64,7 @@ class Distribution:
             max=ordered[-1],
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         """A JSON-safe dict."""
         return {
             "count": self.count,
@@ -89,7 +89,7 @@ class ProbeSummary:
         """Fraction of probes that were available."""
         return self.available / self.total if self.total else 0.0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         """A JSON-safe dict."""
         return {
             "total": self.total,
@@ -169,7 +169,7 @@ class ChaosResult:
             return None
         ok = [r for r in probes if r.detail.get("available")]
         down = [r.started for r in probes if not r.detail.get("available")]
-        latencies = [r.detail["latency"] for r in ok if r.detail.get("latency") is not None]
+        latencies = [latency for r in ok if (latency := r.number("latency")) is not None]
         return ProbeSummary(
             total=len(probes),
             available=len(ok),
@@ -177,7 +177,7 @@ class ChaosResult:
             first_unavailable=min(down) if down else None,
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         """A JSON-safe dict; the summary block is for readers and ignored when loading."""
         probe = self.probe
         return {
@@ -198,7 +198,7 @@ class ChaosResult:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | str) -> ChaosResult:
+    def from_json(cls, data: JSONObject | str) -> ChaosResult:
         """Rebuild from :meth:`to_json` output (a dict or its JSON text)."""
         if isinstance(data, str):
             data = json.loads(data)

@@ -11,7 +11,18 @@ from dataclasses import dataclass
 
 import trio
 
-__all__ = ["Endpoint", "Target", "as_target", "resolve"]
+__all__ = ["Endpoint", "SockAddr", "Target", "as_target", "resolve"]
+
+
+# An IPv4 ``(host, port)`` or IPv6 ``(host, port, flowinfo, scope_id)`` socket address.
+SockAddr = tuple[str, int] | tuple[str, int, int, int]
+
+
+def _inet(sockaddr: object) -> SockAddr:
+    """A resolved TCP socket address, checked to be the IPv4 or IPv6 shape it must be."""
+    if isinstance(sockaddr, tuple) and len(sockaddr) in (2, 4) and isinstance(sockaddr[0], str):
+        return sockaddr
+    raise OSError(f"not an internet socket address: {sockaddr!r}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -48,10 +59,10 @@ class Target:
     def __str__(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
-    def addresses(self) -> list[tuple[int, tuple]]:
+    def addresses(self) -> list[tuple[int, SockAddr]]:
         """Resolve (blocking) to every ``(family, sockaddr)`` this target names."""
         infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
-        return [(family, sockaddr) for family, _, _, _, sockaddr in infos]
+        return [(family, _inet(sockaddr)) for family, _, _, _, sockaddr in infos]
 
     def is_loopback(self) -> bool:
         """True when every address the host resolves to is a loopback address."""
@@ -66,7 +77,7 @@ class Endpoint:
     """A resolved target: the socket family and address every connection of a run uses."""
 
     family: int
-    sockaddr: tuple
+    sockaddr: SockAddr
     host_header: str
 
 
@@ -76,7 +87,7 @@ async def resolve(target: Target) -> Endpoint:
     if not infos:
         raise OSError(f"cannot resolve {target}")
     family, _, _, _, sockaddr = infos[0]
-    return Endpoint(family=family, sockaddr=sockaddr, host_header=str(target))
+    return Endpoint(family=family, sockaddr=_inet(sockaddr), host_header=str(target))
 
 
 def as_target(target: Target | str) -> Target:

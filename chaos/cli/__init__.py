@@ -8,9 +8,10 @@ Bad input of any kind prints one line on stderr and exits 2.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .usage import EXIT_USAGE, Parser, UsageError
 
@@ -36,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     try:
         args = build_parser().parse_args(argv)
-        return args.handler(args)
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
     except UsageError as exc:
         print(f"chaos: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from ..faults.base import Fault
@@ -12,7 +13,7 @@ from ..params import FaultParams, options
 from ..plan import MAX_HORIZON, ClientSpec, Plan
 from .common import add_output_flags, check_target, execute
 from .flags import add_flags, given
-from .usage import UsageError
+from .usage import Subparsers, UsageError
 
 __all__ = ["HORIZON_MARGIN", "add_param_flags", "default_horizon", "plan_from_args", "register"]
 
@@ -30,7 +31,7 @@ def default_horizon(params: FaultParams, count: int) -> float:
     return min(MAX_HORIZON, params.stagger(count - 1) + params.budget() + HORIZON_MARGIN)
 
 
-def plan_from_args(fault: Fault, args: argparse.Namespace) -> Plan:
+def plan_from_args(fault: Fault[Any], args: argparse.Namespace) -> Plan:
     """The one-spec plan a fault subcommand describes."""
     try:
         spec = ClientSpec(
@@ -43,7 +44,7 @@ def plan_from_args(fault: Fault, args: argparse.Namespace) -> Plan:
         raise UsageError(str(exc)) from None
 
 
-def _handler(fault: Fault):
+def _handler(fault: Fault[Any]) -> Callable[[argparse.Namespace], int]:
     def handle(args: argparse.Namespace) -> int:
         plan = plan_from_args(fault, args)
         target = check_target(args.target, allow_remote=args.allow_remote)
@@ -52,7 +53,7 @@ def _handler(fault: Fault):
     return handle
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add one subcommand per registered fault."""
     for kind, fault in FAULTS.items():
         aliases = [kind.replace("_", "-")] if "_" in kind else []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..params import Option
 
@@ -55,6 +56,7 @@ def add_flags(parser: argparse._ActionsContainer, declared: Sequence[Option]) ->
         )
 
 
-def given(args: argparse.Namespace, declared: Sequence[Option]) -> dict[str, object]:
-    """The declared fields whose flags were given, by field name."""
+def given(args: argparse.Namespace, declared: Sequence[Option]) -> dict[str, Any]:
+    """The declared fields whose flags were given, by field name (argparse made each value of
+    its field's type, which the dataclass checks again)."""
     return {o.name: getattr(args, o.name) for o in declared if getattr(args, o.name) is not None}

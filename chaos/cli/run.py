@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 from ..plan import Plan
 from .common import add_output_flags, check_target, execute
-from .usage import UsageError
+from .usage import Subparsers, UsageError
 
 __all__ = ["handle", "load_plan", "register"]
 
@@ -39,7 +38,7 @@ def handle(args: argparse.Namespace) -> int:
     return execute(plan, check_target(text, allow_remote=args.allow_remote), args)
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``run`` subcommand."""
     parser = subparsers.add_parser("run", help="run a plan (or replay a result) from JSON")
     parser.add_argument("plan", metavar="PLAN.json", help="a plan, or a result to replay")

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn, TypeAlias
 
-__all__ = ["EXIT_USAGE", "Parser", "UsageError"]
+__all__ = ["EXIT_USAGE", "Parser", "Subparsers", "UsageError"]
 
 EXIT_USAGE = 2
+
+
+# What a command module's register() adds its subcommands to.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 class UsageError(Exception):
@@ -16,5 +21,5 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     """An argparse parser whose errors are one line, not a usage dump."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")

@@ -24,7 +24,7 @@ from ..verify.run import VerifyRun, verify
 from ..verify.settings import VerifySettings
 from .common import check_target
 from .flags import add_flags, given
-from .usage import UsageError
+from .usage import Subparsers, UsageError
 
 __all__ = ["handle", "register"]
 
@@ -36,7 +36,7 @@ server with its default configuration is verified against that configuration."""
 SETTINGS = options(VerifySettings)
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``verify`` subcommand."""
     parser = subparsers.add_parser(
         "verify",
@@ -73,7 +73,7 @@ def _settings(args: argparse.Namespace, target: Target, base: Expectations) -> V
         return VerifySettings(
             target=target,
             expectations=base.merged(promised),
-            **flags,  # type: ignore[arg-type]  # each checked against its declaration
+            **flags,  # each checked against its declaration
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

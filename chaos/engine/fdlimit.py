@@ -7,14 +7,13 @@ failing halfway with EMFILE.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 __all__ = ["RESERVE", "FdBudget", "FdLimitError", "ensure_capacity", "open_fds"]
 
-try:
+if sys.platform != "win32":  # no RLIMIT_NOFILE on Windows: nothing to raise there
     import resource
-except ImportError:  # pragma: no cover - not on Windows
-    resource = None
 
 # Descriptors kept free for trio's own wakeup pipes, stdio, logging and the odd file.
 RESERVE = 64
@@ -54,7 +53,7 @@ def ensure_capacity(sockets: int) -> FdBudget:
     """Make room for ``sockets`` more descriptors, or raise :class:`FdLimitError` saying why."""
     in_use = open_fds()
     needed = in_use + sockets + RESERVE
-    if resource is None:
+    if sys.platform == "win32":
         return FdBudget(needed=needed, in_use=in_use, soft_before=0, soft=0, hard=0)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     ceiling = hard if hard != resource.RLIM_INFINITY else max(needed, soft)

@@ -12,10 +12,10 @@ import hashlib
 import socket
 import struct
 import time
-from typing import Any
 
 import trio
 
+from ..jsondata import Scalar
 from ..record import ClientRecord, Outcome, ServerEnd, server_end
 from ..target import Endpoint
 
@@ -74,7 +74,7 @@ class Session:
         self.index = index
         self.endpoint = endpoint
         self.rcvbuf = rcvbuf
-        self.sock: Any = None
+        self.sock: trio.socket.SocketType | None = None
         self.local_port: int | None = None
         self.started = time.monotonic()
         self.connected: float | None = None
@@ -88,7 +88,7 @@ class Session:
         self.bytes_received = 0
         self.status: int | None = None
         self.error: str | None = None
-        self.detail: dict[str, Any] = {}
+        self.detail: dict[str, Scalar] = {}
         self._outcome: Outcome | None = None
         self._digest = hashlib.sha256()
 
@@ -125,16 +125,16 @@ class Session:
         """Open the TCP connection; False (with the outcome decided) if it did not open."""
         self.started = time.monotonic()
         try:
-            self.sock = trio.socket.socket(self.endpoint.family, socket.SOCK_STREAM)
+            sock = self.sock = trio.socket.socket(self.endpoint.family, socket.SOCK_STREAM)
             if self.rcvbuf is not None:
-                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
         except OSError as exc:
             self._fail(exc)
             self.close()
             return False
         try:
             with trio.move_on_after(timeout) as scope:
-                await self.sock.connect(self.endpoint.sockaddr)
+                await sock.connect(self.endpoint.sockaddr)
         except ConnectionRefusedError:
             self.decide(Outcome.REFUSED)
         except OSError as exc:

@@ -6,14 +6,15 @@ makes it); :mod:`chaos.faults.registry` lists them all.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from ..engine.crowd import Crowd, Group
 from ..engine.slot import Slot
-from ..params import FaultParams, ParamValue
+from ..jsondata import Scalar
+from ..params import FaultParams
 from ..record import ClientRecord
 from ..target import Target, as_target, resolve
 
@@ -68,7 +69,7 @@ class Fault(Generic[P]):
         if not self.summary:
             raise ValueError("summary: a one-line description is required")
 
-    def parse(self, params: P | None, fields: dict[str, ParamValue]) -> P:
+    def parse(self, params: P | None, fields: dict[str, Scalar]) -> P:
         """``params`` with ``fields`` replaced, or the fields alone; ValueError names a bad one."""
         if params is None:
             return self.params.from_dict(fields)
@@ -111,8 +112,8 @@ class OneClient(Protocol[P_contra]):
         *,
         index: int = 0,
         seed: int = 0,
-        **fields: ParamValue,
-    ) -> Coroutine[Any, Any, ClientRecord]: ...
+        **fields: Scalar,
+    ) -> Awaitable[ClientRecord]: ...
 
 
 def one_client(fault: Fault[P]) -> OneClient[P]:
@@ -130,7 +131,7 @@ def one_client(fault: Fault[P]) -> OneClient[P]:
         *,
         index: int = 0,
         seed: int = 0,
-        **fields: ParamValue,
+        **fields: Scalar,
     ) -> ClientRecord:
         chosen = fault.parse(params, fields)
         (record,) = await fault.alone(chosen, target, positions=range(index, index + 1), seed=seed)

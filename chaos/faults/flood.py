@@ -14,7 +14,8 @@ import trio
 
 from ..engine.exchange import exchange
 from ..engine.slot import Slot
-from ..params import FaultParams, ParamValue, option
+from ..jsondata import Scalar
+from ..params import FaultParams, option
 from ..record import ClientRecord, Outcome
 from ..target import Target
 from .base import Deadline, Fault, Traits
@@ -63,6 +64,7 @@ async def drive(slot: Slot, params: FloodParams) -> None:
             session.decide(Outcome.COMPLETED)
             session.close()
             return
+        assert session.connected is not None  # connect() returned True
         if window_end is None:
             window_end = session.connected + params.hold
         await exchange(session, hold=window_end - session.connected)
@@ -89,7 +91,7 @@ async def flood(
     *,
     connections: int = 100,
     seed: int = 0,
-    **fields: ParamValue,
+    **fields: Scalar,
 ) -> list[ClientRecord]:
     """Open ``connections`` connections as :class:`FloodParams` says; one record per socket."""
     if isinstance(connections, bool) or not isinstance(connections, int) or connections < 1:

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import h11
 
+from ..jsondata import Scalar
+
 __all__ = ["USER_AGENT", "ResponseReader", "request", "request_head"]
 
 USER_AGENT = "chaos/0.1"
@@ -78,9 +80,9 @@ class ResponseReader:
             self.error = f"server sent invalid HTTP: {exc}"
         return self.complete
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> dict[str, Scalar]:
         """JSON-safe facts for a record's ``detail``."""
-        out: dict[str, object] = {"got_response": self.complete, "body_bytes": self.body_bytes}
+        out: dict[str, Scalar] = {"got_response": self.complete, "body_bytes": self.body_bytes}
         if self.error is not None:
             out["protocol_error"] = self.error
         return out

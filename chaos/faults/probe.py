@@ -14,7 +14,8 @@ import trio
 
 from ..engine.exchange import exchange
 from ..engine.slot import Slot
-from ..params import FaultParams, ParamValue, option
+from ..jsondata import Scalar
+from ..params import FaultParams, option
 from ..record import ClientRecord, Outcome
 from ..target import Target
 from .base import Fault, Traits
@@ -62,8 +63,8 @@ class ProbeParams(FaultParams):
 
 def is_available(record: ClientRecord) -> bool:
     """The default predicate: complete response, status < 500, within its latency limit."""
-    latency = record.detail.get("latency")
-    limit = record.detail.get("max_latency")
+    latency = record.number("latency")
+    limit = record.number("max_latency")
     return (
         record.outcome is Outcome.COMPLETED
         and record.status is not None
@@ -134,7 +135,7 @@ async def probe(
     predicate: Predicate | None = None,
     index: int = 0,
     seed: int = 0,
-    **fields: ParamValue,
+    **fields: Scalar,
 ) -> ClientRecord:
     """One probe (``repeat`` must be 1; use a plan for a series) judged by ``predicate``."""
     chosen = FAULT.parse(params, fields)

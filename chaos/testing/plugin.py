@@ -34,14 +34,22 @@ from .checker import Violation, check_wire
 
 __all__ = ["PROFILES", "TEST_CONFIG", "ChaosSession"]
 
-PROFILES = {
-    # Reproducible and quick: the same examples on every run, few enough for a CI budget.
-    "ci": {"max_examples": 15, "derandomize": True, "deadline": None, "print_blob": True},
-    # A real search: many examples, random each run, failures saved to the example database.
-    "deep": {"max_examples": 300, "deadline": None, "print_blob": True},
-}
 # Servers under chaos are slow to set up per example by Hypothesis's standards: that is fine.
 _SUPPRESSED = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+PROFILES = {
+    # Reproducible and quick: the same examples on every run, few enough for a CI budget.
+    "ci": settings(
+        max_examples=15,
+        derandomize=True,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=_SUPPRESSED,
+    ),
+    # A real search: many examples, random each run, failures saved to the example database.
+    "deep": settings(
+        max_examples=300, deadline=None, print_blob=True, suppress_health_check=_SUPPRESSED
+    ),
+}
 # A toolkit server whose timeouts fire within tens of milliseconds, so each test is quick.
 TEST_CONFIG = ServerConfig(
     idle_timeout=0.1,
@@ -93,8 +101,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name, values in PROFILES.items():
-        settings.register_profile(name, suppress_health_check=_SUPPRESSED, **values)
+    for name, profile in PROFILES.items():
+        settings.register_profile(name, profile)
     chosen = config.getoption("chaos_profile") or os.environ.get("CHAOS_PROFILE")
     if chosen:
         if chosen not in PROFILES:
@@ -121,7 +129,9 @@ def toolkit_server_factory() -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
     def make(
-        config: ServerConfig | None = None, handler: str = "http-hello", **overrides: Any
+        config: ServerConfig | None = None,
+        handler: str = "http-hello",
+        **overrides: Any,  # fields of ServerConfig, which checks them
     ) -> Server:
         server = Server(replace(config or TEST_CONFIG, **overrides), handler)
         server.start()

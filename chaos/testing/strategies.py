@@ -7,7 +7,8 @@ example well under a second: timeouts of tens of milliseconds, a handful of clie
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 from faker import Faker
 from hypothesis import strategies as st
@@ -101,7 +102,13 @@ def server_configs(
     return build()
 
 
-def payloads(*, max_size: int = 2000, text: bool = False) -> st.SearchStrategy[Any]:
+@overload
+def payloads(*, max_size: int = ..., text: Literal[False] = ...) -> st.SearchStrategy[bytes]: ...
+@overload
+def payloads(*, max_size: int = ..., text: Literal[True]) -> st.SearchStrategy[str]: ...
+
+
+def payloads(*, max_size: int = 2000, text: bool = False) -> st.SearchStrategy[bytes | str]:
     """Realistic payloads from Faker, seeded from Hypothesis so a failure replays byte for byte.
 
     Bytes by default, or str with `text=True` (for parameters that take text).
@@ -110,19 +117,20 @@ def payloads(*, max_size: int = 2000, text: bool = False) -> st.SearchStrategy[A
         raise ValueError(f"max_size: must be >= 1, got {max_size!r}")
 
     @st.composite
-    def build(draw: st.DrawFn) -> Any:
+    def build(draw: st.DrawFn) -> bytes | str:
         seed = draw(st.integers(0, 2**32 - 1))
         style = draw(st.sampled_from(_FAKER_STYLES))
         fake = Faker()
         fake.seed_instance(seed)
-        value = {
+        makers: dict[str, Callable[[], str]] = {
             "text": lambda: fake.text(max_nb_chars=max(5, max_size)),
             "name": fake.name,
             "address": fake.address,
             "email": fake.email,
             "url": fake.url,
             "json": lambda: fake.json(num_rows=3),
-        }[style]()[:max_size]
+        }
+        value = makers[style]()[:max_size]
         return value if text else value.encode()
 
     return build()
@@ -178,7 +186,9 @@ def fault_params(
 
 
 def _params_of(
-    fault: Fault, table: dict[type[FaultParams], st.SearchStrategy[FaultParams]], max_hold: float
+    fault: Fault[Any],
+    table: dict[type[FaultParams], st.SearchStrategy[FaultParams]],
+    max_hold: float,
 ) -> st.SearchStrategy[FaultParams]:
     found = table.get(fault.params)
     if found is not None:

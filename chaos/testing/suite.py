@@ -15,6 +15,7 @@ from chaos.faults import NeverSendParams, ProbeParams, SlowlorisParams, SlowRead
 from chaos.faults.registry import FAULTS
 from chaos.plan import ClientSpec, Plan
 from chaos.record import Outcome
+from chaos.result import ChaosResult
 from chaos.testing.plugin import ChaosSession
 from chaos.testing.strategies import LARGE_RESPONSE, chaos_plans
 
@@ -44,8 +45,8 @@ def _held_past(chaos: ChaosSession, setting: float | None, what: str) -> float:
     return setting + 3 * chaos.expect.tolerance + MARGIN
 
 
-def _assert_clean(chaos: ChaosSession, records: object) -> None:
-    violations = chaos.violations(records)  # type: ignore[arg-type]
+def _assert_clean(chaos: ChaosSession, result: ChaosResult) -> None:
+    violations = chaos.violations(result)
     assert not violations, "\n".join(map(str, violations))
 
 

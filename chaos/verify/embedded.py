@@ -17,8 +17,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
+from ..jsondata import JSONObject
 from ..target import Target
 from .expectations import Expectations
 
@@ -43,7 +43,7 @@ class Embedded:
 
     target: Target
     expectations: Expectations
-    config: dict[str, Any]
+    config: JSONObject
     pid: int
 
     @property
@@ -54,15 +54,17 @@ class Embedded:
         )
 
 
-def _read_address(proc: subprocess.Popen) -> Target:
+def _read_address(proc: subprocess.Popen[str]) -> Target:
     """The ``listening on HOST:PORT`` line, waited for at most START_TIMEOUT."""
     deadline = time.monotonic() + START_TIMEOUT
+    stdout = proc.stdout
+    assert stdout is not None  # started with stdout=PIPE
     with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
+        selector.register(stdout, selectors.EVENT_READ)
         while time.monotonic() < deadline:
             if not selector.select(deadline - time.monotonic()):
                 break
-            line = proc.stdout.readline()
+            line = stdout.readline()
             if not line:
                 break
             if line.startswith(_LISTENING):
@@ -70,7 +72,7 @@ def _read_address(proc: subprocess.Popen) -> Target:
     raise EmbeddedError(f"the embedded toolkit server did not start within {START_TIMEOUT:g} s")
 
 
-def _stop(proc: subprocess.Popen) -> dict[str, Any] | None:
+def _stop(proc: subprocess.Popen[str]) -> JSONObject | None:
     """SIGTERM, a bounded wait (then SIGKILL); returns the server's final stats if printed."""
     if proc.poll() is None:
         proc.terminate()

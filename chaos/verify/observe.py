@@ -109,9 +109,9 @@ def view_probe(record: ClientRecord, *, protocol: str, limit: float) -> ProbeVie
     came back, even if the server then closed (raw servers often answer once and hang up).
     """
     if protocol == "http":
-        latency = record.detail.get("latency")
+        latency = record.number("latency")
         answered = record.outcome is Outcome.COMPLETED and record.status is not None
-        good = answered and record.status < 500
+        good = answered and record.status is not None and record.status < 500
     else:
         latency = None if record.first_byte is None else record.first_byte - record.started
         answered = good = record.first_byte is not None

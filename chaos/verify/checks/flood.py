@@ -57,5 +57,5 @@ def judge(evidence: Aftermath, settings: VerifySettings) -> CheckResult:
             measured += f"; {counts['errors']} failed locally"
         if overflows is not None:
             measured += f"; ListenOverflows +{overflows}"
-    detail = {**counts, "listen_overflows": overflows, "probe_after": after}
+    detail: dict[str, object] = {**counts, "listen_overflows": overflows, "probe_after": after}
     return survived(CHECK, evidence, settings, measured=measured, detail=detail)

@@ -63,7 +63,11 @@ def judge(views: Sequence[ProbeView], settings: VerifySettings) -> CheckResult:
     else:
         ok = sum(1 for v in views if v.available)
         value = ok / len(views)
-        answered = [v.latency for v in views if v.state in (ProbeState.OK, ProbeState.QUEUED)]
+        answered = [
+            v.latency
+            for v in views
+            if v.state in (ProbeState.OK, ProbeState.QUEUED) and v.latency is not None
+        ]
         measured = f"probes {describe_probes(views)}"
         if answered:
             measured += f", p50 latency {seconds(statistics.median(answered))}"

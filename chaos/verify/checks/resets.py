@@ -11,7 +11,7 @@ from ..stage import Role
 from ..verdict import CheckResult
 from .base import Aftermath, survived
 
-__all__ = ["CHECK", "PARTIAL", "judge", "roles"]
+__all__ = ["CHECK", "PARTIAL", "ROLE", "judge", "roles"]
 
 CHECK = "resets"
 ROLE = "rst"

@@ -37,7 +37,7 @@ def large_enough(record: ClientRecord | None, settings: VerifySettings) -> str |
         return f"{where} got no answer"
     if record.status != 200:
         return f"{where} answered {record.status}"
-    size = record.detail.get("body_bytes", 0)
+    size = record.number("body_bytes") or 0
     if not record.detail.get("got_response") or size < MIN_LARGE:
         return f"{where} gave {size} bytes, under the {MIN_LARGE >> 20} MiB needed"
     return None

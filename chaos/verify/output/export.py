@@ -6,8 +6,8 @@ The HTML report is drawn from this same dict, so the two cannot disagree.
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
+from ...jsondata import JSONObject
 from ..observe import ProbeView
 from ..probes import probe_views
 from ..run import VerifyRun
@@ -34,7 +34,7 @@ def _probes(run: VerifyRun) -> list[ProbeView]:
     return [v for stage in run.stages for v in probe_views(stage, run.settings)]
 
 
-def run_to_json(run: VerifyRun, *, raw: bool = True) -> dict[str, Any]:
+def run_to_json(run: VerifyRun, *, raw: bool = True) -> JSONObject:
     """Everything about ``run``; ``raw=False`` leaves out the per-connection chaos records."""
     settings = run.settings
     verdicts = {r.check: r.verdict.value for r in run.results}
@@ -47,7 +47,7 @@ def run_to_json(run: VerifyRun, *, raw: bool = True) -> dict[str, Any]:
         connect_timeout=settings.connect_timeout,
     )
     started_at = datetime.datetime.fromtimestamp(run.wall_started, tz=datetime.UTC)
-    data: dict[str, Any] = {
+    data: JSONObject = {
         "version": FORMAT_VERSION,
         "target": str(settings.target),
         "source": run.source,

@@ -9,8 +9,10 @@ each stage by the verdict of the checks it decided.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from html import escape
-from typing import Any
+
+from ...jsondata import JSONObject
 
 __all__ = ["render_html"]
 
@@ -56,7 +58,7 @@ def _y_count(n: float, top: float) -> float:
     return TOP + PLOT_H * (1 - math.log10(1 + n) / scale)
 
 
-def _chart(data: dict[str, Any]) -> str:
+def _chart(data: JSONObject) -> str:
     timeline = data["timeline"]
     duration = timeline["duration"]
     times, series = timeline["times"], timeline["series"]
@@ -64,7 +66,7 @@ def _chart(data: dict[str, Any]) -> str:
     top_count = 10 ** math.ceil(math.log10(peak + 1))
 
     def x(t: float) -> float:
-        return LEFT + PLOT_W * min(max(t / duration, 0.0), 1.0)
+        return float(LEFT + PLOT_W * min(max(t / duration, 0.0), 1.0))
 
     parts = [
         f'<svg id="timeline" width="{WIDTH}" '
@@ -138,7 +140,7 @@ def _nice_step(duration: float) -> float:
     return 10 * magnitude
 
 
-def _probe_layer(data: dict[str, Any], x: Any) -> str:
+def _probe_layer(data: JSONObject, x: Callable[[float], float]) -> str:
     probes = data["timeline"]["probes"]
     latencies = [p["latency"] for p in probes if p["latency"] is not None]
     top = max([0.01, *latencies]) * 1.15
@@ -179,7 +181,7 @@ def _probe_layer(data: dict[str, Any], x: Any) -> str:
     return "\n".join(parts)
 
 
-def _legend(data: dict[str, Any]) -> str:
+def _legend(data: JSONObject) -> str:
     totals = data["timeline"]["totals"]
     probes = data["timeline"]["probes"]
     items = [
@@ -204,7 +206,7 @@ def _legend(data: dict[str, Any]) -> str:
     return f'<p class="legend">{"".join(items)}</p>'
 
 
-def _table(data: dict[str, Any]) -> str:
+def _table(data: JSONObject) -> str:
     rows = [
         '<table id="verdicts"><thead><tr><th>check</th><th>expected</th><th>measured</th>'
         "<th>verdict</th></tr></thead><tbody>"
@@ -225,7 +227,7 @@ def _table(data: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def _steps(data: dict[str, Any]) -> str:
+def _steps(data: JSONObject) -> str:
     check = next((c for c in data["checks"] if c["check"] == "max-connections"), None)
     steps = (check or {}).get("detail", {}).get("steps") or []
     if not steps:
@@ -246,7 +248,7 @@ def _steps(data: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def render_html(data: dict[str, Any]) -> str:
+def render_html(data: JSONObject) -> str:
     """The report for a run, from :func:`~chaos.verify.output.export.run_to_json` output."""
     ok = data["exit_code"] == 0
     settings = data["settings"]

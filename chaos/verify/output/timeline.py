@@ -12,8 +12,8 @@ import bisect
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from ...jsondata import JSONObject
 from ...params import DEFAULT_CONNECT_TIMEOUT
 from ...record import ClientRecord, Outcome, ServerEnd
 from ..observe import ProbeView
@@ -59,9 +59,9 @@ class Timeline:
     times: tuple[float, ...]
     series: dict[str, tuple[int, ...]]
     totals: dict[str, int]
-    probes: tuple[dict[str, Any], ...]
+    probes: tuple[JSONObject, ...]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         return {
             "duration": self.duration,
             "bucket": self.bucket,
