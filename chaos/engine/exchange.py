@@ -17,7 +17,7 @@ import trio
 from ..record import Outcome
 from .session import RECV_SIZE, Session
 
-__all__ = ["OnData", "Pace", "Writer", "exchange", "listen_only", "trickle"]
+__all__ = ["AT_ONCE", "OnData", "Pace", "Writer", "at_once", "exchange", "listen_only", "trickle"]
 
 Writer = Callable[[], Awaitable[bool]]
 OnData = Callable[[bytes], bool]
@@ -98,6 +98,18 @@ def trickle(session: Session, chunks: Iterable[bytes], interval: float) -> Write
             if step:
                 await trio.sleep_until(begin + step * interval)
             if not await session.send_all(chunk):
+                return False
+        return True
+
+    return write
+
+
+def at_once(session: Session, chunks: Iterable[bytes]) -> Writer:
+    """A writer sending every chunk, in order, as fast as the server takes them."""
+
+    async def write() -> bool:
+        for chunk in chunks:
+            if chunk and not await session.send_all(chunk):
                 return False
         return True
 

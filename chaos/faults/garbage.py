@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..engine.exchange import exchange, listen_only
+from ..engine.exchange import at_once
 from ..engine.payload import faker_text, random_bytes
 from ..engine.slot import Slot
 from ..params import HoldParams, option
 from .base import Fault, Traits, one_client
-from .http_messages import ResponseReader
+from .http_exchange import exchange_reading_http
 
 __all__ = ["DEFAULT_SIZE", "FAULT", "MODES", "GarbageParams", "drive", "garbage", "garbage_bytes"]
 
@@ -39,14 +39,8 @@ async def drive(slot: Slot, params: GarbageParams) -> None:
     session = slot.session()
     if not await session.connect(params.connect_timeout):
         return
-    reader = ResponseReader()
-
-    async def write() -> bool:
-        return await session.send_all(data)
-
-    await exchange(session, hold=params.hold, write=write, on_data=listen_only(reader.feed))
-    session.status = reader.status
-    session.detail.update(reader.summary(), mode=params.mode)
+    await exchange_reading_http(session, hold=params.hold, write=at_once(session, [data]))
+    session.detail["mode"] = params.mode
 
 
 FAULT = Fault(

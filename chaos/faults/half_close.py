@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..engine.exchange import exchange, listen_only
 from ..engine.slot import Slot
 from ..params import HoldParams, option
 from .base import Fault, Traits, one_client
-from .http_messages import ResponseReader, request
+from .http_exchange import exchange_reading_http
+from .http_messages import request
 
 __all__ = ["FAULT", "WHEN", "HalfCloseParams", "drive", "half_close"]
 
@@ -32,8 +32,6 @@ async def drive(slot: Slot, params: HalfCloseParams) -> None:
     session = slot.session()
     if not await session.connect(params.connect_timeout):
         return
-    reader = ResponseReader(method=params.method)
-
     async def write() -> bool:
         if params.when == "after":
             data = request(slot.host, method=params.method, path=params.path)
@@ -41,9 +39,8 @@ async def drive(slot: Slot, params: HalfCloseParams) -> None:
                 return False
         return session.shutdown_write()
 
-    await exchange(session, hold=params.hold, write=write, on_data=listen_only(reader.feed))
-    session.status = reader.status
-    session.detail.update(reader.summary(), when=params.when)
+    await exchange_reading_http(session, hold=params.hold, write=write, method=params.method)
+    session.detail["when"] = params.when
 
 
 FAULT = Fault(

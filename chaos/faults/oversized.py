@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import h11
 
-from ..engine.exchange import exchange, listen_only
+from ..engine.exchange import at_once
 from ..engine.payload import letters
 from ..engine.slot import Slot
 from ..params import HoldParams, option
 from .base import Fault, Traits, one_client
-from .http_messages import ResponseReader, request_head
+from .http_exchange import exchange_reading_http
+from .http_messages import request_head
 
 __all__ = [
     "BODY_CHUNK",
@@ -76,17 +77,9 @@ async def drive(slot: Slot, params: OversizedParams) -> None:
     session = slot.session()
     if not await session.connect(params.connect_timeout):
         return
-    reader = ResponseReader(method=params.method)
-
-    async def write() -> bool:
-        for piece in request_pieces(slot, params):
-            if piece and not await session.send_all(piece):
-                return False
-        return True
-
-    await exchange(session, hold=params.hold, write=write, on_data=listen_only(reader.feed))
-    session.status = reader.status
-    session.detail.update(reader.summary(), part=params.part)
+    writer = at_once(session, request_pieces(slot, params))
+    await exchange_reading_http(session, hold=params.hold, write=writer, method=params.method)
+    session.detail["part"] = params.part
 
 
 FAULT = Fault(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import trio
 
-from ..engine.exchange import exchange
+from ..engine.exchange import at_once, exchange
 from ..engine.slot import Slot
 from ..jsondata import Scalar
 from ..params import FaultParams, option
@@ -92,10 +92,7 @@ async def probe_once(slot: Slot, params: ProbeParams, number: int) -> None:
     # One-shot: the server closes first, so the probe holds no worker or slot once answered
     # (a keep-alive probe lingered until the server noticed our close, skewing the next step).
     data = request(slot.host, method=params.method, path=params.path, headers=CLOSE)
-
-    async def write() -> bool:
-        return await session.send_all(data)
-
+    write = at_once(session, [data])
     if await session.connect(min(params.connect_timeout, params.max_latency)):
         # The latency limit counts from before the connect; the exchange's hold from after it.
         assert session.connected is not None

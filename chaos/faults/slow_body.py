@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 import h11
 
-from ..engine.exchange import exchange, listen_only, trickle
+from ..engine.exchange import trickle
 from ..engine.payload import letters
 from ..engine.slot import Slot
 from ..params import HoldParams, option
 from .base import Deadline, Fault, Traits, one_client
-from .http_messages import ResponseReader, request_head
+from .http_exchange import exchange_reading_http
+from .http_messages import request_head
 
 __all__ = [
     "DEFAULT_CONTENT_LENGTH",
@@ -58,11 +59,8 @@ async def drive(slot: Slot, params: SlowBodyParams) -> None:
     session = slot.session()
     if not await session.connect(params.connect_timeout):
         return
-    reader = ResponseReader(method=params.method)
     writer = trickle(session, body_pieces(slot, params), params.interval)
-    await exchange(session, hold=params.hold, write=writer, on_data=listen_only(reader.feed))
-    session.status = reader.status
-    session.detail.update(reader.summary())
+    await exchange_reading_http(session, hold=params.hold, write=writer, method=params.method)
 
 
 FAULT = Fault(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..engine.exchange import Pace, exchange
+from ..engine.exchange import Pace, at_once, exchange
 from ..engine.slot import Slot
 from ..params import HoldParams, option
 from .base import Deadline, Fault, Traits, one_client
@@ -53,11 +53,7 @@ async def drive(slot: Slot, params: SlowReadParams) -> None:
     if not await session.connect(params.connect_timeout):
         return
     reader = ResponseReader(method=params.method)
-    data = request(slot.host, method=params.method, path=params.path)
-
-    async def write() -> bool:
-        return await session.send_all(data)
-
+    write = at_once(session, [request(slot.host, method=params.method, path=params.path)])
     pace = None if params.never_read else Pace(size=params.read_size, interval=params.read_interval)
     await exchange(
         session, hold=params.hold, write=write, on_data=reader.feed, pace=pace, watch=params.poll

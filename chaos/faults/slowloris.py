@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..engine.exchange import exchange, listen_only, trickle
+from ..engine.exchange import trickle
 from ..engine.payload import letters
 from ..engine.slot import Slot
 from ..params import HoldParams, option
 from .base import Deadline, Fault, Traits, one_client
-from .http_messages import ResponseReader, request_head
+from .http_exchange import exchange_reading_http
+from .http_messages import request_head
 
 __all__ = ["DEFAULT_INTERVAL", "FAULT", "HeaderLines", "SlowlorisParams", "drive", "slowloris"]
 
@@ -50,12 +51,10 @@ async def drive(slot: Slot, params: SlowlorisParams) -> None:
     session = slot.session()
     if not await session.connect(params.connect_timeout):
         return
-    reader = ResponseReader(method=params.method)
     lines = HeaderLines(slot, head)
     writer = trickle(session, lines, params.interval)
-    await exchange(session, hold=params.hold, write=writer, on_data=listen_only(reader.feed))
-    session.status = reader.status
-    session.detail.update(reader.summary(), header_lines=lines.count)
+    await exchange_reading_http(session, hold=params.hold, write=writer, method=params.method)
+    session.detail["header_lines"] = lines.count
 
 
 FAULT = Fault(

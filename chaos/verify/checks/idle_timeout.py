@@ -13,7 +13,7 @@ from ...record import ClientRecord
 from ..settings import VerifySettings
 from ..stage import Role
 from ..verdict import CheckResult
-from .timing import judge_seconds
+from .timing import judge_timeout
 
 __all__ = ["CHECK", "ROLE", "SAMPLES", "judge", "roles"]
 
@@ -35,10 +35,4 @@ def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
 def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckResult:
     """Seconds from connect to the server ending each connection."""
     connected = [r for r in records if r.connected is not None]
-    return judge_seconds(
-        CHECK,
-        settings.expectations,
-        [r.server_closed_after for r in connected],
-        cap=settings.timeout_cap(CHECK),
-        tolerance=settings.tolerance,
-    )
+    return judge_timeout(CHECK, settings, [r.server_closed_after for r in connected])

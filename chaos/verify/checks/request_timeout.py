@@ -17,7 +17,7 @@ from ...record import ClientRecord
 from ..settings import VerifySettings
 from ..stage import Role
 from ..verdict import CheckResult
-from .timing import judge_seconds, not_measured
+from .timing import judge_timeout, not_measured
 
 __all__ = ["CHECK", "ROLE", "judge", "roles", "trickle_interval"]
 
@@ -92,12 +92,6 @@ def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckRes
         samples.append(None if end is None else end - record.first_sent)
         if end is not None and record.status is not None:
             notes.append(str(record.status))
-    return judge_seconds(
-        CHECK,
-        settings.expectations,
-        samples,
-        cap=settings.timeout_cap(CHECK),
-        tolerance=settings.tolerance,
-        note=f"({', '.join(notes)})" if notes else "",
-        detail={"interval": trickle_interval(settings)},
+    return judge_timeout(
+        CHECK, settings, samples, notes=notes, detail={"interval": trickle_interval(settings)}
     )

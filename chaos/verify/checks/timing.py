@@ -10,9 +10,10 @@ import statistics
 from collections.abc import Sequence
 
 from ..expectations import Expectations
+from ..settings import VerifySettings
 from ..verdict import CheckResult, Verdict, judged
 
-__all__ = ["judge_seconds", "not_measured"]
+__all__ = ["judge_seconds", "judge_timeout", "not_measured"]
 
 
 def _fmt(value: float) -> str:
@@ -30,6 +31,27 @@ def not_measured(check: str, expectations: Expectations, why: str) -> CheckResul
         measured=f"not measured: {why}",
         verdict=verdict,
         reason=reason,
+    )
+
+
+def judge_timeout(
+    check: str,
+    settings: VerifySettings,
+    samples: Sequence[float | None],
+    *,
+    notes: Sequence[str] = (),
+    detail: dict[str, object] | None = None,
+) -> CheckResult:
+    """:func:`judge_seconds` with the cap and the tolerance ``settings`` give timeout ``check``;
+    ``notes`` (how each connection ended, say) follow the measurement in brackets."""
+    return judge_seconds(
+        check,
+        settings.expectations,
+        samples,
+        cap=settings.timeout_cap(check),
+        tolerance=settings.tolerance,
+        note=f"({', '.join(notes)})" if notes else "",
+        detail=detail,
     )
 
 

@@ -16,7 +16,7 @@ from ...record import ClientRecord, ServerEnd
 from ..settings import VerifySettings
 from ..stage import Role
 from ..verdict import CheckResult
-from .timing import judge_seconds, not_measured
+from .timing import judge_timeout, not_measured
 
 __all__ = ["CHECK", "MIN_LARGE", "ROLE", "judge", "large_enough", "roles"]
 
@@ -69,11 +69,4 @@ def judge(
         samples.append(None if end is None else end - record.last_sent)
         if end is not None:
             kinds.append("reset" if record.server_ended is ServerEnd.RESET else "closed")
-    return judge_seconds(
-        CHECK,
-        settings.expectations,
-        samples,
-        cap=settings.timeout_cap(CHECK),
-        tolerance=settings.tolerance,
-        note=f"({', '.join(kinds)})" if kinds else "",
-    )
+    return judge_timeout(CHECK, settings, samples, notes=kinds)
