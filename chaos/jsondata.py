@@ -7,9 +7,22 @@ where it uses them (``from_json`` constructors validate in ``__post_init__``).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-__all__ = ["JSONObject", "Scalar"]
+__all__ = ["JSONObject", "Scalar", "as_object"]
 
 Scalar = str | int | float | bool | None
 JSONObject = dict[str, Any]
+
+
+def as_object(data: object, what: str) -> JSONObject:
+    """``data``, a JSON object or its text, as a dict; ValueError naming ``what`` otherwise."""
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{what}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{what}: expected a JSON object")
+    return data

@@ -6,12 +6,11 @@ if a default changes later.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 
 from .faults.registry import fault_for, get_fault
-from .jsondata import JSONObject, Scalar
+from .jsondata import JSONObject, Scalar, as_object
 from .params import FaultParams
 from .target import Target
 
@@ -140,13 +139,7 @@ class Plan:
     @classmethod
     def from_json(cls, data: JSONObject | str) -> Plan:
         """Rebuild from :meth:`to_json` output (a dict or its JSON text)."""
-        if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"plan: not valid JSON ({exc})") from None
-        if not isinstance(data, dict):
-            raise ValueError("plan: expected a JSON object")
+        data = as_object(data, "plan")
         unknown = sorted(set(data) - {"clients", "horizon", "seed", "target"})
         if unknown:
             raise ValueError(f"{unknown[0]}: unknown plan field")

@@ -6,12 +6,11 @@ record to the server's events through ``local_port``.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
-from .jsondata import JSONObject, Scalar
+from .jsondata import JSONObject, Scalar, as_object
 
 __all__ = ["ClientRecord", "Outcome", "ServerEnd", "server_end"]
 
@@ -160,10 +159,7 @@ class ClientRecord:
     @classmethod
     def from_json(cls, data: JSONObject | str) -> ClientRecord:
         """Rebuild a record from :meth:`to_json` output (a dict or its JSON text)."""
-        if isinstance(data, str):
-            data = json.loads(data)
-        if not isinstance(data, dict):
-            raise ValueError("record: expected a JSON object")
+        data = as_object(data, "record")
         fields = dict(data)
         try:
             fields["outcome"] = Outcome(str(fields.get("outcome")))

@@ -6,14 +6,13 @@ stored separately, so a loaded result cannot disagree with itself.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .faults.registry import traits_of
-from .jsondata import JSONObject
+from .jsondata import JSONObject, as_object
 from .plan import Plan
 from .record import ClientRecord, Outcome
 
@@ -200,10 +199,7 @@ class ChaosResult:
     @classmethod
     def from_json(cls, data: JSONObject | str) -> ChaosResult:
         """Rebuild from :meth:`to_json` output (a dict or its JSON text)."""
-        if isinstance(data, str):
-            data = json.loads(data)
-        if not isinstance(data, dict):
-            raise ValueError("result: expected a JSON object")
+        data = as_object(data, "result")
         for name in ("plan", "records", "started", "ended", "target"):
             if name not in data:
                 raise ValueError(f"{name}: required result field is missing")
