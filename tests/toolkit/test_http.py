@@ -44,9 +44,9 @@ def serve_pair(client_bytes: bytes, *, half_close: bool = True, **config: object
     log = EventLog()
     service = Service(cfg, make_handler("http-hello", max_request_bytes=cfg.max_request_bytes), log)
     server_end, client_end = socket.socketpair()
-    conn_id = log.accepted(("pair", 0))
-    log.admitted(conn_id)
-    worker = threading.Thread(target=service.serve, args=(server_end, conn_id, ("pair", 0)))
+    conn = service.accept(server_end, ("pair", 0))
+    log.admitted(conn.id)
+    worker = threading.Thread(target=service.run, args=(conn,))
     worker.start()
     with client_end:
         client_end.sendall(client_bytes)

@@ -106,11 +106,11 @@ def test_shutdown_under_load_leaks_nothing(
 def test_threads_are_the_servers_own(make_server: Callable[..., Server], dispatch: str) -> None:
     first = make_server(dispatch=dispatch, workers=2)
     second = make_server(dispatch=dispatch, workers=3)
-    extra = 1 if dispatch == "readiness" else 0  # the I/O thread
-    assert len(first.threads()) == 1 + 2 + extra and len(second.threads()) == 1 + 3 + extra
+    # The acceptor, the I/O loop (it parks with readiness and lingers in both), the workers.
+    assert len(first.threads()) == 2 + 2 and len(second.threads()) == 2 + 3
     first.shutdown()
     assert first.threads() == []
-    assert len(second.threads()) == 1 + 3 + extra  # another server's threads are not ours
+    assert len(second.threads()) == 2 + 3  # another server's threads are not ours
 
 
 def test_shutdown_twice_is_harmless(make_server: Callable[..., Server]) -> None:
