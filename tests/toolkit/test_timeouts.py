@@ -130,3 +130,20 @@ def test_a_silent_client_waiting_in_the_queue_is_cut_at_idle_timeout(
     record = server.log.wait_record(port, 5.0)
     assert record.reason is CloseReason.IDLE_TIMEOUT and record.dispatched is None
     assert answer.endswith(b"hello world")  # waited longer than idle_timeout, and was served
+
+
+def test_the_body_may_follow_the_head_within_idle_timeout_of_its_last_byte(
+    make_server: Callable[..., Server], dispatch: str
+) -> None:
+    """A head in two parts and then a body, each gap inside idle_timeout and the whole inside
+    request_timeout, though longer than idle_timeout from the first byte: it is answered."""
+    idle, gap = 1.0, 0.6
+    server = make_server(dispatch=dispatch, idle_timeout=idle, request_timeout=5.0)
+    with connect(server.address) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")
+        time.sleep(gap)  # the client's own pace; every gap is 0.4 s inside idle_timeout
+        sock.sendall(b"Content-Length: 4\r\nConnection: close\r\n\r\n")
+        time.sleep(gap)
+        sock.sendall(b"body")
+        data, _ = read_until_closed(sock, 5.0)
+    assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"hello world"), data
