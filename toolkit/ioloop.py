@@ -126,15 +126,19 @@ class IoLoop:
             while True:
                 deadline = self._timers.next_deadline()
                 timeout = None if deadline is None else max(0.0, deadline - now())
+                woken = False
                 for key, _ in self._selector.select(timeout):
-                    if key.data is not None:
+                    if key.data is None:
+                        woken = True  # the wake-up pair: work is in the inbox
+                    else:
                         self._guarded(*key.data)
                 for due in self._timers.pop_due(now()):
                     action = self._due.pop(due, None)
                     if action is not None:
                         self._guarded(action, due)
-                # Drain wake-ups before taking the inbox: a later call_soon writes a fresh one.
-                self._drain_wake()
+                if woken:
+                    # Drain before taking the inbox: a later call_soon writes a fresh wake-up.
+                    self._drain_wake()
                 with self._lock:
                     inbox, self._inbox = self._inbox, []
                     stopping = self._stopping

@@ -83,11 +83,12 @@ def test_a_timed_out_request_reads_408_while_it_keeps_sending(
 
 
 def test_a_client_that_never_closes_lingers_at_most_linger_timeout(
-    make_server: Callable[..., Server], dispatch: str
+    make_server: Callable[..., Server],
 ) -> None:
     """It reads the 413 and then keeps the socket open: the server closes it at the linger
-    deadline, and it never counted as an open connection meanwhile."""
-    server = make_server(dispatch=dispatch, max_request_bytes=1024)
+    deadline, and it never counted as an open connection meanwhile. (Both dispatch modes
+    linger on the same I/O loop.)"""
+    server = make_server(max_request_bytes=1024)
     with connect(server.address) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 4096 + b"\r\n\r\n")
         assert recv_until(sock, b"\r\n\r\n").startswith(b"HTTP/1.1 413 ")
