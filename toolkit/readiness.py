@@ -3,10 +3,13 @@
 A new connection, or a keep-alive one whose next request is not whole, is parked: watched by
 the loop's selector with its state's next deadline armed. It costs a descriptor and a small
 record, not a thread. For a session that frames its requests (HTTP), the loop thread reads
-what arrives and feeds the session's own parser, and hands the connection to the pool only
-once the session has a request head: a client trickling its head never occupies a worker
-(waitress's design, plus the total deadline waitress lacks). A session without framing is
-handed over as soon as its socket is readable. Queued connections are expired here too.
+what arrives into the session's own parser's buffer, and hands the connection to the pool
+only once those bytes may complete a request head: a client trickling its head never occupies
+a worker (waitress's design, plus the total deadline waitress lacks). The parsing itself runs
+on the worker, which hands the connection straight back if the head is not whole after all:
+the loop thread is the one thread every request passes through, so it stays light. A session
+without framing is handed over as soon as its socket is readable. Queued connections are
+expired here too.
 """
 
 from __future__ import annotations
@@ -40,7 +43,6 @@ class ReadinessFront:
         self._loop = loop
         self._log = service.log
         self._parked: set[Connection] = set()  # on the loop thread only
-        self._lock = threading.Lock()
         self._stopped = False
         self._queue_timer_at: float | None = None  # on the loop thread only
         loop.on_stop(self._close_all)
@@ -61,18 +63,18 @@ class ReadinessFront:
     # --- from other threads ---------------------------------------------------------------
 
     def park(self, conn: Connection) -> None:
-        """Hand a connection to the loop; closed at once if the front has stopped."""
-        with self._lock:
-            taken = not self._stopped and self._loop.call_soon(lambda: self._register(conn))
-        if not taken:
+        """Hand a connection to the loop; closed at once if the front has stopped.
+
+        No lock: one racing `stop_admitting` is caught by `_register`'s own check, on the loop
+        thread, which runs after the close-all that `stop_admitting` queues."""
+        if self._stopped or not self._loop.call_soon(lambda: self._register(conn)):
             self._service.close(conn, CloseReason.SHUTDOWN)
 
     def stop_admitting(self) -> None:
         """Close every parked connection (reason shutdown); later arrivals are closed at once."""
-        with self._lock:
-            self._stopped = True
-            # If the loop has already stopped, its closer has closed them all.
-            self._loop.call_soon(self._close_all)
+        self._stopped = True
+        # If the loop has already stopped, its closer has closed them all.
+        self._loop.call_soon(self._close_all)
 
     # --- on the loop thread ---------------------------------------------------------------
 
@@ -126,7 +128,9 @@ class ReadinessFront:
             self._arm_queue_timer()
 
     def _receive(self, conn: Connection) -> Ready:
-        """Read what arrived into the session; whether a request is ready for a worker."""
+        """Read what arrived into the session: NEED_DATA to stay parked, CLOSED, or REQUEST
+        when a worker should look (it parses; if the request is not whole after all, it hands
+        the connection straight back)."""
         session = conn.session
         assert session is not None
         if not session.frames:
@@ -135,8 +139,10 @@ class ReadinessFront:
         data = conn.recv_nowait()
         if data is None:
             return Ready.NEED_DATA  # a spurious wake-up
-        session.receive_data(data)
-        return session.ready()
+        news = session.receive_data(data)
+        if not data:
+            return session.ready()  # the peer's EOF: closed, or one last request to answer
+        return Ready.REQUEST if news else Ready.NEED_DATA
 
     def _expire(self, conn: Connection) -> None:
         if conn not in self._parked:

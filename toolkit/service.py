@@ -81,13 +81,12 @@ class Service:
             self.log.dispatched(conn.id)
         with self._cond:
             self._live[conn.id] = conn
+        # Handed over by the readiness stage, a framing session is asked first: its bytes
+        # may complete a request, or not quite yet (then it goes straight back).
+        parking = park is not None and conn.session.frames
         try:
+            step = conn.session.ready() if parking else Ready.REQUEST
             while True:
-                ending = self._serve_one(conn)
-                if ending is not None:
-                    self.close(conn, *ending)
-                    return
-                step = conn.session.ready()
                 if step is Ready.CLOSED:
                     self.close(conn, conn.state.clean_close_reason())
                     return
@@ -96,6 +95,12 @@ class Service:
                     conn.state.released(now())
                     park(conn)
                     return
+                ending = self._serve_one(conn)
+                if ending is not None:
+                    self.close(conn, *ending)
+                    return
+                # Without parking, the next serve reads whatever comes (within the deadlines).
+                step = conn.session.ready() if park is not None else Ready.REQUEST
         except Exception:
             logger.exception("serving connection %d failed", conn.id)
             if conn.state.reason is None:

@@ -27,10 +27,11 @@ class Session(ABC):
     connection between requests instead of pinning a worker to it.
 
     A session that frames its requests (`frames = True`, as HTTP's does) lets the readiness
-    stage read for it: the stage feeds what arrives to `receive_data` and hands the connection
-    to a worker only when `ready()` says a request is there, so a client trickling a request
-    head never occupies a worker. A session without framing is handed to a worker as soon as
-    its socket is readable, and reads for itself.
+    stage read for it: the stage feeds what arrives to `receive_data`, which says whether a
+    request may now be whole; only then does a worker ask `ready()` (and parse), and if the
+    answer is "not yet" the worker hands the connection straight back. So a client trickling
+    a request head never occupies a worker. A session without framing is handed to a worker
+    as soon as its socket is readable, and reads for itself.
     """
 
     frames: ClassVar[bool] = False
@@ -39,15 +40,18 @@ class Session(ABC):
     def serve(self, conn: Connection) -> bool:
         """Serve one request on `conn`; True to keep the connection for another request."""
 
-    def receive_data(self, data: bytes) -> None:
-        """Bytes read for this session by the readiness stage; `b""` is the peer's EOF.
+    def receive_data(self, data: bytes) -> bool:
+        """Take bytes read for this session by the readiness stage (`b""` is the peer's EOF).
 
-        Called only when `frames` is True."""
+        True if they may complete a request, so a worker should ask `ready()`; False only when
+        the request certainly is not whole yet (a cheap test that never parses). Called only
+        when `frames` is True."""
         raise NotImplementedError(f"{type(self).__name__} does not frame its requests")
 
     def ready(self) -> Ready:
-        """Whether a whole request (its head, for HTTP) is already buffered. Without framing
-        the session cannot know, so the connection waits for the socket to be readable."""
+        """Whether a whole request (its head, for HTTP) is already buffered, parsing what was
+        received. Without framing the session cannot know: the connection waits for its
+        socket to be readable."""
         return Ready.NEED_DATA
 
     def buffered(self) -> int:

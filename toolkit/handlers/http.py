@@ -12,6 +12,7 @@ connections alive; RFC 9112 leaves that optional).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import h11
@@ -33,6 +34,11 @@ _REPLIES = {
     CloseReason.HANDLER_ERROR: canned(500),
 }
 _CONTINUE = h11.InformationalResponse(status_code=100, headers=[], reason=phrase(100))
+# What h11 needs before a buffered head can give it anything to say: the blank line that ends
+# every head (its own `\n\r?\n`), or, at the start of a request, a first byte no request line
+# begins with (an empty line, a space, TLS), which it rejects at once.
+_HEAD_END = re.compile(rb"\n\r?\n")
+_FIRST_REQUEST_BYTE = 0x21
 
 
 class HttpSession(Session):
@@ -47,27 +53,51 @@ class HttpSession(Session):
         self._eof = False
         # The next request's head (or the protocol error in its place), parsed by `ready()`.
         self._next: h11.Request | h11.RemoteProtocolError | None = None
+        # h11 needed more and nothing arrived since: asking again would parse for nothing.
+        self._starved = False
+        # What h11 held unparsed when it last needed more (is it empty, its last two bytes),
+        # for `receive_data`'s test; None until the readiness stage first asks.
+        self._unparsed: tuple[bool, bytes] | None = (True, b"")
 
-    def receive_data(self, data: bytes) -> None:
-        self._eof = self._eof or not data
+    def receive_data(self, data: bytes) -> bool:
+        unparsed = self._unparsed
+        if unparsed is None:
+            rest = self._h11.trailing_data[0]
+            unparsed = not rest, rest[-2:]
+        self._feed(data)
+        if not data:
+            return True
+        empty, tail = unparsed
+        tail += data
+        self._unparsed = False, tail[-2:]
+        return _HEAD_END.search(tail) is not None or (empty and data[0] < _FIRST_REQUEST_BYTE)
+
+    def _feed(self, data: bytes) -> None:
         self._h11.receive_data(data)
+        self._eof = self._eof or not data
+        self._starved = False
+        self._unparsed = None
 
     def ready(self) -> Ready:
-        if self._next is None:
-            try:
-                event = self._h11.next_event()
-            except h11.RemoteProtocolError as exc:
-                if self._eof:
-                    return Ready.CLOSED  # closed part-way through a request: nothing to answer
-                self._next = exc
-                return Ready.REQUEST
-            if isinstance(event, h11.Request):
-                self._next = event
-            elif isinstance(event, h11.ConnectionClosed):
-                return Ready.CLOSED
-            else:
-                return Ready.NEED_DATA
-        return Ready.REQUEST
+        if self._next is not None:
+            return Ready.REQUEST
+        if self._starved:
+            return Ready.NEED_DATA
+        try:
+            event = self._h11.next_event()
+        except h11.RemoteProtocolError as exc:
+            if self._eof:
+                return Ready.CLOSED  # closed part-way through a request: nothing to answer
+            self._next = exc
+            return Ready.REQUEST
+        # h11's events are ABCs: comparing the type skips ABCMeta's instance check.
+        if type(event) is h11.Request:
+            self._next = event
+            return Ready.REQUEST
+        if type(event) is h11.ConnectionClosed:
+            return Ready.CLOSED
+        self._starved = True
+        return Ready.NEED_DATA
 
     def buffered(self) -> int:
         return len(self._h11.trailing_data[0])
@@ -84,6 +114,7 @@ class HttpSession(Session):
         if self._h11.our_state is not h11.DONE or self._h11.their_state is not h11.DONE:
             return False
         self._h11.start_next_cycle()
+        self._starved = False  # what was left after this request may be the next one
         return True
 
     def _read_head(self, conn: Connection) -> h11.Request | None:
@@ -98,14 +129,12 @@ class HttpSession(Session):
                     raise BadRequest(str(head), reply=canned(head.error_status_hint))
                 assert head is not None
                 return head
-            self.receive_data(conn.recv())
+            self._feed(conn.recv())
 
     def _read_body(self, conn: Connection, request: h11.Request) -> bool:
         """Read (and discard) the body, asking for it first if the client waits to be asked;
         False if the peer closed part-way through it (nothing to answer)."""
-        declared = _content_length(request)
-        if declared is not None and declared > self._max_bytes:
-            raise RequestTooLarge(f"declared body of {declared} bytes exceeds {self._max_bytes}")
+        asked = False
         while True:
             try:
                 event = self._h11.next_event()
@@ -113,12 +142,17 @@ class HttpSession(Session):
                 if self._eof:
                     return False
                 raise BadRequest(str(exc), reply=canned(exc.error_status_hint)) from None
-            if isinstance(event, h11.EndOfMessage):
+            if type(event) is h11.EndOfMessage:
                 return True
             if event is h11.NEED_DATA:
-                if self._h11.they_are_waiting_for_100_continue:
-                    conn.send_interim(self._h11.send(_CONTINUE))
-                self.receive_data(conn.recv())
+                if not asked:
+                    asked = True
+                    declared = _content_length(request)
+                    if declared is not None and declared > self._max_bytes:
+                        raise RequestTooLarge(f"declared body of {declared} bytes is too large")
+                    if self._h11.they_are_waiting_for_100_continue:
+                        conn.send_interim(self._h11.send(_CONTINUE))
+                self._feed(conn.recv())
 
     def _frame(self, request: h11.Request, reply: Reply) -> bytes:
         # Head and body in one write: with Nagle's algorithm two writes cost a delayed ACK.
