@@ -14,6 +14,7 @@ from __future__ import annotations
 import select
 import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .clock import now
@@ -44,25 +45,37 @@ class Connection:
         stopping: threading.Event,
         since: float | None = None,
         *,
-        session: Session | None = None,
+        new_session: Callable[[], Session] | None = None,
     ) -> None:
         self.sock = sock
         self.id = conn_id
         self.peer = peer
         self.state = ConnectionState(config, now() if since is None else since)
-        self.session = session
+        # Made when first needed: a client that never sends costs no protocol state.
+        self._new_session = new_session
+        self._session: Session | None = None
         self._log = log
         self._stopping = stopping
         self._poller: select.poll | None = None
         self._poll_mask = 0
         # Guards the "idle between requests" check against shutdown's scan from another thread.
         self._lock = threading.Lock()
-        self._forced = threading.Event()
+        self._forced = False
+        self._pausing: threading.Event | None = None  # made by `pause`, set by `force_close`
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass  # not TCP (e.g. a socketpair in tests), or already gone
         sock.setblocking(False)
+
+    @property
+    def session(self) -> Session:
+        """The handler's protocol state for this connection."""
+        if self._session is None:
+            if self._new_session is None:
+                raise RuntimeError(f"connection {self.id} has no handler session")
+            self._session = self._new_session()
+        return self._session
 
     @property
     def bytes_in(self) -> int:
@@ -174,7 +187,8 @@ class Connection:
 
     def pause(self, seconds: float) -> None:
         """Simulated work: wait `seconds`, cut short if the server force-closes this connection."""
-        if self._forced.wait(seconds):
+        pausing = self._pausing = threading.Event()
+        if self._forced or pausing.wait(seconds):  # (a force-close may have come first)
             raise ServerShutdown("force-closed during work")
 
     def has_input(self) -> bool:
@@ -188,7 +202,7 @@ class Connection:
 
     @property
     def forced(self) -> bool:
-        return self._forced.is_set()
+        return self._forced
 
     def close_if_awaiting(self) -> bool:
         """Force-close if idle between requests: no byte of a next request read or waiting.
@@ -205,18 +219,20 @@ class Connection:
         """No part of a next request read, buffered by the session, or waiting in the socket."""
         if not self.state.awaiting:
             return False
-        if self.session is not None and self.session.buffered():
+        if self._session is not None and self._session.buffered():
             return False
         return not bytes_waiting(self.sock)
 
     def force_close(self) -> None:
         """Unblock any read or write in progress; the owning thread then closes the socket."""
-        self._forced.set()
+        self._forced = True
+        if self._pausing is not None:
+            self._pausing.set()
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass  # already disconnected
 
     def _check_forced(self) -> None:
-        if self._forced.is_set():
+        if self._forced:
             raise ServerShutdown("force-closed by the server")

@@ -304,8 +304,8 @@ class EventLog:
     def wait_record(self, peer_port: int, timeout: float) -> ConnectionRecord:
         """The closed record of the connection from `peer_port`, waiting up to `timeout` for it.
 
-        A client sees the server's FIN a moment before the server logs the close: join on this.
-        Raises LookupError if no such connection closed in time.
+        The toolkit's server logs a close before the client can see it; a client that has not
+        seen its end yet joins on this. Raises LookupError if no such connection closed in time.
         """
 
         def find() -> ConnectionRecord | None:

@@ -17,7 +17,7 @@ from .connection import Connection
 from .events import EventLog
 from .ioloop import IoLoop
 
-__all__ = ["MAX_LINGERING", "Lingerer", "shut_and_drain"]
+__all__ = ["MAX_LINGERING", "Lingerer", "send_nowait", "shut_and_drain"]
 
 # Lingering sockets hold descriptors outside max_connections: a few hundred cover a burst of
 # refusals, and stay far below the open-file limit. Past it a socket closes at once (a reset
@@ -39,20 +39,23 @@ def drained(sock: socket.socket) -> bool:
     return True
 
 
-def shut_and_drain(sock: socket.socket, reply: bytes) -> tuple[int, bool]:
-    """Send `reply` without blocking, shut the write side, read what has arrived.
-
-    Returns the reply bytes sent and whether the peer has closed already (nothing to linger
-    for). A reply that does not fit in the send buffer is cut: that peer is not reading it.
-    """
-    sent = 0
+def send_nowait(sock: socket.socket, reply: bytes) -> int:
+    """Send `reply` without blocking; the bytes sent. A reply that does not fit in the send
+    buffer is cut: that peer is not reading it."""
     try:
-        if reply:
-            sent = sock.send(reply)
+        return sock.send(reply)
+    except OSError:
+        return 0  # the peer is gone, or not reading
+
+
+def shut_and_drain(sock: socket.socket) -> bool:
+    """Shut the write side (the peer reads EOF after what was sent) and read what has arrived;
+    True if the peer has closed already (nothing to linger for)."""
+    try:
         sock.shutdown(socket.SHUT_WR)
     except OSError:
-        return sent, True  # the peer is gone
-    return sent, drained(sock)
+        return True  # the peer is gone
+    return drained(sock)
 
 
 class Lingerer:

@@ -110,7 +110,7 @@ class ReadinessFront:
             step = self._receive(conn)
         except ConnectionEnded as exc:
             self._unpark(conn)
-            reply = exc.reply or self._service.handler.reply_for(exc.reason)
+            reply = exc.reply or self._service.final_reply(conn, exc.reason)
             self._service.close(conn, exc.reason, reply)
             return
         except Exception:
@@ -132,7 +132,6 @@ class ReadinessFront:
         when a worker should look (it parses; if the request is not whole after all, it hands
         the connection straight back)."""
         session = conn.session
-        assert session is not None
         if not session.frames:
             conn.state.input_waiting()
             return Ready.REQUEST  # it reads for itself: a worker takes it now
@@ -152,7 +151,7 @@ class ReadinessFront:
             self._arm(conn)  # woken early (the clock's granularity): wait the rest
             return
         self._unpark(conn)
-        self._service.close(conn, reason, self._service.handler.reply_for(reason))
+        self._service.close(conn, reason, self._service.final_reply(conn, reason))
 
     def _arm_queue_timer(self) -> None:
         """Wake for the oldest queued connection's deadline (queued here, so FIFO order)."""

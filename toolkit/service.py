@@ -22,7 +22,7 @@ from .connection import Connection
 from .errors import ConnectionEnded
 from .events import REJECTIONS, CloseReason, EventLog
 from .handlers import Handler, Ready
-from .linger import Lingerer, shut_and_drain
+from .linger import Lingerer, send_nowait, shut_and_drain
 from .peek import bytes_waiting
 
 __all__ = ["Service"]
@@ -69,14 +69,13 @@ class Service:
             self.log,
             self.stopping,
             t,
-            session=self.handler.session(),
+            new_session=self.handler.session,
         )
 
     def run(self, conn: Connection, park: Callable[[Connection], None] | None = None) -> None:
         """Serve `conn` on this thread until it closes; or, given `park`, until its next
         request is not whole in the session's buffer, when it goes to `park` instead of
         keeping this thread waiting on the client."""
-        assert conn.session is not None
         if conn.state.taken(now()):
             self.log.dispatched(conn.id)
         with self._cond:
@@ -108,18 +107,17 @@ class Service:
 
     def _serve_one(self, conn: Connection) -> tuple[CloseReason, bytes] | None:
         """Serve one request; how the connection ends, or None if it stays open."""
-        assert conn.session is not None
         try:
             keep = conn.session.serve(conn)
         except ConnectionEnded as exc:
             if conn.forced:
                 return CloseReason.SHUTDOWN, b""
-            return exc.reason, exc.reply or self._reply(conn, exc.reason)
+            return exc.reason, exc.reply or self.final_reply(conn, exc.reason)
         except Exception:
             if conn.forced:
                 return CloseReason.SHUTDOWN, b""
             logger.exception("handler %s failed on connection %d", self.handler.name, conn.id)
-            return CloseReason.HANDLER_ERROR, self._reply(conn, CloseReason.HANDLER_ERROR)
+            return CloseReason.HANDLER_ERROR, self.final_reply(conn, CloseReason.HANDLER_ERROR)
         conn.state.response_complete(conn.session.buffered() if keep else 0)
         if conn.forced:
             return CloseReason.SHUTDOWN, b""
@@ -129,8 +127,9 @@ class Service:
             return CloseReason.SHUTDOWN, b""
         return None
 
-    def _reply(self, conn: Connection, reason: CloseReason) -> bytes:
-        """The handler's final status for `reason`, unless a response has already begun."""
+    def final_reply(self, conn: Connection, reason: CloseReason) -> bytes:
+        """The handler's final status for ending `conn` for `reason`, unless a response has
+        already begun (then nothing more can be said)."""
         if conn.state.write_started is not None:
             return b""
         return self.handler.reply_for(reason)
@@ -141,26 +140,21 @@ class Service:
         self.close(conn, reason, reply)
 
     def close(self, conn: Connection, reason: CloseReason, reply: bytes = b"") -> None:
-        """End `conn` for `reason`, once: send `reply` (a final status) if any, release the
-        socket as the reason needs, and log the close. Never blocks on the client."""
+        """End `conn` for `reason`, once: send `reply` (a final status) if any, log the close,
+        then release the socket as the reason needs. Never blocks on the client.
+
+        The close is logged before the client can see it (its EOF or reset), so a client that
+        has seen its connection end finds the server's record of it already there."""
         state = conn.state
         if not state.close(now(), reason):
             self.log.closed(conn.id, reason)  # counted by the log as a duplicate close
             return
         self._leave(conn)
+        abort = reason is CloseReason.WRITE_TIMEOUT
+        lingers = not abort and self._lingers(conn, reason, reply)
         try:
-            if reason is CloseReason.WRITE_TIMEOUT:
-                # Abort: a plain close would leave the unsent response in an orphaned socket
-                # that the kernel keeps retrying for minutes, invisible to the stalled peer.
-                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORT)
-                conn.sock.close()
-            elif self._lingers(conn, reason, reply):
-                sent, done = shut_and_drain(conn.sock, reply)
-                state.wrote(now(), sent)
-                if done or self.lingerer is None or not self.lingerer.hold(conn):
-                    conn.sock.close()
-            else:
-                conn.sock.close()
+            if lingers and reply:
+                state.wrote(now(), send_nowait(conn.sock, reply))
         finally:
             self.log.closed(
                 conn.id,
@@ -171,16 +165,30 @@ class Service:
                 worker_time=state.worker_time,
                 worker_longest=state.worker_longest,
             )
+        if abort:
+            # Abort: a plain close would leave the unsent response in an orphaned socket
+            # that the kernel keeps retrying for minutes, invisible to the stalled peer.
+            try:
+                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORT)
+            except OSError:
+                pass  # already reset by the peer
+            conn.sock.close()
+        elif not lingers or shut_and_drain(conn.sock) or not self._hold(conn):
+            conn.sock.close()
+
+    def _hold(self, conn: Connection) -> bool:
+        """Hand a shut connection to the lingerer; False if there is none or it is full."""
+        return self.lingerer is not None and self.lingerer.hold(conn)
 
     def _lingers(self, conn: Connection, reason: CloseReason, reply: bytes) -> bool:
         """Whether the client may still be sending when we close: after a final status or a
-        rejection, or when the server ends a connection whose input it has not all read."""
+        rejection, or when the server ends the conversation (HTTP/1.0, `Connection: close`)
+        with input it has not read. Idle and shutdown closes have none to speak of."""
         if reply or reason in REJECTIONS:
             return True
-        if conn.forced or conn.state.peer_eof or reason is CloseReason.RESET:
+        if reason is not CloseReason.COMPLETED or conn.state.peer_eof:
             return False
-        buffered = conn.session is not None and conn.session.buffered() > 0
-        return buffered or bytes_waiting(conn.sock)
+        return conn.session.buffered() > 0 or bytes_waiting(conn.sock)
 
     def _leave(self, conn: Connection) -> None:
         """`conn` is no longer on a worker (parked again, or closed)."""
