@@ -8,7 +8,6 @@ Both offer and expire through the helpers here, so the queue's rules live once.
 
 from __future__ import annotations
 
-import threading
 from typing import Protocol
 
 from .clock import now
@@ -22,9 +21,6 @@ __all__ = ["Front", "OnAcceptFront", "expire_queued", "hand_off"]
 
 class Front(Protocol):
     """How a pool model's connections reach its workers."""
-
-    def start(self) -> None:
-        """Start taking connections (the I/O loop, if any, is already running)."""
 
     def admit(self, conn: Connection) -> None:
         """A new connection, within the connection limit; on the acceptor thread, never blocks."""
@@ -41,9 +37,6 @@ class Front(Protocol):
 
     def stop_admitting(self) -> None:
         """Shutdown began: close what waits for a client; later arrivals are closed at once."""
-
-    def threads(self) -> list[threading.Thread]:
-        """Threads the front started itself."""
 
 
 def hand_off(service: Service, pool: WorkerPool, conn: Connection) -> bool:
@@ -73,12 +66,11 @@ class OnAcceptFront:
     Queued connections are expired by the acceptor's tick: it wakes for the next deadline.
     """
 
+    parks = False
+
     def __init__(self, service: Service, pool: WorkerPool) -> None:
         self._service = service
         self._pool = pool
-
-    def start(self) -> None:
-        return None
 
     def admit(self, conn: Connection) -> None:
         hand_off(self._service, self._pool, conn)
@@ -87,13 +79,8 @@ class OnAcceptFront:
         upcoming = expire_queued(self._service, self._pool)
         return None if upcoming is None else max(0.0, upcoming - now())
 
-    parks = False
-
     def park(self, conn: Connection) -> None:
         raise AssertionError("the on-accept front never parks")
 
     def stop_admitting(self) -> None:
         return None
-
-    def threads(self) -> list[threading.Thread]:
-        return []

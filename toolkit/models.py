@@ -123,7 +123,6 @@ class PoolModel(Model):
 
     def start(self) -> None:
         self.pool.start(self._run)
-        self.front.start()
 
     def on_accept(self, sock: socket.socket, peer: tuple[Any, ...]) -> None:
         conn = self.service.accept(sock, peer)
@@ -141,7 +140,7 @@ class PoolModel(Model):
             self.service.reject(conn, CloseReason.SHUTDOWN)
 
     def threads(self) -> list[threading.Thread]:
-        return [*self.front.threads(), *self.pool.threads]
+        return self.pool.threads
 
     def join(self, timeout: float) -> list[threading.Thread]:
         return self.pool.join(timeout)

@@ -15,7 +15,6 @@ expired here too.
 from __future__ import annotations
 
 import logging
-import threading
 
 from .clock import now
 from .connection import Connection
@@ -47,18 +46,12 @@ class ReadinessFront:
         self._queue_timer_at: float | None = None  # on the loop thread only
         loop.on_stop(self._close_all)
 
-    def start(self) -> None:
-        return None
-
     def admit(self, conn: Connection) -> None:
         self._log.admitted(conn.id)
         self.park(conn)
 
     def on_tick(self) -> float | None:
         return None  # queued connections are expired on the loop thread, which queues them
-
-    def threads(self) -> list[threading.Thread]:
-        return []  # the I/O loop's thread belongs to the server
 
     # --- from other threads ---------------------------------------------------------------
 
