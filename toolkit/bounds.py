@@ -174,6 +174,6 @@ def markdown() -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines.append(
         f"\nAfter a final status (408, 413, 400, 503) the descriptor lingers up to "
-        f"{LINGER_TIMEOUT:g} s more, draining, outside the slot."
+        f"{LINGER_TIMEOUT:g} s more, draining,\noutside the slot."
     )
     return "\n".join(lines)
