@@ -100,23 +100,29 @@ class Connection:
             deadline, reason = self.state.reading(now())
             if self._stopping.is_set() and self._idle_between_requests():
                 raise ServerShutdown("server is shutting down")
-        self._check_forced()
         size = min(max_bytes, self.state.receive_budget())
         while True:
-            try:
-                data = self.sock.recv(size)
-                break
-            except BlockingIOError:
-                pass
-            except OSError as exc:
+            self._check_forced()
+            # Taking bytes out of the socket and counting them is one step for shutdown's
+            # idle check: it must see them either still waiting or already in the state.
+            with self._lock:
+                data: bytes | None
+                try:
+                    data = self.sock.recv(size)
+                except BlockingIOError:
+                    data = None
+                except OSError as exc:
+                    if self._forced:
+                        raise ServerShutdown("force-closed by the server") from None
+                    raise PeerReset(str(exc)) from None
+                if data is not None:
+                    self._account(data)
+            if data is not None:
                 self._check_forced()
-                raise PeerReset(str(exc)) from None
+                return data
             if not self._wait(select.POLLIN, deadline):
                 self._check_forced()
                 raise error_for(reason)(f"no byte in time ({reason})")
-        self._check_forced()
-        self._account(data)
-        return data
 
     def recv_nowait(self) -> bytes | None:
         """What has arrived, without waiting (None if nothing has); `b""` is the peer's EOF.
