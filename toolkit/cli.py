@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     for field in dataclasses.fields(ServerConfig):
         flag = "--" + field.name.replace("_", "-")
         default: Any = field.default  # every field has one (no default_factory)
-        kind: Callable[[str], Any] = str if default is None else type(default)
+        kind: Callable[[str], Any] = str
+        if default is not None:
+            kind = type(default)
         serve.add_argument(
             flag,
             dest=field.name,
