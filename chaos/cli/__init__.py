@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from .usage import EXIT_USAGE, Parser, UsageError
+from .usage import EXIT_USAGE, Parser, UsageError, one_line
 
 __all__ = ["COMMAND_MODULES", "EXIT_USAGE", "Parser", "UsageError", "build_parser", "main"]
 
@@ -40,5 +40,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
     except UsageError as exc:
-        print(f"chaos: {exc}", file=sys.stderr)
+        print(f"chaos: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE

@@ -37,7 +37,9 @@ def plan_from_args(fault: Fault[Any], args: argparse.Namespace) -> Plan:
         spec = ClientSpec(
             kind=fault.kind, params=given(args, options(fault.params)), count=args.count
         )
-        horizon = args.horizon or default_horizon(spec.parsed(), spec.count)
+        horizon = args.horizon
+        if horizon is None:
+            horizon = default_horizon(spec.parsed(), spec.count)
         seed = secrets.randbelow(2**31) if args.seed is None else args.seed
         return Plan(clients=(spec,), horizon=horizon, seed=seed, target=args.target)
     except ValueError as exc:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from ..jsondata import as_object
 from ..plan import Plan
 from .common import add_output_flags, check_target, execute
 from .usage import Subparsers, UsageError
@@ -16,12 +16,12 @@ __all__ = ["handle", "load_plan", "register"]
 def load_plan(path: str) -> Plan:
     """A plan from a plan file or from a result file's ``plan`` (exact replay)."""
     try:
-        data = json.loads(Path(path).read_text())
+        data = as_object(Path(path).read_bytes(), path)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path} is not valid JSON: {exc}") from None
-    if isinstance(data, dict) and "records" in data and "plan" in data:
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if "records" in data and "plan" in data:
         data = data["plan"]
     try:
         return Plan.from_json(data)

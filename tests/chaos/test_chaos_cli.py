@@ -59,7 +59,7 @@ def test_unreachable_target_is_one_line_and_exit_2(closed_port, capsys):
 
 def test_fault_subcommand_prints_a_table_or_the_whole_result(serve, capsys):
     server = serve(read_all)
-    argv = ["never-send", "--target", server.target, "--hold", "0.05", "--count", "2"]
+    argv = ["never_send", "--target", server.target, "--hold", "0.05", "--count", "2"]
     assert main([*argv, "--seed", "4"]) == 0
     out = capsys.readouterr().out
     assert "held_to_end" in out and "seed 4" in out
@@ -90,14 +90,44 @@ def test_run_executes_a_plan_file_and_replays_a_result(serve, tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("content", "needle"),
-    [(None, "cannot read"), ("{", "not valid JSON"), ('{"clients": [], "horizon": 1}', "clients")],
+    [
+        (None, "cannot read"),
+        (b"{", "not valid JSON"),
+        (b'{"clients": [], "horizon": 1}', "clients"),
+        # Latin-1 text, not UTF-8: the decoder raised UnicodeDecodeError.
+        ('{"clients": [], "horizon": 1, "seed": "\u00e9"}'.encode("latin-1"), "not UTF-8"),
+        # Nested past the JSON decoder's recursion limit: it raised RecursionError.
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper"),
+        # Nested within the decoder's limit but past any plan's depth.
+        (b'{"clients": ' + b"[" * 500 + b"]" * 500 + b', "horizon": 1}', "nested deeper"),
+    ],
 )
 def test_run_rejects_bad_plan_files(tmp_path, capsys, content, needle):
     path = tmp_path / "plan.json"
     if content is not None:
-        path.write_text(content)
+        path.write_bytes(content)
     assert main(["run", str(path)]) == 2
     assert needle in one_line_error(capsys)
+
+
+# A label past DNS's 63 characters: the resolver's IDNA codec raised UnicodeError.
+LONG_LABEL = "a" * 64 + ".example:80"
+
+
+@pytest.mark.parametrize("command", ["never_send", "slowloris", "verify"])
+def test_a_host_label_past_63_characters_is_one_line_and_exit_2(command, capsys):
+    assert main([command, "--target", LONG_LABEL]) == 2
+    assert "1 to 63 characters" in one_line_error(capsys)
+
+
+def test_a_horizon_of_zero_is_refused_not_taken_as_the_default(capsys):
+    assert main(["never_send", "--target", "127.0.0.1:1", "--horizon", "0"]) == 2
+    assert "horizon: must be in (0," in one_line_error(capsys)
+
+
+def test_a_line_break_in_a_value_stays_on_the_one_line(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "two\nlines.json")]) == 2
+    assert "two\\nlines.json" in one_line_error(capsys)
 
 
 def test_run_needs_a_target_from_somewhere(tmp_path, capsys):
@@ -123,3 +153,4 @@ def test_python_dash_m_chaos_exits_2_with_one_line():
     )
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "--interval" in proc.stderr
+
