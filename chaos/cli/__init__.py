@@ -26,6 +26,8 @@ def build_parser(modules: Sequence[str] | None = None) -> Parser:
     parser = Parser(
         prog="chaos",
         description="Misbehaving TCP clients: aim one fault or a whole plan at a server.",
+        epilog="example: chaos slowloris --target 127.0.0.1:8080 --count 50; "
+        "chaos COMMAND --help for each command's flags",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES if modules is None else modules:

@@ -40,7 +40,12 @@ def handle(args: argparse.Namespace) -> int:
 
 def register(subparsers: Subparsers) -> None:
     """Add the ``run`` subcommand."""
-    parser = subparsers.add_parser("run", help="run a plan (or replay a result) from JSON")
+    parser = subparsers.add_parser(
+        "run",
+        help="run a plan (or replay a result) from JSON",
+        description="Run a plan saved as JSON, or replay exactly the plan inside a saved result.",
+        epilog="example: chaos run plan.json --target 127.0.0.1:8080 --json > result.json",
+    )
     parser.add_argument("plan", metavar="PLAN.json", help="a plan, or a result to replay")
     parser.add_argument("--target", metavar="HOST:PORT", help="override the plan's target")
     add_output_flags(parser)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -30,15 +31,15 @@ def one_line_error(capsys) -> str:
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["never_send", "--target", "127.0.0.1:1", "--hold", "abc"], "--hold"),
-        (["never_send", "--target", "127.0.0.1:1", "--hold", "-1"], "hold"),
-        (["never_send", "--target", "127.0.0.1:1", "--count", "0"], "count"),
-        (["half_close", "--target", "127.0.0.1:1", "--when", "later"], "--when"),
-        (["never_send"], "--target"),
-        (["never_send", "--target", "nonsense"], "target"),
+        (["never-send", "--target", "127.0.0.1:1", "--hold", "abc"], "--hold"),
+        (["never-send", "--target", "127.0.0.1:1", "--hold", "-1"], "hold"),
+        (["never-send", "--target", "127.0.0.1:1", "--count", "0"], "count"),
+        (["half-close", "--target", "127.0.0.1:1", "--when", "later"], "--when"),
+        (["never-send"], "--target"),
+        (["never-send", "--target", "nonsense"], "target"),
         (["explode", "--target", "127.0.0.1:1"], "explode"),
         ([], "COMMAND"),
-        (["never_send", "--target", "127.0.0.1:1", "--bogus"], "--bogus"),
+        (["never-send", "--target", "127.0.0.1:1", "--bogus"], "--bogus"),
     ],
 )
 def test_bad_flags_print_one_line_and_exit_2(argv, needle, capsys):
@@ -48,7 +49,7 @@ def test_bad_flags_print_one_line_and_exit_2(argv, needle, capsys):
 
 def test_remote_targets_are_refused_without_the_opt_in(capsys):
     # 192.0.2.0/24 is TEST-NET-1: refused before any packet would be sent.
-    assert main(["never_send", "--target", "192.0.2.1:80"]) == 2
+    assert main(["never-send", "--target", "192.0.2.1:80"]) == 2
     assert "--allow-remote" in one_line_error(capsys)
 
 
@@ -59,7 +60,7 @@ def test_unreachable_target_is_one_line_and_exit_2(closed_port, capsys):
 
 def test_fault_subcommand_prints_a_table_or_the_whole_result(serve, capsys):
     server = serve(read_all)
-    argv = ["never_send", "--target", server.target, "--hold", "0.05", "--count", "2"]
+    argv = ["never-send", "--target", server.target, "--hold", "0.05", "--count", "2"]
     assert main([*argv, "--seed", "4"]) == 0
     out = capsys.readouterr().out
     assert "held_to_end" in out and "seed 4" in out
@@ -114,14 +115,14 @@ def test_run_rejects_bad_plan_files(tmp_path, capsys, content, needle):
 LONG_LABEL = "a" * 64 + ".example:80"
 
 
-@pytest.mark.parametrize("command", ["never_send", "slowloris", "verify"])
+@pytest.mark.parametrize("command", ["never-send", "slowloris", "verify"])
 def test_a_host_label_past_63_characters_is_one_line_and_exit_2(command, capsys):
     assert main([command, "--target", LONG_LABEL]) == 2
     assert "1 to 63 characters" in one_line_error(capsys)
 
 
 def test_a_horizon_of_zero_is_refused_not_taken_as_the_default(capsys):
-    assert main(["never_send", "--target", "127.0.0.1:1", "--horizon", "0"]) == 2
+    assert main(["never-send", "--target", "127.0.0.1:1", "--horizon", "0"]) == 2
     assert "horizon: must be in (0," in one_line_error(capsys)
 
 
@@ -154,3 +155,24 @@ def test_python_dash_m_chaos_exits_2_with_one_line():
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "--interval" in proc.stderr
 
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(commands.choices)
+
+
+def test_help_reads_as_one_tool_with_an_example_per_command(capsys):
+    commands = _subcommands()
+    # One spelling each: no underscore names, no aliases listed beside them.
+    assert all("_" not in name for name in commands), sorted(commands)
+    assert len({id(p) for p in commands.values()}) == len(commands)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = capsys.readouterr().out
+    assert "``" not in top and "example: chaos " in top
+    for name in commands:
+        with pytest.raises(SystemExit) as stop:
+            main([name, "--help"])
+        assert stop.value.code == 0
+        assert f"example: chaos {name} " in capsys.readouterr().out, name
