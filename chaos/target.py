@@ -11,9 +11,20 @@ from dataclasses import dataclass
 
 import trio
 
-__all__ = ["MAX_LABEL", "Endpoint", "SockAddr", "Target", "as_target", "resolve"]
+__all__ = [
+    "MAX_LABEL",
+    "PREFLIGHT_TIMEOUT",
+    "Endpoint",
+    "SockAddr",
+    "Target",
+    "as_target",
+    "resolve",
+    "unreachable",
+]
 
 
+# A reachable loopback server answers a handshake in microseconds; a second is generous.
+PREFLIGHT_TIMEOUT = 1.0
 # DNS's limit on one label of a name (RFC 1035); IDNA encoding refuses longer ones.
 MAX_LABEL = 63
 # An IPv4 ``(host, port)`` or IPv6 ``(host, port, flowinfo, scope_id)`` socket address.
@@ -116,3 +127,15 @@ async def resolve(target: Target) -> Endpoint:
 def as_target(target: Target | str) -> Target:
     """Accept a :class:`Target` or its ``HOST:PORT`` text."""
     return target if isinstance(target, Target) else Target.parse(target)
+
+
+def unreachable(target: Target, timeout: float = PREFLIGHT_TIMEOUT) -> str | None:
+    """Why a connection to ``target`` cannot be opened now, or None when one opens (and is
+    closed at once): the check before an attack, so a wrong address fails in one line."""
+    try:
+        with socket.create_connection((target.host, target.port), timeout=timeout):
+            return None
+    except TimeoutError:
+        return "connect timed out"
+    except OSError as exc:
+        return exc.strerror or str(exc)

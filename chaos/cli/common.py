@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
 
 from ..engine.fdlimit import FdLimitError
 from ..plan import Plan
 from ..runner import Progress, run
-from ..target import Target
+from ..target import Target, unreachable
 from .table import format_table
 from .usage import UsageError
 
-__all__ = ["LONG_RUN", "PREFLIGHT_TIMEOUT", "add_output_flags", "check_target", "execute"]
+__all__ = ["LONG_RUN", "add_output_flags", "check_target", "execute"]
 
-# A reachable loopback server answers a handshake in microseconds; a second is generous.
-PREFLIGHT_TIMEOUT = 1.0
 # Runs at least this long report progress on stderr.
 LONG_RUN = 2.0
 
@@ -45,13 +42,9 @@ def check_target(text: str, *, allow_remote: bool) -> Target:
         raise UsageError(
             f"refusing non-loopback target {target}; pass --allow-remote to aim elsewhere"
         )
-    try:
-        with socket.create_connection((target.host, target.port), timeout=PREFLIGHT_TIMEOUT):
-            pass
-    except TimeoutError:
-        raise UsageError(f"cannot reach {target}: connect timed out") from None
-    except OSError as exc:
-        raise UsageError(f"cannot reach {target}: {exc.strerror or exc}") from None
+    why = unreachable(target)
+    if why is not None:
+        raise UsageError(f"cannot reach {target}: {why}")
     return target
 
 
