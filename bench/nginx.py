@@ -1,4 +1,7 @@
-"""nginx as the ceiling: one worker, `return 200 "hello world"`, files in a scratch prefix."""
+"""nginx as the ceiling: one worker, `return 200 "hello world"`, files in a scratch prefix.
+
+Tests aim the chaos suite at the same nginx, with a write timeout and a large file to refuse.
+"""
 
 from __future__ import annotations
 
@@ -26,18 +29,46 @@ http {{
     scgi_temp_path {prefix}/scgi;
 {timeouts}    server {{
         listen 127.0.0.1:{port};
-        location / {{ default_type text/plain; return 200 "hello world"; }}
+{locations}        location / {{ default_type text/plain; return 200 "hello world"; }}
     }}
 }}
 """
 
 
-def write_config(prefix: Path, port: int, idle_timeout: float | None, nofile: int) -> Path:
-    """Write nginx.conf under `prefix`; `idle_timeout` sets client_header_timeout (whole head)."""
-    timeouts = ""
+def _ms(seconds: float) -> str:
+    return f"{max(1, round(seconds * 1000))}ms"
+
+
+def write_config(
+    prefix: Path,
+    port: int,
+    idle_timeout: float | None,
+    nofile: int,
+    *,
+    write_timeout: float | None = None,
+    large: tuple[str, int] | None = None,
+) -> Path:
+    """Write nginx.conf under `prefix`; `idle_timeout` sets client_header_timeout (whole head).
+
+    `write_timeout` sets send_timeout and resets a connection it ends (without the reset, the
+    kernel keeps sending an unread response after nginx closes). `large` is a URL path under
+    /bytes/ and a size: a file nginx serves there (sparse, it costs no disk).
+    """
+    timeouts = locations = ""
     if idle_timeout is not None:
-        ms = max(1, round(idle_timeout * 1000))
-        timeouts = f"    client_header_timeout {ms}ms;\n    keepalive_timeout {ms}ms;\n"
+        ms = _ms(idle_timeout)
+        timeouts = f"    client_header_timeout {ms};\n    keepalive_timeout {ms};\n"
+    if write_timeout is not None:
+        timeouts += f"    send_timeout {_ms(write_timeout)};\n    reset_timedout_connection on;\n"
+    if large is not None:
+        url, size = large
+        if not url.startswith("/bytes/"):
+            raise ValueError(f"large: expected a path under /bytes/, got {url!r}")
+        file = prefix / "www" / url.lstrip("/")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with file.open("wb") as out:
+            out.truncate(size)
+        locations = f"        location /bytes/ {{ root {prefix}/www; }}\n"
     path = prefix / "nginx.conf"
     path.write_text(
         _TEMPLATE.format(
@@ -46,6 +77,7 @@ def write_config(prefix: Path, port: int, idle_timeout: float | None, nofile: in
             connections=WORKER_CONNECTIONS,
             nofile=nofile,
             timeouts=timeouts,
+            locations=locations,
         )
     )
     return path

@@ -162,16 +162,13 @@ def test_markers_pick_the_suites_checks(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1, deselected=4)
 
 
-def test_a_users_test_file_is_three_lines(pytester: pytest.Pytester, timeoutless: str) -> None:
+def test_the_check_fixture_runs_the_named_checks(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         def test_my_server_keeps_its_promises(chaos_check):
-            chaos_check(checks=["idle-timeout", "hostile-input"])
+            found = chaos_check(checks=["idle-timeout", "write-timeout"])
+            assert [f.verdict for f in found.findings] == ["pass", "pass"]
     """)
-    pytester.runpytest(*EXAMPLES).assert_outcomes(passed=1)
-    # The same file against a server that never cuts a silent client fails, naming why.
-    result = pytester.runpytest("--chaos-target", timeoutless, "--chaos-idle-timeout", "0.2")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*broke idle-timeout*", "*idle_timeout not enforced*"])
+    pytester.runpytest().assert_outcomes(passed=1)
 
 
 def test_check_server_takes_a_factory_and_returns_what_it_measured() -> None:

@@ -1,0 +1,126 @@
+"""A user's machine, for tests that run the package as users do.
+
+A fresh virtual environment outside the repository with this checkout installed the way a
+user installs it (``pip install`` of a copy of its tracked files, so a module left out of git
+or of the package data is missing here too), and an environment with none of the
+repository's own settings: no CHAOS_*, PYTEST_*, HYPOTHESIS_* or PYTHONPATH. The package's
+dependencies are this test run's own (linked in, not downloaded again), so building the
+environment costs one wheel build, once per session.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["ROOT", "UserEnv", "build"]
+
+ROOT = Path(__file__).resolve().parent.parent
+# What this checkout installs (its packages, its metadata, an editable install's hooks): left
+# out of the linked dependencies, so only the copy installed for the user can be imported.
+_PACKAGES = ("chaos", "toolkit")
+_OWN_PREFIXES = ("chaos_toolkit_tcp-", "__editable__")
+# Variables of this run that a user's shell would not have.
+_DROPPED = ("CHAOS_", "PYTEST_", "HYPOTHESIS_", "PYTHON", "VIRTUAL_ENV", "COV_")
+# A wheel build in an isolated environment takes seconds; a loaded slow machine gets room.
+INSTALL_TIMEOUT = 300
+
+
+@dataclass(frozen=True)
+class UserEnv:
+    """A virtual environment with the package installed, and how to run things in it."""
+
+    venv: Path
+
+    @property
+    def bin(self) -> Path:
+        return self.venv / "bin"
+
+    @property
+    def python(self) -> Path:
+        return self.bin / "python"
+
+    def environ(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """A user's shell in this environment: its bin/ first on PATH, nothing of ours."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED)}
+        env["PATH"] = os.pathsep.join([str(self.bin), env.get("PATH", os.defpath)])
+        env["VIRTUAL_ENV"] = str(self.venv)
+        return {**env, **(extra or {})}
+
+    def run(
+        self, argv: Sequence[str], *, cwd: Path, timeout: float, merged: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` (``python`` and the package's scripts are this environment's); with
+        ``merged``, stderr is interleaved into stdout as a terminal shows them."""
+        return subprocess.run(
+            list(argv),
+            cwd=cwd,
+            env=self.environ(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merged else subprocess.PIPE,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+
+def _copy_checkout(to: Path) -> Path:
+    """The checkout's tracked files (as a fresh clone has them, with today's edits)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (to / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, to / name)
+    return to
+
+
+def _link_dependencies(venv: Path, into: Path) -> None:
+    """Make this run's installed packages, except the checkout's own, importable in ``venv``,
+    with their commands (``pytest``) in its bin/ as pip would have put them there."""
+    ours = Path(sysconfig.get_paths()["purelib"])
+    into.mkdir()
+    for entry in ours.iterdir():
+        own = entry.name in _PACKAGES or entry.name.startswith(_OWN_PREFIXES)
+        if not own and entry.suffix != ".pth":
+            (into / entry.name).symlink_to(entry)
+    (site,) = (venv / "lib").glob("python3*/site-packages")
+    (site / "_this_test_run_dependencies.pth").write_text(f"{into}\n")
+    python = venv / "bin" / "python"
+    for dist in importlib.metadata.distributions(path=[str(into)]):
+        for script in dist.entry_points.select(group="console_scripts"):
+            module, _, attr = script.value.partition(":")
+            path = venv / "bin" / script.name
+            path.write_text(
+                f"#!{python}\nimport sys\nfrom {module} import {attr.split('.')[0]}\n"
+                f"sys.exit({attr}())\n"
+            )
+            path.chmod(0o755)
+
+
+def build(root: Path) -> UserEnv:
+    """A fresh environment under ``root`` (outside the repository) with the package installed."""
+    source = _copy_checkout(root / "checkout")
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    _link_dependencies(venv, root / "dependencies")
+    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install"]
+    done = subprocess.run(
+        [*pip, "--quiet", "--no-deps", "--disable-pip-version-check", str(source)],
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"pip install of the checkout failed: {done.stderr[-2000:]}")
+    return UserEnv(venv)
