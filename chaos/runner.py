@@ -44,16 +44,24 @@ ProgressCallback = Callable[[Progress], None]
 
 def plan_groups(plan: Plan) -> list[Group]:
     """One engine group per spec of ``plan``, in plan order."""
-    return [
-        get_fault(spec.kind).group(
-            spec.parsed(), positions=range(spec.count), start=spec.start, spec=number
+    groups = []
+    first = 0
+    for number, spec in enumerate(plan.clients):
+        groups.append(
+            get_fault(spec.kind).group(
+                spec.parsed(),
+                positions=range(spec.count),
+                start=spec.start,
+                spec=number,
+                first=first,
+            )
         )
-        for number, spec in enumerate(plan.clients)
-    ]
+        first += spec.count
+    return groups
 
 
 async def _report(crowd: Crowd, begin: float, horizon: float, callback: ProgressCallback) -> None:
-    total = len(crowd.slots)
+    total = crowd.total
     while True:
         await trio.sleep(PROGRESS_INTERVAL)
         callback(
@@ -62,7 +70,7 @@ async def _report(crowd: Crowd, begin: float, horizon: float, callback: Progress
                 horizon=horizon,
                 started=total - crowd.not_started,
                 open=crowd.open_sockets(),
-                finished=crowd.finished,
+                finished=crowd.done,
                 total=total,
             )
         )
