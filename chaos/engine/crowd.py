@@ -11,6 +11,7 @@ one-client functions all run through it.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
@@ -148,12 +149,18 @@ class Crowd:
             swarm.all_settled() for swarm in self._load_swarms
         )
 
-    async def run(self, *, limit: float | None = None) -> None:
-        """Run every client until all have ended, the ``until`` groups have, or ``limit`` s."""
-        self.started = time.monotonic()
-        self.began = trio.current_time()
+    async def run(self, *, limit: float | None = None, at: float | None = None) -> None:
+        """Run every client until all have ended, the ``until`` groups have, or ``limit`` s.
+
+        ``at`` is the ``time.monotonic()`` instant the clients' clock starts (default: now):
+        shards of one plan start on the same instant; ``limit`` counts from it.
+        """
+        if at is not None:
+            await trio.sleep(max(0.0, at - time.monotonic()))
+        self.started = time.monotonic() if at is None else at
+        self.began = trio.current_time() - (time.monotonic() - self.started)
         try:
-            with trio.move_on_after(float("inf") if limit is None else limit):
+            with trio.move_on_at(self.began + (math.inf if limit is None else limit)):
                 async with trio.open_nursery() as nursery:
                     for number, swarm in self._swarms.items():
                         nursery.start_soon(self._swarm, number, swarm, nursery.cancel_scope)

@@ -603,5 +603,3 @@ def _note_port(conn: _Conn) -> None:
             conn.port = conn.sock.getsockname()[1] or None
         except OSError:
             return
-
-
