@@ -316,7 +316,8 @@ class Swarm:
         source = self.slots[slot].source
         try:
             sock = socket.socket(self.endpoint.family, socket.SOCK_STREAM | _NONBLOCK)
-            sock.setblocking(False)
+            if not _NONBLOCK:  # created blocking where SOCK_NONBLOCK does not exist
+                sock.setblocking(False)
         except OSError as exc:
             conn.fail(exc)
             self._end(conn)
