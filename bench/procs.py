@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["STOP_WAIT", "Child", "Children", "Pinning", "raise_nofile", "tree_rss_kib"]
+__all__ = [
+    "STOP_WAIT",
+    "Child",
+    "Children",
+    "Pinning",
+    "descendants",
+    "raise_nofile",
+    "tree_rss_kib",
+]
 
 # A server gets this long to exit after SIGTERM before SIGKILL; our own shutdown takes ~0.1 s.
 STOP_WAIT = 5.0
@@ -52,7 +60,7 @@ class Pinning:
         return f"servers on core {min(self.server)}, load on core {min(self.client)}"
 
 
-def _descendants(pid: int) -> set[int]:
+def descendants(pid: int) -> set[int]:
     """``pid`` and every live process under it, from /proc (empty if it is gone)."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -74,7 +82,7 @@ def _descendants(pid: int) -> set[int]:
 def tree_rss_kib(pid: int) -> int:
     """The resident memory of ``pid`` and its descendants together, in KiB."""
     total = 0
-    for member in _descendants(pid):
+    for member in descendants(pid):
         try:
             status = (Path("/proc") / str(member) / "status").read_text()
         except OSError:

@@ -13,21 +13,12 @@ import dataclasses
 from collections.abc import Sequence
 
 from .engine.segment import Segment, uncovered
-from .record import ClientRecord
+from .record import TIMESTAMPS, ClientRecord
 from .result import ChaosResult
 
 __all__ = ["merge", "shifted"]
 
-_STAMPS = (
-    "started",
-    "connected",
-    "first_sent",
-    "last_sent",
-    "first_byte",
-    "server_eof",
-    "reset",
-    "closed",
-)
+_STAMPS = ("started", *TIMESTAMPS)
 
 
 def shifted(record: ClientRecord, offset: float) -> ClientRecord:

@@ -12,6 +12,7 @@ import hashlib
 import socket
 import struct
 import time
+from typing import Protocol
 
 import trio
 
@@ -22,8 +23,10 @@ from ..target import Endpoint
 __all__ = [
     "IP_BIND_ADDRESS_NO_PORT",
     "RECV_SIZE",
+    "Failing",
     "Session",
     "describe",
+    "fail",
     "may_decide",
     "peer_broke",
     "settle",
@@ -52,6 +55,28 @@ def peer_broke(exc: OSError, *, connected: bool) -> bool:
     ENOTCONN once connected means the kernel already tore the connection down: a reset too.
     """
     return isinstance(exc, _PEER_BROKE) or (exc.errno == errno.ENOTCONN and connected)
+
+
+class Failing(Protocol):
+    """What :func:`fail` stamps: when a connection opened and was reset, its error, its outcome."""
+
+    connected: float | None
+    reset: float | None
+    error: str | None
+
+    def decide(self, outcome: Outcome) -> None: ...
+
+
+def fail(conn: Failing, exc: OSError) -> None:
+    """The one rule for a socket error: the server's reset (stamped once), or an error of ours
+    (the outcome ``error``, with its text)."""
+    if peer_broke(exc, connected=conn.connected is not None):
+        if conn.reset is None:
+            conn.reset = time.monotonic()
+    else:
+        if conn.error is None:
+            conn.error = describe(exc)
+        conn.decide(Outcome.ERROR)
 
 
 def may_decide(
@@ -155,15 +180,6 @@ class Session:
         ):
             self._outcome = outcome
 
-    def _fail(self, exc: OSError) -> None:
-        if peer_broke(exc, connected=self.connected is not None):
-            if self.reset is None:
-                self.reset = time.monotonic()
-        else:
-            if self.error is None:
-                self.error = describe(exc)
-            self.decide(Outcome.ERROR)
-
     def _note_port(self) -> None:
         if self.local_port is None and self.sock is not None:
             try:
@@ -183,7 +199,7 @@ class Session:
                 sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
                 await sock.bind((self.source, 0))
         except OSError as exc:
-            self._fail(exc)
+            fail(self, exc)
             self.close()
             return False
         try:
@@ -192,7 +208,7 @@ class Session:
         except ConnectionRefusedError:
             self.decide(Outcome.REFUSED)
         except OSError as exc:
-            self._fail(exc)
+            fail(self, exc)
         else:
             if not scope.cancelled_caught:
                 self.connected = time.monotonic()
@@ -212,7 +228,7 @@ class Session:
             try:
                 sent = await self.sock.send(view)
             except OSError as exc:
-                self._fail(exc)
+                fail(self, exc)
                 return False
             now = time.monotonic()
             if self.first_sent is None:
@@ -230,7 +246,7 @@ class Session:
         try:
             data = await self.sock.recv(size)
         except OSError as exc:
-            self._fail(exc)
+            fail(self, exc)
             return b""
         now = time.monotonic()
         if not data:
@@ -250,7 +266,7 @@ class Session:
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError as exc:
-            self._fail(exc)
+            fail(self, exc)
             return False
         self.detail["write_shutdown"] = at
         return True

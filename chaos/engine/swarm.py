@@ -32,7 +32,7 @@ import trio
 from ..jsondata import Scalar
 from ..record import ClientRecord, Outcome
 from ..target import Endpoint
-from .session import IP_BIND_ADDRESS_NO_PORT, RECV_SIZE, describe, may_decide, peer_broke, settle
+from .session import IP_BIND_ADDRESS_NO_PORT, RECV_SIZE, fail, may_decide, settle
 
 __all__ = [
     "CONNECT_BATCH",
@@ -198,16 +198,6 @@ class _Conn:
         ):
             self.decided = outcome
 
-    def fail(self, exc: OSError) -> None:
-        """The Session's rule: the server's reset, or an error of ours."""
-        if peer_broke(exc, connected=self.connected is not None):
-            if self.reset is None:
-                self.reset = time.monotonic()
-        else:
-            if self.error is None:
-                self.error = describe(exc)
-            self.decide(Outcome.ERROR)
-
 
 class Swarm:
     """The clients of one group, run by :meth:`run` in one epoll loop; :meth:`records` reads them.
@@ -319,7 +309,7 @@ class Swarm:
             if not _NONBLOCK:  # created blocking where SOCK_NONBLOCK does not exist
                 sock.setblocking(False)
         except OSError as exc:
-            conn.fail(exc)
+            fail(conn, exc)
             self._end(conn)
             return
         conn.sock = sock
@@ -329,7 +319,7 @@ class Swarm:
                 sock.bind((source, 0))
             err = sock.connect_ex(self.endpoint.sockaddr)
         except OSError as exc:
-            conn.fail(exc)
+            fail(conn, exc)
             self._end(conn)
             return
         self._live[sock.fileno()] = conn
@@ -347,7 +337,7 @@ class Swarm:
         if isinstance(exc, ConnectionRefusedError):
             conn.decide(Outcome.REFUSED)
         else:
-            conn.fail(exc)
+            fail(conn, exc)
         self._end(conn)
 
     def _opened(self, conn: _Conn, *, registered: bool) -> None:
@@ -419,7 +409,7 @@ class Swarm:
         except BlockingIOError:
             return
         except OSError as exc:
-            conn.fail(exc)
+            fail(conn, exc)
             n = 0
         else:
             now = time.monotonic()
@@ -468,7 +458,7 @@ class Swarm:
             except BlockingIOError:
                 break
             except OSError as exc:
-                conn.fail(exc)
+                fail(conn, exc)
                 conn.pending = None
                 self._end(conn)
                 return

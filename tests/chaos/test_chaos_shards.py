@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import chaos
+from bench.procs import descendants
 from chaos import ChaosResult, ClientSpec, Plan
 from chaos.cli import main
 from chaos.engine.fdlimit import open_fds
@@ -171,20 +172,8 @@ def test_a_plan_past_the_ports_of_its_sources_is_refused_up_front(hold_server):
 
 
 def children_of(pid: int) -> set[int]:
-    """Every live descendant of ``pid``, from /proc."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier}
-        found |= frontier
-    return found
+    """Every live descendant of ``pid``."""
+    return descendants(pid) - {pid}
 
 
 def alive(pid: int) -> bool:
