@@ -24,7 +24,7 @@ import trio
 from .engine.channel import Done, Go, Job, Tick
 from .engine.crowd import Crowd, Group
 from .engine.fdlimit import check_shards, ensure_capacity
-from .engine.processes import open_shards
+from .engine.processes import ShardError, open_shards
 from .engine.segment import WHOLE, Segment, position
 from .engine.sources import Sources, choose_sources
 from .faults.probe import Predicate, judge
@@ -190,6 +190,12 @@ async def _report(
         )
 
 
+def _leaf(group: BaseExceptionGroup[ShardError]) -> ShardError:
+    """The first exception in ``group``, however deep nurseries nested it."""
+    first = group.exceptions[0]
+    return _leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
 def _shard_result(plan: Plan, job: Job, done: Done, start: float) -> ChaosResult:
     return ChaosResult(
         plan=plan,
@@ -225,8 +231,9 @@ async def run_plan(
     replaces the probes' default availability judgement.
 
     Raises :class:`~chaos.engine.fdlimit.LimitError` (an ``FdLimitError`` or a
-    ``PortLimitError``) before connecting if the plan cannot fit, and ValueError if there
-    is no target.
+    ``PortLimitError``) before connecting if the plan cannot fit, ValueError if there is no
+    target, and :class:`~chaos.engine.processes.ShardError` at once if a shard process dies
+    (the others stopped, every socket closed).
     """
     if target is None:
         if plan.target is None:
@@ -252,16 +259,20 @@ async def run_plan(
         Job(plan=plan.to_json(), target=str(aim), segment=p, sources=spread.addresses)
         for p in others
     ]
-    async with open_shards(jobs) as shards:
-        start, late = _start_instant(start_at, GO_LEAD if jobs else 0.0)
-        local.notes.extend(late)
-        await shards.go(Go(start=start))
-        async with trio.open_nursery() as nursery:
-            if progress is not None:
-                nursery.start_soon(_report, local, shards.ticks, start, progress)
-            mine = await local.run(start)
-            done = await shards.results()
-            nursery.cancel_scope.cancel()
+    try:
+        async with open_shards(jobs) as shards:
+            start, late = _start_instant(start_at, GO_LEAD if jobs else 0.0)
+            local.notes.extend(late)
+            await shards.go(Go(start=start))
+            async with trio.open_nursery() as nursery:
+                if progress is not None:
+                    nursery.start_soon(_report, local, shards.ticks, start, progress)
+                nursery.start_soon(shards.watch)  # a shard lost ends the whole run at once
+                mine = await local.run(start)
+                done = await shards.results()
+                nursery.cancel_scope.cancel()
+    except* ShardError as lost:
+        raise _leaf(lost) from None
     result = merge([mine, *(_shard_result(plan, job, d, start) for job, d in done)])
     if predicate is not None:
         result = dataclasses.replace(result, records=tuple(judge(result.records, predicate)))

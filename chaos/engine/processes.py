@@ -115,13 +115,28 @@ class Shards:
         for shard in self._shards:
             await shard.channel.send(go)
 
+    async def watch(self) -> None:
+        """Raise :class:`ShardError` as soon as a shard ends without sending its records."""
+        async with trio.open_nursery() as nursery:
+            for shard in self._shards:
+                nursery.start_soon(_lost, shard)
+
     async def results(self) -> list[tuple[Job, Done]]:
         """Each shard's job and records, once all have sent them; ShardError if one died."""
         for shard in self._shards:
-            await shard.ended.wait()
-            if shard.done is None:
-                raise ShardError(shard.last_words())
+            await _lost(shard)
         return [(s.job, s.done) for s in self._shards if s.done is not None]
+
+
+async def _lost(shard: _Shard) -> None:
+    """Wait for the shard's end; raise ShardError, with its exit status and last words, if it
+    ended without its records."""
+    await shard.ended.wait()
+    if shard.done is None:
+        with trio.move_on_after(STOP_WAIT):
+            await shard.process.wait()
+            await trio.sleep(0.05)  # the rest of its stderr
+        raise ShardError(shard.last_words())
 
 
 async def _drain(stream: trio.abc.ReceiveStream | None, into: bytearray) -> None:

@@ -21,6 +21,7 @@ from bench.procs import descendants
 from chaos import ChaosResult, ClientSpec, Plan
 from chaos.cli import main
 from chaos.engine.fdlimit import open_fds
+from chaos.engine.processes import ShardError
 
 ROOT = Path(__file__).resolve().parents[2]
 # Bounds for what must not hang: a shard's start on a slow, loaded machine, a run's stop.
@@ -254,3 +255,25 @@ def test_a_verify_stage_without_probes_to_wait_for_spreads_over_processes(hold_s
     assert [r.index for r in stage.of("hold")] == list(range(30))
     assert [r.index for r in stage.of("loris")] == list(range(30, 40))
     assert {r.kind for r in stage.of("loris")} == {"slowloris"}
+
+
+def test_a_shard_that_dies_mid_run_is_reported_at_once_and_the_rest_stopped(hold_server):
+    plan = Plan(
+        clients=[ClientSpec(kind="never_send", params={"hold": 60.0}, count=HELD)], horizon=60
+    )
+    victims: set[int] = set()
+
+    def kill_a_shard() -> None:
+        if wait_until(lambda: hold_server.open >= HELD):
+            victims.update(children_of(os.getpid()))
+            for pid in victims:
+                os.kill(pid, signal.SIGKILL)
+
+    helper = threading.Thread(target=kill_a_shard, daemon=True)
+    helper.start()
+    began = time.monotonic()
+    with pytest.raises(ShardError, match=r"shard 1/2:1 \(exit -9\)"):
+        chaos.run(plan, target=hold_server.target, processes=2)
+    helper.join(LONG)
+    assert victims and time.monotonic() - began < LONG
+    assert hold_server.wait_idle(HELD)
