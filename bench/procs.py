@@ -41,10 +41,15 @@ def raise_nofile() -> int:
 
 @dataclass(frozen=True, kw_only=True)
 class Pinning:
-    """Which cores servers and load generators run on; None leaves scheduling to the kernel."""
+    """Which cores servers and load generators run on; None leaves scheduling to the kernel.
+
+    ``every`` is all the cores the run may use, for what must spread over them: a child
+    started with ``cores=None`` inherits the benchmark's own pinning to the load core.
+    """
 
     server: frozenset[int] | None
     client: frozenset[int] | None
+    every: frozenset[int] | None = None
 
     @classmethod
     def detect(cls) -> Pinning:
@@ -52,7 +57,9 @@ class Pinning:
         cores = sorted(os.sched_getaffinity(0))
         if len(cores) < 2:
             return cls(server=None, client=None)
-        return cls(server=frozenset({cores[0]}), client=frozenset({cores[1]}))
+        return cls(
+            server=frozenset({cores[0]}), client=frozenset({cores[1]}), every=frozenset(cores)
+        )
 
     def describe(self) -> str:
         if self.server is None or self.client is None:

@@ -132,7 +132,7 @@ def _chaos(
     target = f"{server.address[0]}:{server.address[1]}"
     argv = [sys.executable, "-m", "bench.chaos_child", kind, str(count), str(hold), target]
     argv += [json.dumps(params or {}), processes]
-    cores = ctx.pinning.client if pinned else None
+    cores = ctx.pinning.client if pinned else ctx.pinning.every
     child = ctx.children.start(argv, cores=cores, name=f"chaos-{kind}", cwd=tree)
     child.wait(hold + CLIENT_GRACE, sample=True)
     child.stop()
@@ -213,10 +213,10 @@ def run(ctx: Context) -> Section[Capacity]:
         section.notes.append("no server to aim at (nginx and pool/readiness not selected)")
         return section
     section.notes.append(
-        f"Target: {target.name} (idle timeout {HOGGING_IDLE_TIMEOUT:g} s, not pinned); "
+        f"Target: {target.name} (idle timeout {HOGGING_IDLE_TIMEOUT:g} s, on every core); "
         f"before = chaos at {BEFORE} from git, one process; now = this tree."
     )
-    unpinned = Pinning(server=None, client=ctx.pinning.client)
+    unpinned = Pinning(server=ctx.pinning.every, client=ctx.pinning.client)
 
     @contextmanager
     def server() -> Iterator[Running]:
