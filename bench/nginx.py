@@ -1,4 +1,5 @@
-"""nginx as the ceiling: one worker, `return 200 "hello world"`, files in a scratch prefix.
+"""nginx as the ceiling: one worker (or several), `return 200 "hello world"`, files in a scratch
+prefix.
 
 Tests aim the chaos suite at the same nginx, with a write timeout and a large file to refuse.
 """
@@ -15,7 +16,7 @@ WORKER_CONNECTIONS = 16_000
 _TEMPLATE = """\
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes {workers};
 worker_rlimit_nofile {nofile};
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
@@ -28,7 +29,7 @@ http {{
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
 {timeouts}    server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{listen};
 {locations}        location / {{ default_type text/plain; return 200 "hello world"; }}
     }}
 }}
@@ -45,11 +46,15 @@ def write_config(
     idle_timeout: float | None,
     nofile: int,
     *,
+    workers: int = 1,
+    connections: int = WORKER_CONNECTIONS,
     write_timeout: float | None = None,
     large: tuple[str, int] | None = None,
 ) -> Path:
     """Write nginx.conf under `prefix`; `idle_timeout` sets client_header_timeout (whole head).
 
+    With several `workers` each listens on its own socket (`reuseport`), so the kernel spreads
+    connections evenly and no worker runs out of its `connections` before the others.
     `write_timeout` sets send_timeout and resets a connection it ends (without the reset, the
     kernel keeps sending an unread response after nginx closes). `large` is a URL path under
     /bytes/ and a size: a file nginx serves there (sparse, it costs no disk).
@@ -74,10 +79,12 @@ def write_config(
         _TEMPLATE.format(
             prefix=prefix,
             port=port,
-            connections=WORKER_CONNECTIONS,
+            connections=connections,
             nofile=nofile,
             timeouts=timeouts,
             locations=locations,
+            workers=workers,
+            listen=" backlog=4096 reuseport" if workers > 1 else "",
         )
     )
     return path
