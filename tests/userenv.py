@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -20,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ROOT", "UserEnv", "build"]
+__all__ = ["ROOT", "Running", "UserEnv", "build"]
 
 ROOT = Path(__file__).resolve().parent.parent
 # What this checkout installs (its packages, its metadata, an editable install's hooks): left
@@ -31,6 +32,30 @@ _OWN_PREFIXES = ("chaos_toolkit_tcp-", "__editable__")
 _DROPPED = ("CHAOS_", "PYTEST_", "HYPOTHESIS_", "PYTHON", "VIRTUAL_ENV", "COV_")
 # A wheel build in an isolated environment takes seconds; a loaded slow machine gets room.
 INSTALL_TIMEOUT = 300
+
+
+@dataclass(frozen=True)
+class Running:
+    """A command started in a user's environment, its stdout and stderr going to a file: no
+    pipe to fill, and no descriptor or thread of this process held while it runs (tests that
+    count their own descriptors run meanwhile)."""
+
+    proc: subprocess.Popen[bytes]
+    output: Path
+
+    def wait(self, timeout: float) -> tuple[int, str]:
+        """Its exit status and everything it wrote; TimeoutExpired if it runs past ``timeout``."""
+        code = self.proc.wait(timeout)
+        return code, self.output.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Kill its process group if it still runs (its own children with it). Idempotent."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
 
 
 @dataclass(frozen=True)
@@ -54,21 +79,21 @@ class UserEnv:
         env["VIRTUAL_ENV"] = str(self.venv)
         return {**env, **(extra or {})}
 
-    def run(
-        self, argv: Sequence[str], *, cwd: Path, timeout: float, merged: bool = False
-    ) -> subprocess.CompletedProcess[str]:
-        """Run ``argv`` (``python`` and the package's scripts are this environment's); with
-        ``merged``, stderr is interleaved into stdout as a terminal shows them."""
-        return subprocess.run(
-            list(argv),
-            cwd=cwd,
-            env=self.environ(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if merged else subprocess.PIPE,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+    def start(self, argv: Sequence[str], *, cwd: Path, output: Path) -> Running:
+        """Start ``argv`` (``python`` and the package's scripts are this environment's) in a
+        process group of its own, stdout and stderr interleaved into ``output`` as a terminal
+        shows them; it runs on while the caller does other things."""
+        with output.open("wb") as out:
+            proc = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env=self.environ(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return Running(proc, output)
 
 
 def _copy_checkout(to: Path) -> Path:
