@@ -11,7 +11,17 @@ import re
 
 import pytest
 
-from .readme_blocks import BLOCK_TIMEOUT, BLOCKS, Block, Reading, check_ci, judge, kind_of, parse
+from .readme_blocks import (
+    BLOCK_TIMEOUT,
+    BLOCKS,
+    MAIN_JOB,
+    Block,
+    Reading,
+    check_ci,
+    judge,
+    kind_of,
+    parse,
+)
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"line{b.line}-{b.lang}" for b in BLOCKS])
@@ -36,6 +46,16 @@ def test_the_readme_block_runs_and_says_what_the_readme_says(
         judge(block, *on_nginx.wait(BLOCK_TIMEOUT), "against nginx")
     elif against is not None:
         pytest.skip(f"{block} ran against the toolkit server; nginx is not installed")
+
+
+def test_the_main_job_runs_as_a_user_runs_it_shortened(readme_reading: Reading) -> None:
+    (first, *_) = BLOCKS
+    assert first.text.strip().endswith(f".venv/bin/{MAIN_JOB}"), f"{first} is not the main job"
+    assert readme_reading.main_job is not None
+    code, output = readme_reading.main_job.wait(BLOCK_TIMEOUT)
+    assert code == 0, output
+    assert "embedded toolkit server" in output and "default configuration" in output
+    assert output.splitlines()[-1].startswith("ok: all 2 expectations hold"), output
 
 
 def test_the_readme_servers_stop_as_the_readme_says(readme_reading: Reading) -> None:
