@@ -14,10 +14,14 @@ from chaos.testing.serve import ServedCommand
 from .plugin.users import Run, start_runs
 from .readme_blocks import BLOCKS, Reading, read
 from .real_servers import NGINX, README_TIMEOUT, nginx
-from .userenv import UserEnv, build
+from .userenv import Lane, UserEnv, build
 
-# Session fixtures started before the first test when a selected test uses them.
-EARLY = ("readme_reading", "user_runs")
+# Session fixtures started before the first test when a selected test uses them, in the
+# order their tests come.
+EARLY = ("user_runs", "readme_reading")
+# Their commands run this many at a time, the rest started between tests as these end: all
+# at once they would load the machine while the first tests time themselves.
+LANE = Lane(width=3)
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +51,7 @@ def readme_reading(
     wants_nginx = any(b.one("against") == "nginx" for b in BLOCKS)
     target = _nginx_target(request) if wants_nginx else None
     with ExitStack() as stack:
-        yield read(stack, tmp_path_factory.mktemp("readme"), user_env, target)
+        yield read(stack, tmp_path_factory.mktemp("readme"), user_env, target, LANE)
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +61,7 @@ def user_runs(
     """pytest started in users' projects, by name; stopped at the end whatever was found."""
     with ExitStack() as stack:
         root = tmp_path_factory.mktemp("as-a-user")
-        yield start_runs(user_env, root, stack, _nginx_target(request))
+        yield start_runs(user_env, root, stack, _nginx_target(request), LANE)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -67,3 +71,8 @@ def _start_early(request: pytest.FixtureRequest) -> None:
     for name in EARLY:
         if name in used:
             request.getfixturevalue(name)
+
+
+def pytest_runtest_teardown() -> None:
+    """Between tests, start what the lane now has room for."""
+    LANE.advance()

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from chaos.testing.serve import ServedCommand, start
 
-from .userenv import ROOT, Running, UserEnv
+from .userenv import ROOT, Lane, Running, UserEnv
 
 __all__ = [
     "BLOCKS",
@@ -119,7 +119,7 @@ def _aimed(text: str, target: str | None) -> str:
     return text.replace(PLACEHOLDER, target).replace(PORT_FLAG, f"--port {port}")
 
 
-def _start(block: Block, user_env: UserEnv, cwd: Path, target: str | None) -> Running:
+def _start(block: Block, user_env: UserEnv, cwd: Path, target: str | None, lane: Lane) -> Running:
     if PLACEHOLDER in block.text or PORT_FLAG in block.text:
         assert target is not None, f"{block} aims at {PLACEHOLDER}: start a server above it"
     text = _aimed(block.text, target)
@@ -129,7 +129,7 @@ def _start(block: Block, user_env: UserEnv, cwd: Path, target: str | None) -> Ru
         argv = ["python", script.name]
     else:
         argv = ["bash", "-e", "-o", "pipefail", "-c", text]
-    return user_env.start(argv, cwd=cwd, output=cwd.parent / f"{cwd.name}.out")
+    return user_env.start(argv, cwd=cwd, output=cwd.parent / f"{cwd.name}.out", lane=lane)
 
 
 def judge(block: Block, code: int, output: str, where: str) -> None:
@@ -184,11 +184,13 @@ class Reading:
     main_job: Running | None = None
 
 
-def read(stack: ExitStack, scratch: Path, user_env: UserEnv, nginx: str | None) -> Reading:
-    """Plan and start every block, none waiting for another (they wait on their servers'
-    timeouts, not on the CPU); ``stack`` stops all of it. A runnable block gets a directory of
-    its own, holding the file blocks above it (aimed at its server), and an instance of its
-    own of the latest background server, so it can run beside the others."""
+def read(
+    stack: ExitStack, scratch: Path, user_env: UserEnv, nginx: str | None, lane: Lane
+) -> Reading:
+    """Plan every block and start each in ``lane``, none waiting for another (they wait on
+    their servers' timeouts, not on the CPU); ``stack`` stops all of it. A runnable block gets
+    a directory of its own, holding the file blocks above it (aimed at its server), and an
+    instance of its own of the latest background server, so it can run beside the others."""
     reading = Reading()
     files: list[tuple[str, str]] = []
     command: str | None = None
@@ -208,14 +210,15 @@ def read(stack: ExitStack, scratch: Path, user_env: UserEnv, nginx: str | None) 
         return served.target
 
     def run(block: Block, where: str, target: str | None) -> Running:
-        running = _start(block, user_env, prepare(block, where, target), target)
+        running = _start(block, user_env, prepare(block, where, target), target, lane)
         stack.callback(running.stop)
         return running
 
     main_job = scratch / "main-job"
     main_job.mkdir()
     argv = [*MAIN_JOB.split(), *MAIN_JOB_SHORT]
-    reading.main_job = user_env.start(argv, cwd=main_job, output=scratch / "main-job.out")
+    output = scratch / "main-job.out"
+    reading.main_job = user_env.start(argv, cwd=main_job, output=output, lane=lane)
     stack.callback(reading.main_job.stop)
     for block in BLOCKS:
         try:

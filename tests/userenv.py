@@ -17,11 +17,12 @@ import signal
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ROOT", "Running", "UserEnv", "build"]
+__all__ = ["ROOT", "Lane", "Running", "UserEnv", "build"]
 
 ROOT = Path(__file__).resolve().parent.parent
 # What this checkout installs (its packages, its metadata, an editable install's hooks): left
@@ -34,14 +35,57 @@ _DROPPED = ("CHAOS_", "PYTEST_", "HYPOTHESIS_", "PYTHON", "VIRTUAL_ENV", "COV_")
 INSTALL_TIMEOUT = 300
 
 
-@dataclass(frozen=True)
+class Lane:
+    """Commands started a few at a time, in order: each when fewer than ``width`` of the ones
+    before it still run (:meth:`advance`, called between tests), or at once when it is waited
+    for. Started all together they would load the machine the other tests time themselves on.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.queued: deque[Running] = deque()
+        self.started: list[Running] = []
+
+    def advance(self) -> None:
+        self.started = [r for r in self.started if r.proc.poll() is None]
+        while self.queued and len(self.started) < self.width:
+            self._start_next()
+
+    def start_through(self, running: Running) -> None:
+        """Start ``running`` and every command queued before it."""
+        while running in self.queued:
+            self._start_next()
+
+    def _start_next(self) -> None:
+        head = self.queued.popleft()
+        head.launch()
+        self.started.append(head)
+
+
 class Running:
     """A command started in a user's environment, its stdout and stderr going to a file: no
     pipe to fill, and no descriptor or thread of this process held while it runs (tests that
-    count their own descriptors run meanwhile)."""
+    count their own descriptors run meanwhile). In a :class:`Lane` it may not have started
+    yet; waiting for it starts it."""
 
-    proc: subprocess.Popen[bytes]
-    output: Path
+    def __init__(self, popen: Callable[[], subprocess.Popen[bytes]], output: Path) -> None:
+        self._popen = popen
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.output = output
+        self.lane: Lane | None = None
+
+    def launch(self) -> None:
+        if self._proc is None:
+            self._proc = self._popen()
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            if self.lane is not None:
+                self.lane.start_through(self)
+            self.launch()
+        assert self._proc is not None
+        return self._proc
 
     def wait(self, timeout: float) -> tuple[int, str]:
         """Its exit status and everything it wrote; TimeoutExpired if it runs past ``timeout``."""
@@ -49,13 +93,18 @@ class Running:
         return code, self.output.read_text(errors="replace")
 
     def stop(self) -> None:
-        """Kill its process group if it still runs (its own children with it). Idempotent."""
-        if self.proc.poll() is None:
+        """Kill its process group if it still runs (its own children with it); a command not
+        started yet never starts. Idempotent."""
+        if self._proc is None:
+            if self.lane is not None and self in self.lane.queued:
+                self.lane.queued.remove(self)
+            return
+        if self._proc.poll() is None:
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                os.killpg(self._proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            self.proc.wait()
+            self._proc.wait()
 
 
 @dataclass(frozen=True)
@@ -79,21 +128,34 @@ class UserEnv:
         env["VIRTUAL_ENV"] = str(self.venv)
         return {**env, **(extra or {})}
 
-    def start(self, argv: Sequence[str], *, cwd: Path, output: Path) -> Running:
+    def start(
+        self, argv: Sequence[str], *, cwd: Path, output: Path, lane: Lane | None = None
+    ) -> Running:
         """Start ``argv`` (``python`` and the package's scripts are this environment's) in a
         process group of its own, stdout and stderr interleaved into ``output`` as a terminal
-        shows them; it runs on while the caller does other things."""
-        with output.open("wb") as out:
-            proc = subprocess.Popen(
-                list(argv),
-                cwd=cwd,
-                env=self.environ(),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return Running(proc, output)
+        shows them; it runs on while the caller does other things. With a ``lane``, it starts
+        when the lane lets it."""
+
+        def popen() -> subprocess.Popen[bytes]:
+            with output.open("wb") as out:
+                return subprocess.Popen(
+                    list(argv),
+                    cwd=cwd,
+                    env=self.environ(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+
+        running = Running(popen, output)
+        if lane is None:
+            running.launch()
+        else:
+            running.lane = lane
+            lane.queued.append(running)
+            lane.advance()
+        return running
 
 
 def _copy_checkout(to: Path) -> Path:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..real_servers import README_TIMEOUT
-from ..userenv import Running, UserEnv
+from ..userenv import Lane, Running, UserEnv
 
 __all__ = ["TIMEOUT", "Run", "gone", "running", "start_runs"]
 
@@ -104,19 +104,21 @@ class Run:
             os.kill(pid, signal.SIGKILL)
 
 
-def _start(user_env: UserEnv, project: Path, *args: str) -> Run:
+def _start(user_env: UserEnv, project: Path, *args: str, lane: Lane | None) -> Run:
     project.mkdir()
     shutil.copy(TIMEOUTLESS, project / "myserver.py")
     (project / "test_waits.py").write_text(WAITING)
     argv = ["pytest", "-p", "no:cacheprovider", *args]
-    return Run(project, user_env.start(argv, cwd=project, output=project / "output.txt"))
+    output = project / "output.txt"
+    return Run(project, user_env.start(argv, cwd=project, output=output, lane=lane))
 
 
 def start_runs(
-    user_env: UserEnv, root: Path, stack: ExitStack, nginx: str | None
+    user_env: UserEnv, root: Path, stack: ExitStack, nginx: str | None, lane: Lane
 ) -> dict[str, Run]:
-    """Every run, started together (they wait on timeouts, not on the CPU), by name; ``stack``
-    stops each (and kills its leftovers) whatever its test found.
+    """Every run by name, the suite runs in ``lane``, the two that wait for a signal at once
+    (they wait on timeouts, not on the CPU); ``stack`` stops each (and kills its leftovers)
+    whatever its test found.
 
     ``toolkit`` and ``nginx`` (when given, HOST:PORT of one with the README's timeouts): the
     wire suite with ``deep`` against each.
@@ -128,13 +130,14 @@ def start_runs(
     suite = ["--pyargs", "chaos.suite", "--chaos-profile", "deep", *EXAMPLES]
     started: dict[str, Run] = {}
 
-    def start(name: str, *args: str) -> None:
-        started[name] = _start(user_env, root / name, *args)
+    def start(name: str, *args: str, lane: Lane | None = None) -> None:
+        started[name] = _start(user_env, root / name, *args, lane=lane)
         stack.callback(started[name].stop)
 
-    start("toolkit", *suite, "--chaos-serve", serve, *_promise(TIMEOUT))
+    start("toolkit", *suite, "--chaos-serve", serve, *_promise(TIMEOUT), lane=lane)
     if nginx is not None:
-        start("nginx", *suite, "--chaos-target", nginx, *_promise(f"{README_TIMEOUT:g}"))
+        promised = _promise(f"{README_TIMEOUT:g}")
+        start("nginx", *suite, "--chaos-target", nginx, *promised, lane=lane)
     mine = f"python {root / 'fails' / 'myserver.py'} --port {{port}}"
     start(
         "fails",
