@@ -4,6 +4,8 @@
   it is switched on for a fixed number of requests (keep-alive, or a new connection each)
   from a few sequential clients, and the instructions counted are divided by the requests.
   The count hardly moves with the machine's load, so two builds compare on a busy machine.
+- `perf`: `perf stat` counts system calls, context switches and CPU time per request over
+  the same load.
 - `pyspy`: py-spy samples the server (pinned to one core) while wrk loads it from the other;
   the table gives each function's share of the samples where it was on top of the stack.
 
@@ -18,6 +20,7 @@ import collections
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -119,9 +122,13 @@ def callgrind(source: Path, dispatch: str, close: bool, requests: int) -> float:
     try:
         _wait_listening(port, proc)
         _load(port, WARMUP // CLIENTS, close)
-        subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True, capture_output=True)
+        subprocess.run(
+            ["callgrind_control", "-i", "on", str(proc.pid)], check=True, capture_output=True
+        )
         _load(port, requests // CLIENTS, close)
-        subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True, capture_output=True)
+        subprocess.run(
+            ["callgrind_control", "-i", "off", str(proc.pid)], check=True, capture_output=True
+        )
     finally:
         _stop(proc)
     text = out.read_text(errors="replace")
@@ -131,7 +138,39 @@ def callgrind(source: Path, dispatch: str, close: bool, requests: int) -> float:
     return total / (CLIENTS * (requests // CLIENTS))
 
 
-def pyspy(source: Path, dispatch: str, close: bool, seconds: int, top: int) -> list[tuple[str, float]]:
+PERF_EVENTS = ("raw_syscalls:sys_enter", "context-switches", "task-clock")
+
+
+def perf(source: Path, dispatch: str, close: bool, requests: int) -> dict[str, float]:
+    """System calls, context switches and CPU microseconds per request, by `perf stat` on
+    the server process over the counted requests (the CPU time moves with the load; the
+    counts hardly do)."""
+    port = free_port()
+    proc = _start(_server_argv(port, dispatch), source, core=0)
+    try:
+        _wait_listening(port, proc)
+        _load(port, WARMUP // CLIENTS, close)
+        argv = ["perf", "stat", "-x", ",", "-e", ",".join(PERF_EVENTS), "-p", str(proc.pid)]
+        stat = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)  # perf attaches
+        _load(port, requests // CLIENTS, close)
+        stat.send_signal(signal.SIGINT)
+        _, report = stat.communicate(timeout=30)
+    finally:
+        _stop(proc)
+    counted = CLIENTS * (requests // CLIENTS)
+    values: dict[str, float] = {}
+    for line in report.splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[2] in PERF_EVENTS and fields[0].replace(".", "").isdigit():
+            values[fields[2]] = float(fields[0]) / counted
+    values["task-clock"] = values.get("task-clock", 0.0) * 1000  # msec -> us
+    return values
+
+
+def pyspy(
+    source: Path, dispatch: str, close: bool, seconds: int, top: int
+) -> list[tuple[str, float]]:
     """Each function's share of py-spy's samples of the thread holding the GIL (the Python
     work, whichever thread does it) as the innermost frame, under wrk load."""
     port = free_port()
@@ -140,8 +179,22 @@ def pyspy(source: Path, dispatch: str, close: bool, seconds: int, top: int) -> l
     try:
         _wait_listening(port, proc)
         spy = subprocess.Popen(
-            ["py-spy", "record", "--format", "raw", "--rate", "1000", "--nonblocking", "--gil",
-             "--duration", str(seconds + 1), "--output", str(raw), "--pid", str(proc.pid)],
+            [
+                "py-spy",
+                "record",
+                "--format",
+                "raw",
+                "--rate",
+                "1000",
+                "--nonblocking",
+                "--gil",
+                "--duration",
+                str(seconds + 1),
+                "--output",
+                str(raw),
+                "--pid",
+                str(proc.pid),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -170,8 +223,10 @@ def pyspy(source: Path, dispatch: str, close: bool, seconds: int, top: int) -> l
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
-    parser.add_argument("how", choices=("callgrind", "pyspy"))
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.profile", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("how", choices=("callgrind", "perf", "pyspy"))
     parser.add_argument("--source", type=Path, action="append", help="dir holding toolkit/")
     parser.add_argument("--dispatch", default="readiness")
     parser.add_argument("--close", action="store_true", help="a new connection per request")
@@ -180,12 +235,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10, help="pyspy: seconds of load")
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args(argv)
-    tool = "valgrind" if args.how == "callgrind" else "py-spy"
+    tool = {"callgrind": "valgrind", "perf": "perf", "pyspy": "py-spy"}[args.how]
     if shutil.which(tool) is None:
         print(f"bench.profile: {tool} is not on PATH", file=sys.stderr)
         return 2
     sources = args.source or [ROOT]
     what = "new connection per request" if args.close else "keep-alive"
+    if args.how == "perf":
+        print(f"| build | dispatch | {what}: syscalls | context switches | CPU us |")
+        print("|---|---|---|---|---|")
+        for _ in range(args.rounds):
+            for source in sources:
+                got = perf(source, args.dispatch, args.close, args.requests)
+                cells = " | ".join(f"{got.get(e, 0.0):.1f}" for e in PERF_EVENTS)
+                print(f"| {source} | {args.dispatch} | {cells} |", flush=True)
+        return 0
     if args.how == "callgrind":
         print(f"| build | dispatch | {what}: instructions per request |\n|---|---|---|")
         for _ in range(args.rounds):

@@ -54,6 +54,12 @@ class Service:
         self.stopping = threading.Event()
         self._live: dict[int, Connection] = {}
         self._cond = threading.Condition()
+        self._on_close: list[Callable[[Connection], None]] = []
+
+    def on_close(self, hook: Callable[[Connection], None]) -> None:
+        """Call `hook(conn)` as each connection closes, before its socket is released (a
+        part that watches sockets forgets it there, before the descriptor can be reused)."""
+        self._on_close.append(hook)
 
     # --- one connection -------------------------------------------------------------------
 
@@ -150,6 +156,8 @@ class Service:
             self.log.closed(conn.id, reason)  # counted by the log as a duplicate close
             return
         self._leave(conn)
+        for hook in self._on_close:
+            hook(conn)
         abort = reason is CloseReason.WRITE_TIMEOUT
         lingers = not abort and self._lingers(conn, reason, reply)
         try:

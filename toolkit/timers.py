@@ -36,6 +36,11 @@ class TimerHeap:
             self._heap = [(d, s, k) for k, (d, s) in self._armed.items()]
             heapq.heapify(self._heap)
 
+    def deadline(self, key: Hashable) -> float | None:
+        """`key`'s pending deadline, or None."""
+        entry = self._armed.get(key)
+        return None if entry is None else entry[0]
+
     def cancel(self, key: Hashable) -> None:
         self._armed.pop(key, None)
 
