@@ -14,13 +14,18 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from .config import DISPATCH_MODES, MODELS, OVERLOAD_POLICIES, ServerConfig
+from .config import DISPATCH_MODES, HTTP_PARSERS, MODELS, OVERLOAD_POLICIES, ServerConfig
 from .handlers import DEFAULT_SLEEP, HANDLERS
 from .server import Server
 
 __all__ = ["build_parser", "main"]
 
-_CHOICES = {"overload": OVERLOAD_POLICIES, "model": MODELS, "dispatch": DISPATCH_MODES}
+_CHOICES = {
+    "overload": OVERLOAD_POLICIES,
+    "model": MODELS,
+    "dispatch": DISPATCH_MODES,
+    "http_parser": HTTP_PARSERS,
+}
 
 
 class _OneLineParser(argparse.ArgumentParser):

@@ -1,5 +1,6 @@
-"""The bounds table, proven row by row in both dispatch modes: each scripted hostile client
-holds its slot and a worker no longer than `toolkit.bounds` says, and ends as it should."""
+"""The bounds table, proven row by row in both dispatch modes and with both HTTP parsers: each
+scripted hostile client holds its slot and a worker no longer than `toolkit.bounds` says, and
+ends as it should."""
 
 from __future__ import annotations
 
@@ -48,9 +49,9 @@ def statuses(answer: bytes) -> list[int]:
 
 @pytest.mark.parametrize("behaviour", list(BEHAVIOURS))
 def test_a_hostile_client_holds_a_slot_and_a_worker_no_longer_than_its_bound(
-    make_server: Callable[..., Server], dispatch: str, behaviour: str
+    make_server: Callable[..., Server], dispatch: str, parser: str, behaviour: str
 ) -> None:
-    server = make_server(dispatch=dispatch, **CONFIG)
+    server = make_server(dispatch=dispatch, http_parser=parser, **CONFIG)
     row = bound(dispatch, behaviour)
     outcome = SCRIPTS[behaviour](server)
     record = outcome.record
