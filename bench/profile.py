@@ -141,31 +141,48 @@ def callgrind(source: Path, dispatch: str, close: bool, requests: int) -> float:
 PERF_EVENTS = ("raw_syscalls:sys_enter", "context-switches", "task-clock")
 
 
-def perf(source: Path, dispatch: str, close: bool, requests: int) -> dict[str, float]:
+def perf(
+    source: Path, dispatch: str, close: bool, requests: int, wrk_seconds: int = 0
+) -> dict[str, float]:
     """System calls, context switches and CPU microseconds per request, by `perf stat` on
     the server process over the counted requests (the CPU time moves with the load; the
-    counts hardly do)."""
+    counts hardly do). With `wrk_seconds`, the load is wrk's 50 connections for that long
+    instead (the requests counted are wrk's)."""
     port = free_port()
     proc = _start(_server_argv(port, dispatch), source, core=0)
+    values: dict[str, float] = {}
     try:
         _wait_listening(port, proc)
         _load(port, WARMUP // CLIENTS, close)
         argv = ["perf", "stat", "-x", ",", "-e", ",".join(PERF_EVENTS), "-p", str(proc.pid)]
         stat = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
         time.sleep(0.5)  # perf attaches
-        _load(port, requests // CLIENTS, close)
+        if wrk_seconds:
+            out = _wrk(port, close, wrk_seconds)
+            counted = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
+            values["req/s"] = counted / wrk_seconds
+        else:
+            _load(port, requests // CLIENTS, close)
+            counted = CLIENTS * (requests // CLIENTS)
         stat.send_signal(signal.SIGINT)
         _, report = stat.communicate(timeout=30)
     finally:
         _stop(proc)
-    counted = CLIENTS * (requests // CLIENTS)
-    values: dict[str, float] = {}
     for line in report.splitlines():
         fields = line.split(",")
         if len(fields) > 2 and fields[2] in PERF_EVENTS and fields[0].replace(".", "").isdigit():
             values[fields[2]] = float(fields[0]) / counted
     values["task-clock"] = values.get("task-clock", 0.0) * 1000  # msec -> us
     return values
+
+
+def _wrk(port: int, close: bool, seconds: int) -> str:
+    """wrk's report of `seconds` of load from 50 connections, pinned to core 1."""
+    wrk = ["taskset", "-c", "1", "wrk", "-t2", "-c50", f"-d{seconds}s"]
+    if close:
+        wrk += ["-H", "Connection: close"]
+    run = [*wrk, f"http://{HOST}:{port}/"]
+    return subprocess.run(run, capture_output=True, text=True, timeout=seconds + 30).stdout
 
 
 def pyspy(
@@ -198,10 +215,7 @@ def pyspy(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wrk = ["taskset", "-c", "1", "wrk", "-t2", "-c50", f"-d{seconds}s"]
-        if close:
-            wrk += ["-H", "Connection: close"]
-        subprocess.run([*wrk, f"http://{HOST}:{port}/"], capture_output=True, timeout=seconds + 30)
+        _wrk(port, close, seconds)
         spy.wait(seconds + 60)
     finally:
         _stop(proc)
@@ -231,7 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dispatch", default="readiness")
     parser.add_argument("--close", action="store_true", help="a new connection per request")
     parser.add_argument("--requests", type=int, default=2000, help="callgrind: requests counted")
-    parser.add_argument("--rounds", type=int, default=1, help="callgrind: interleaved rounds")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds")
+    parser.add_argument("--wrk", type=int, default=0, help="perf: seconds of wrk load instead")
     parser.add_argument("--seconds", type=int, default=10, help="pyspy: seconds of load")
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args(argv)
@@ -242,12 +257,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sources = args.source or [ROOT]
     what = "new connection per request" if args.close else "keep-alive"
     if args.how == "perf":
-        print(f"| build | dispatch | {what}: syscalls | context switches | CPU us |")
-        print("|---|---|---|---|---|")
+        print(f"| build | dispatch | {what}: syscalls | context switches | CPU us | req/s |")
+        print("|---|---|---|---|---|---|")
         for _ in range(args.rounds):
             for source in sources:
-                got = perf(source, args.dispatch, args.close, args.requests)
-                cells = " | ".join(f"{got.get(e, 0.0):.1f}" for e in PERF_EVENTS)
+                got = perf(source, args.dispatch, args.close, args.requests, args.wrk)
+                cells = " | ".join(f"{got.get(e, 0.0):.1f}" for e in (*PERF_EVENTS, "req/s"))
                 print(f"| {source} | {args.dispatch} | {cells} |", flush=True)
         return 0
     if args.how == "callgrind":

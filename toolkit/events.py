@@ -160,6 +160,9 @@ class EventLog:
     def __init__(self, capacity: int = 100_000) -> None:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
+        # Threads in wait_for/wait_record: a change notifies only when someone waits (a
+        # notify is Python code on every gauge move, several per request).
+        self._waiters = 0
         self._next_id = 1
         self._live: dict[int, _Entry] = {}
         self._finished: deque[ConnectionRecord] = deque(maxlen=capacity)
@@ -218,7 +221,7 @@ class EventLog:
         worker_longest: float = 0.0,
     ) -> bool:
         """Log the one close of a connection; a second close is counted as a bug, not recorded."""
-        with self._changed:
+        with self._lock:
             entry = self._live.pop(conn_id, None)
             if entry is None:
                 self._duplicate_closes += 1
@@ -237,7 +240,7 @@ class EventLog:
             self._closed += 1
             if reason is CloseReason.HANDLER_ERROR:
                 self._handler_errors += 1
-            self._changed.notify_all()
+            self._notify()
             return True
 
     # --- gauges and counters ---------------------------------------------------------------
@@ -252,7 +255,20 @@ class EventLog:
         self._gauges[name] = value
         if value > self._peaks[name]:
             self._peaks[name] = value
-        self._changed.notify_all()
+        self._notify()
+
+    def _notify(self) -> None:
+        """Holds `_lock`: wake the waiters, if there are any."""
+        if self._waiters:
+            self._changed.notify_all()
+
+    def _wait(self, predicate: Callable[[], object], timeout: float) -> bool:
+        """Holds `_lock`: wait until `predicate()` holds (re-checked on every change)."""
+        self._waiters += 1
+        try:
+            return bool(self._changed.wait_for(predicate, timeout))
+        finally:
+            self._waiters -= 1
 
     def accept_backoff(self) -> None:
         """The acceptor ran out of descriptors (EMFILE/ENFILE) and backed off."""
@@ -314,8 +330,8 @@ class EventLog:
                     return record
             return None
 
-        with self._changed:
-            if self._changed.wait_for(find, timeout):
+        with self._lock:
+            if self._wait(find, timeout):
                 found = find()
                 assert found is not None
                 return found
@@ -323,5 +339,5 @@ class EventLog:
 
     def wait_for(self, predicate: Callable[[Stats], bool], timeout: float) -> bool:
         """Block until `predicate(stats)` holds (re-checked on every change) or `timeout` passes."""
-        with self._changed:
-            return self._changed.wait_for(lambda: predicate(self._snapshot()), timeout)
+        with self._lock:
+            return self._wait(lambda: predicate(self._snapshot()), timeout)

@@ -53,6 +53,7 @@ class IoLoop:
         self._due: dict[Hashable, Callable[[Any], None]] = {}
         self._inbox: list[Callable[[], None]] = []
         self._closers: list[Callable[[], None]] = []
+        self._batch_hooks: list[Callable[[], None]] = []
         self._stopping = False
         # While the loop sleeps in epoll_wait: until when (inf: no timer); None while awake.
         self._asleep_until: float | None = None
@@ -75,6 +76,11 @@ class IoLoop:
             self._thread = None
             self._release()
             raise
+
+    def on_batch_end(self, hook: Callable[[], None]) -> None:
+        """Run `hook()` on the loop thread after each batch of readable events (a part that
+        hands work to other threads does so once per batch, after the loop's own reads)."""
+        self._batch_hooks.append(hook)
 
     def on_stop(self, closer: Callable[[], None]) -> None:
         """Run `closer` on the loop thread when it stops (to close what a part still holds)."""
@@ -208,6 +214,8 @@ class IoLoop:
                     handler = handlers.get(fd)
                     if handler is not None:
                         self._guarded(handler[0], handler[1])
+                for hook in self._batch_hooks:
+                    self._guarded(hook)
                 with self._lock:
                     actions = [
                         (action, key)

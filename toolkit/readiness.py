@@ -53,6 +53,10 @@ class ReadinessFront:
         self._lock = threading.Lock()  # a park is published whole before anyone takes it
         self._stopped = False
         self._queue_timer_at: float | None = None  # on the loop thread only
+        # Requests read in this batch of events, handed to the pool when it ends: a worker
+        # woken at once would only wait for the GIL while the loop thread reads the rest.
+        self._ready: list[Connection] = []  # on the loop thread only
+        loop.on_batch_end(self._hand_over)
         loop.on_stop(self._close_all)
         service.on_close(self._forget)
 
@@ -135,7 +139,18 @@ class ReadinessFront:
         self._take(conn)
         if step is Ready.CLOSED:
             self._service.close(conn, conn.state.clean_close_reason())
-        elif hand_off(self._service, self._pool, conn):
+        else:
+            self._ready.append(conn)
+
+    def _hand_over(self) -> None:
+        """Offer the pool what this batch read (each at once turned away if it is full)."""
+        if not self._ready:
+            return
+        ready, self._ready = self._ready, []
+        queued = False
+        for conn in ready:
+            queued = hand_off(self._service, self._pool, conn) or queued
+        if queued:
             self._arm_queue_timer()
 
     def _receive(self, conn: Connection) -> Ready:
@@ -169,9 +184,12 @@ class ReadinessFront:
             self._service.close(conn, reason, self._service.final_reply(conn, reason))
 
     def _arm_queue_timer(self) -> None:
-        """Wake for the oldest queued connection's deadline (queued here, so FIFO order)."""
+        """Make sure the queue is looked at by the deadline of what was just queued: queued
+        here, in FIFO order, so with no timer armed nothing queued is due earlier."""
         if self._queue_timer_at is None:
-            self._expire_queue(self)
+            due = now() + self._service.config.queue_timeout
+            self._queue_timer_at = due
+            self._loop.arm(self, due, self._expire_queue)
 
     def _expire_queue(self, _: object) -> None:
         upcoming = expire_queued(self._service, self._pool)
@@ -180,6 +198,7 @@ class ReadinessFront:
             self._loop.arm(self, upcoming, self._expire_queue)
 
     def _close_all(self) -> None:
+        self._hand_over()  # read before the stop: the pool turns them away (shutdown)
         with self._lock:
             parked = list(self._parked)
             self._parked.clear()

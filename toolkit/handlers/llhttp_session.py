@@ -161,6 +161,10 @@ class LlhttpSession(Session):
         """Give the request line's bare LF its CR (llhttp's leniency covers only the header
         lines); empty lines before it, which llhttp skips, pass as they are."""
         start = 0
+        end = chunk.find(b"\n")
+        if end > 0 and chunk[end - 1] == 0x0D and not chunk.startswith(b"\r"):
+            self._line_open = False  # the common case: a request line that ends in CRLF
+            return chunk
         while (end := chunk.find(b"\n", start)) >= 0:
             if self._line_begun or chunk[start:end].strip(b"\r"):
                 self._line_open = False
@@ -203,7 +207,7 @@ class LlhttpSession(Session):
         reply = self._app(head)
         if reply.delay > 0:
             conn.pause(reply.delay)
-        keep = self._keep_alive and not self._upgrade and not closes(reply)
+        keep = self._keep_alive and not self._upgrade and not (reply.headers and closes(reply))
         conn.sendall(self._framer.frame(reply, head=head.method == b"HEAD", close=not keep))
         self._head = None
         self._line_open, self._line_begun, self._last = True, False, b""
