@@ -132,7 +132,10 @@ def callgrind(source: Path, dispatch: str, close: bool, requests: int) -> float:
     finally:
         _stop(proc)
     text = out.read_text(errors="replace")
-    out.unlink()
+    if os.environ.get("BENCH_KEEP_CALLGRIND"):
+        print(f"bench.profile: kept {out}", file=sys.stderr)
+    else:
+        out.unlink()
     # With instrumentation off at the start, `summary` stays 0; `totals` has the count.
     total = sum(int(m) for m in re.findall(r"^totals: (\d+)", text, re.M))
     return total / (CLIENTS * (requests // CLIENTS))

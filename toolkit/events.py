@@ -135,6 +135,27 @@ class _Entry:
         self.worker_time = 0.0
         self.worker_longest = 0.0
 
+    def row(self) -> _Row:
+        """The finished record as a tuple of plain values (the reason by its value): the
+        garbage collector stops tracking such a tuple, so a full log costs a collection
+        nothing, where as many record objects made every full collection a long pause."""
+        return (
+            self.id,
+            self.peer_host,
+            self.peer_port,
+            self.accepted,
+            self.admitted,
+            self.dispatched,
+            self.first_byte,
+            self.closed,
+            None if self.reason is None else self.reason.value,
+            self.bytes_in,
+            self.bytes_out,
+            self.responses,
+            self.worker_time,
+            self.worker_longest,
+        )
+
     def freeze(self) -> ConnectionRecord:
         return ConnectionRecord(
             self.id,
@@ -154,6 +175,17 @@ class _Entry:
         )
 
 
+_Row = tuple[
+    int, str, int, float, float | None, float | None, float | None, float | None, str | None,
+    int, int, int, float, float,
+]  # fmt: skip
+
+
+def _record(row: _Row) -> ConnectionRecord:
+    reason = row[8]
+    return ConnectionRecord(*row[:8], None if reason is None else CloseReason(reason), *row[9:])
+
+
 class EventLog:
     """Records every connection and keeps gauges: open, busy workers, pending, parked."""
 
@@ -165,7 +197,7 @@ class EventLog:
         self._waiters = 0
         self._next_id = 1
         self._live: dict[int, _Entry] = {}
-        self._finished: deque[ConnectionRecord] = deque(maxlen=capacity)
+        self._finished: deque[_Row] = deque(maxlen=capacity)
         self._reasons: Counter[str] = Counter()
         self._gauges = {"open": 0, "busy": 0, "pending": 0, "parked": 0, "lingering": 0}
         self._peaks = dict(self._gauges)
@@ -235,7 +267,7 @@ class EventLog:
             entry.worker_longest = worker_longest
             if entry.admitted is not None:
                 self._bump("open", -1)
-            self._finished.append(entry.freeze())
+            self._finished.append(entry.row())
             self._reasons[str(reason)] += 1
             self._closed += 1
             if reason is CloseReason.HANDLER_ERROR:
@@ -248,7 +280,12 @@ class EventLog:
     def gauge(self, name: str, delta: int) -> None:
         """Move a gauge (busy, pending, parked, lingering) and its high-water mark."""
         with self._lock:
-            self._bump(name, delta)
+            value = self._gauges[name] + delta
+            self._gauges[name] = value
+            if value > self._peaks[name]:
+                self._peaks[name] = value
+            if self._waiters:
+                self._changed.notify_all()
 
     def _bump(self, name: str, delta: int) -> None:
         value = self._gauges[name] + delta
@@ -315,7 +352,8 @@ class EventLog:
     def records(self) -> list[ConnectionRecord]:
         """Finished records (oldest first, up to capacity), then the live ones."""
         with self._lock:
-            return list(self._finished) + [e.freeze() for e in self._live.values()]
+            finished = [_record(row) for row in self._finished]
+            return finished + [e.freeze() for e in self._live.values()]
 
     def wait_record(self, peer_port: int, timeout: float) -> ConnectionRecord:
         """The closed record of the connection from `peer_port`, waiting up to `timeout` for it.
@@ -325,9 +363,9 @@ class EventLog:
         """
 
         def find() -> ConnectionRecord | None:
-            for record in reversed(self._finished):
-                if record.peer_port == peer_port:
-                    return record
+            for row in reversed(self._finished):
+                if row[2] == peer_port:
+                    return _record(row)
             return None
 
         with self._lock:

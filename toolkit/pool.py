@@ -128,30 +128,36 @@ class WorkerPool:
 
     def _work(self, run: Callable[[Connection], None]) -> None:
         conn: Connection | None = None
+        busy = False
         wake = threading.Lock()
         wake.acquire()  # held: an `offer` releases it to wake this worker
         lock = self._lock
         while True:
             with lock:
-                if conn is not None:
-                    # Busy ends and idle begins in one step, so `busy == 0` means "will admit".
-                    self._log.gauge("busy", -1)
-                    conn = None
-                self._idle += 1
-                self._sync_pending()
-                while not self._queue and not self._stopping:
-                    self._sleepers.append(wake)
-                    lock.release()
-                    try:
-                        wake.acquire()
-                    finally:
-                        lock.acquire()
-                self._idle -= 1
-                if not self._queue:
-                    return
+                # A worker that takes the next connection straight away stays busy; one that
+                # goes idle ends busy and begins idle in one step, so `busy == 0` means
+                # "will admit".
+                if not self._queue or self._stopping:
+                    if busy:
+                        self._log.gauge("busy", -1)
+                        busy = False
+                    self._idle += 1
+                    self._sync_pending()
+                    while not self._queue and not self._stopping:
+                        self._sleepers.append(wake)
+                        lock.release()
+                        try:
+                            wake.acquire()
+                        finally:
+                            lock.acquire()
+                    self._idle -= 1
+                    if not self._queue:
+                        return
                 conn = self._queue.popleft()
                 self._sync_pending()
-                self._log.gauge("busy", 1)
+                if not busy:
+                    self._log.gauge("busy", 1)
+                    busy = True
             try:
                 run(conn)
             except Exception:

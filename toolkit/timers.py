@@ -13,7 +13,7 @@ from collections.abc import Hashable
 __all__ = ["TimerHeap"]
 
 # Rebuild once the heap holds this many more entries than there are live timers.
-_COMPACT_SLACK = 1024
+_COMPACT_SLACK = 64
 
 
 class TimerHeap:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import socket
 import threading
+import weakref
 
 import h11
 import pytest
@@ -169,3 +171,19 @@ def test_the_readiness_test_never_keeps_a_worker_from_a_whole_head(chunks: list[
             elif seen is not Ready.NEED_DATA:
                 early_error = parser == "llhttp" and not _BLANK_LINE.search(unlooked)
                 assert early_error and seen is Ready.REQUEST, f"{parser}: {seen} hidden, {chunks!r}"
+
+
+def test_a_session_is_freed_when_dropped_not_left_to_the_garbage_collector(parser: str) -> None:
+    """Every connection's session must go when its connection does: one left in a reference
+    cycle waits for a full collection, and under load those paused the server for tens of
+    milliseconds (the new-connection p99)."""
+    session = _session(parser)
+    session.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert session.ready() is Ready.REQUEST
+    gone = weakref.ref(session)
+    gc.disable()
+    try:
+        del session
+        assert gone() is None, "the session is kept alive by a reference cycle"
+    finally:
+        gc.enable()

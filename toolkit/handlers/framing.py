@@ -31,7 +31,7 @@ def may_end_head(tail: bytes, data: bytes, at_start: bool, *, skips_blank: bool)
     request head: a head end in them, or a first byte (`at_start`) no request begins with
     (CR and LF too, unless the parser `skips_blank` lines before a request, as llhttp does).
     Only False is certain: the head is not whole yet."""
-    if HEAD_END.search(tail + data) is not None:
+    if HEAD_END.search(data) is not None or (tail and HEAD_END.search(tail + data[:2])):
         return True
     if not at_start or not data or data[0] >= _FIRST_REQUEST_BYTE:
         return False
@@ -73,14 +73,20 @@ class Framer:
 
     def __init__(self) -> None:
         self._fixed: dict[tuple[Reply, bool, bool], bytes] = {}
+        # The same constant object each time (the common case): found without hashing it.
+        self._last: tuple[Reply, bool, bool, bytes] | None = None
 
     def frame(self, reply: Reply, *, head: bool, close: bool) -> bytes:
         if not reply.fixed:
             return frame(reply, head=head, close=close)
+        last = self._last
+        if last is not None and last[0] is reply and last[1] == head and last[2] == close:
+            return last[3]
         key = (reply, head, close)
         framed = self._fixed.get(key)
         if framed is None:
             if len(self._fixed) >= _MOST_FIXED:
                 self._fixed.clear()
             framed = self._fixed[key] = frame(reply, head=head, close=close)
+        self._last = (reply, head, close, framed)
         return framed
