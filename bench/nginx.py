@@ -1,4 +1,5 @@
-"""nginx as the ceiling: one worker, `return 200 "hello world"`, files in a scratch prefix."""
+"""nginx as the ceiling: one worker (or several), `return 200 "hello world"`, files in a scratch
+prefix."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ WORKER_CONNECTIONS = 16_000
 _TEMPLATE = """\
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes {workers};
 worker_rlimit_nofile {nofile};
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
@@ -25,15 +26,27 @@ http {{
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
 {timeouts}    server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{listen};
         location / {{ default_type text/plain; return 200 "hello world"; }}
     }}
 }}
 """
 
 
-def write_config(prefix: Path, port: int, idle_timeout: float | None, nofile: int) -> Path:
-    """Write nginx.conf under `prefix`; `idle_timeout` sets client_header_timeout (whole head)."""
+def write_config(
+    prefix: Path,
+    port: int,
+    idle_timeout: float | None,
+    nofile: int,
+    *,
+    workers: int = 1,
+    connections: int = WORKER_CONNECTIONS,
+) -> Path:
+    """Write nginx.conf under `prefix`; `idle_timeout` sets client_header_timeout (whole head).
+
+    With several `workers` each listens on its own socket (`reuseport`), so the kernel spreads
+    connections evenly and no worker runs out of its `connections` before the others.
+    """
     timeouts = ""
     if idle_timeout is not None:
         ms = max(1, round(idle_timeout * 1000))
@@ -43,9 +56,11 @@ def write_config(prefix: Path, port: int, idle_timeout: float | None, nofile: in
         _TEMPLATE.format(
             prefix=prefix,
             port=port,
-            connections=WORKER_CONNECTIONS,
+            connections=connections,
             nofile=nofile,
             timeouts=timeouts,
+            workers=workers,
+            listen=" backlog=4096 reuseport" if workers > 1 else "",
         )
     )
     return path

@@ -12,9 +12,10 @@ from enum import StrEnum
 
 from .jsondata import JSONObject, Scalar, as_object
 
-__all__ = ["ClientRecord", "Outcome", "ServerEnd", "server_end"]
+__all__ = ["TIMESTAMPS", "ClientRecord", "Outcome", "ServerEnd", "server_end"]
 
-_TIMESTAMPS = (
+# Every stamp a record may have besides ``started`` (each at or after it).
+TIMESTAMPS = (
     "connected",
     "first_sent",
     "last_sent",
@@ -102,7 +103,7 @@ class ClientRecord:
             raise ValueError(f"local_port: expected 1..65535 or None, got {self.local_port!r}")
         if not _is_time(self.started):
             raise ValueError(f"started: expected a monotonic time, got {self.started!r}")
-        for name in _TIMESTAMPS:
+        for name in TIMESTAMPS:
             value = getattr(self, name)
             if value is not None and not _is_time(value):
                 raise ValueError(f"{name}: expected a monotonic time or None, got {value!r}")
