@@ -19,6 +19,7 @@ from collections.abc import Callable
 from .clock import now
 from .connection import Connection
 from .events import CloseReason, EventLog
+from .state import Place
 
 __all__ = ["WorkerPool"]
 
@@ -59,8 +60,9 @@ class WorkerPool:
             # Connections beyond the idle workers' share are the ones that really wait.
             if self._stopping or len(self._queue) - self._idle >= self._max_pending:
                 return False
+            if conn.state.place is Place.NEW:  # a parked one was admitted when it was parked
+                self._log.admitted(conn.id)
             conn.state.queued(now())
-            self._log.admitted(conn.id)
             self._queue.append(conn)
             self._sync_pending()
             sleeper = self._sleepers.popleft() if self._sleepers else None  # the longest idle
