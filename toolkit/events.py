@@ -157,22 +157,7 @@ class _Entry:
         )
 
     def freeze(self) -> ConnectionRecord:
-        return ConnectionRecord(
-            self.id,
-            self.peer_host,
-            self.peer_port,
-            self.accepted,
-            self.admitted,
-            self.dispatched,
-            self.first_byte,
-            self.closed,
-            self.reason,
-            self.bytes_in,
-            self.bytes_out,
-            self.responses,
-            self.worker_time,
-            self.worker_longest,
-        )
+        return _record(self.row())
 
 
 _Row = tuple[

@@ -19,7 +19,7 @@ from ..errors import BadRequest, RequestTooLarge
 from .base import Ready, Session
 from .framing import may_end_head
 from .replies import Reply, canned, phrase
-from .request import Request, content_length
+from .request import Request, answer, content_length
 
 __all__ = ["H11Session"]
 
@@ -90,10 +90,7 @@ class H11Session(Session):
         request = self._read_head(conn)
         if request is None or not self._read_body(conn, request):
             return False
-        conn.request_done()
-        reply = self._app(request)
-        if reply.delay > 0:
-            conn.pause(reply.delay)
+        reply = answer(conn, self._app, request)
         conn.sendall(self._frame(request, reply))
         if self._h11.our_state is not h11.DONE or self._h11.their_state is not h11.DONE:
             return False

@@ -27,7 +27,7 @@ from ..errors import BadRequest, RequestTooLarge
 from .base import Ready, Session
 from .framing import CONTINUE, HEAD_END, Framer, closes, may_end_head
 from .replies import Reply, canned
-from .request import ParsedRequest, Request
+from .request import ParsedRequest, Request, answer
 
 __all__ = ["LlhttpSession"]
 
@@ -230,10 +230,7 @@ class LlhttpSession(Session):
         head = self._read_head(conn)
         if head is None or not self._read_body(conn, head):
             return False
-        conn.request_done()
-        reply = self._app(head)
-        if reply.delay > 0:
-            conn.pause(reply.delay)
+        reply = answer(conn, self._app, head)
         keep = self._keep_alive and not self._upgrade and not (reply.headers and closes(reply))
         conn.sendall(self._framer.frame(reply, head=head.method == b"HEAD", close=not keep))
         self._head = None

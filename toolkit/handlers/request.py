@@ -1,4 +1,5 @@
-"""What an HTTP app is given: a request head, whichever parser read it.
+"""What an HTTP app is given: a request head, whichever parser read it; and the one way a
+session calls the app.
 
 `Request` is the shape both sessions hand an app: h11's own `h11.Request` already has it, and
 the llhttp session builds a `ParsedRequest`. Header names are lower-case, values stripped.
@@ -6,10 +7,15 @@ the llhttp session builds a `ParsedRequest`. Header names are lower-case, values
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple, Protocol
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-__all__ = ["ParsedRequest", "Request", "content_length"]
+from .replies import Reply
+
+if TYPE_CHECKING:
+    from ..connection import Connection
+
+__all__ = ["ParsedRequest", "Request", "answer", "content_length"]
 
 
 class Request(Protocol):
@@ -43,3 +49,13 @@ def content_length(request: Request) -> int | None:
         if name == b"content-length":
             return int(value)
     return None
+
+
+def answer(conn: Connection, app: Callable[[Request], Reply], request: Request) -> Reply:
+    """The app's reply to a whole request: its clock stops, the app runs (and its simulated
+    work, cut short if the server force-closes the connection)."""
+    conn.request_done()
+    reply = app(request)
+    if reply.delay > 0:
+        conn.pause(reply.delay)
+    return reply
