@@ -101,6 +101,17 @@ def test_oversized_request_gets_413_and_too_large(parser: str) -> None:
     assert reason is CloseReason.TOO_LARGE
 
 
+def test_a_declared_body_too_large_gets_413_even_when_it_arrived_with_the_head(
+    parser: str,
+) -> None:
+    # The same request is refused whether its body is still on the way or already read.
+    body = b"b" * 2000
+    whole = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" + body
+    reason, received = serve_pair(whole, parser, half_close=False, max_request_bytes=1024)
+    assert received.startswith(b"HTTP/1.1 413"), received[:40]
+    assert reason is CloseReason.TOO_LARGE
+
+
 def test_eof_before_any_request_is_peer_closed(parser: str) -> None:
     reason, received = serve_pair(b"", parser, half_close=True)
     assert received == b""
