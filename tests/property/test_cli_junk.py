@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import io
 import json
 import signal
@@ -173,6 +174,7 @@ def test_toolkit_serve_takes_junk_in_one_line(
     # A config the junk makes valid is served, and stopped at once as if by SIGTERM.
     monkeypatch.setattr(signal, "pthread_sigmask", lambda how, mask: set())
     monkeypatch.setattr(signal, "sigwait", lambda mask: signal.SIGTERM)
+    monkeypatch.setattr(gc, "freeze", lambda: None)  # serving's, not this test process's
     serve = _subcommands(toolkit.cli.build_parser())["serve"]
     flags = [f for f in _flags(serve) if f not in ("--host", "--port")]
     host = st.sampled_from(["127.0.0.1", "::1", "", "a" * 64 + ".example", "\udcff", "a..b"])
