@@ -56,12 +56,12 @@ def readme_reading(
 
 @pytest.fixture(scope="session")
 def user_runs(
-    tmp_path_factory: pytest.TempPathFactory, user_env: UserEnv, request: pytest.FixtureRequest
+    tmp_path_factory: pytest.TempPathFactory, user_env: UserEnv
 ) -> Iterator[dict[str, Run]]:
     """pytest started in users' projects, by name; stopped at the end whatever was found."""
     with ExitStack() as stack:
         root = tmp_path_factory.mktemp("as-a-user")
-        yield start_runs(user_env, root, stack, _nginx_target(request), LANE)
+        yield start_runs(user_env, root, stack)
 
 
 @pytest.fixture(scope="session", autouse=True)

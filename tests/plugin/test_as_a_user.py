@@ -1,12 +1,12 @@
 """The plugin as users run it: pytest in another process, from a project directory outside the
 repository, in a fresh virtual environment with the package installed, with no CHAOS_*
-variables and no profile of ours; against servers in other processes (a toolkit server and
-a server of the user's own, both through --chaos-serve, and nginx when it is installed).
+variables and no profile of ours, with a server of the user's own through --chaos-serve.
 
 The runs (tests/plugin/users.py) start with the session (tests/conftest.py, ``user_runs``):
 they wait on timeouts, so they run while the rest of the suite does; each test here judges
 its own. The README's plugin commands run this way too, with no profile, in
-tests/test_readme.py; here it is `deep`, a failing server, SIGINT and SIGKILL.
+tests/test_readme.py (against a toolkit server and nginx); here a failing server, SIGINT
+and SIGKILL.
 """
 
 from __future__ import annotations
@@ -15,23 +15,7 @@ import signal
 
 import pytest
 
-from ..real_servers import NGINX
 from .users import TIMEOUT, Run, gone, running
-
-
-def test_the_suite_passes_with_deep_against_a_toolkit_server_it_serves(
-    user_runs: dict[str, Run],
-) -> None:
-    code, output = user_runs["toolkit"].wait()
-    assert code == 0, output
-    assert "5 passed" in output.strip().splitlines()[-1]
-
-
-@pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
-def test_the_suite_passes_with_deep_against_nginx(user_runs: dict[str, Run]) -> None:
-    code, output = user_runs["nginx"].wait()
-    assert code == 0, output
-    assert "5 passed" in output.strip().splitlines()[-1]
 
 
 def test_a_broken_idle_timeout_is_named_and_an_interrupt_leaves_nothing_behind(

@@ -13,17 +13,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..real_servers import README_TIMEOUT
 from ..userenv import Lane, Running, UserEnv
 
 __all__ = ["TIMEOUT", "Run", "gone", "running", "start_runs"]
 
 # The user's own server: answers, but never times anything out.
 TIMEOUTLESS = Path(__file__).with_name("timeoutless.py")
-# Timeouts of the toolkit server the deep run serves, and what it promises of it.
+# The idle timeout the failing run promises of a server that has none.
 TIMEOUT = "0.5"
-# Examples per generated check: `deep` is its settings here, not its 300 examples.
-EXAMPLES = ["--chaos-examples", "3"]
 # A run of the suite takes seconds; a loaded machine gets room, a hang does not.
 RUN_TIMEOUT = 120
 # How long a served process may take to go once pytest has stopped or died.
@@ -40,10 +37,6 @@ def test_waits(chaos_served):
     Path("served.pid").write_text(str(chaos_served.pid))
     time.sleep(600)
 """
-
-
-def _promise(seconds: str) -> list[str]:
-    return [f"--chaos-{name}-timeout={seconds}" for name in ("idle", "request", "write")]
 
 
 def running(script: Path) -> list[int]:
@@ -113,31 +106,21 @@ def _start(user_env: UserEnv, project: Path, *args: str, lane: Lane | None) -> R
     return Run(project, user_env.start(argv, cwd=project, output=output, lane=lane))
 
 
-def start_runs(
-    user_env: UserEnv, root: Path, stack: ExitStack, nginx: str | None, lane: Lane
-) -> dict[str, Run]:
-    """Every run by name, the suite runs in ``lane``, the two that wait for a signal at once
-    (they wait on timeouts, not on the CPU); ``stack`` stops each (and kills its leftovers)
-    whatever its test found.
+def start_runs(user_env: UserEnv, root: Path, stack: ExitStack) -> dict[str, Run]:
+    """Every run by name, the two at once (they wait on timeouts, not on the CPU); ``stack``
+    stops each (and kills its leftovers) whatever its test found.
 
-    ``toolkit`` and ``nginx`` (when given, HOST:PORT of one with the README's timeouts): the
-    wire suite with ``deep`` against each.
     ``fails``: the idle check fails against the user's server, then a test waits to be
     interrupted. ``killed``: a test waits with the user's server up, for pytest to be killed.
+    The passing runs with no profile, against a toolkit server and nginx, are the README's
+    (tests/test_readme.py); `deep` is run in-process by tests/plugin/test_plugin.py.
     """
-    serve = f"python -m toolkit serve --port {{port}} --idle-timeout {TIMEOUT}"
-    serve += f" --request-timeout {TIMEOUT} --write-timeout {TIMEOUT}"
-    suite = ["--pyargs", "chaos.suite", "--chaos-profile", "deep", *EXAMPLES]
     started: dict[str, Run] = {}
 
-    def start(name: str, *args: str, lane: Lane | None = None) -> None:
-        started[name] = _start(user_env, root / name, *args, lane=lane)
+    def start(name: str, *args: str) -> None:
+        started[name] = _start(user_env, root / name, *args, lane=None)
         stack.callback(started[name].stop)
 
-    start("toolkit", *suite, "--chaos-serve", serve, *_promise(TIMEOUT), lane=lane)
-    if nginx is not None:
-        promised = _promise(f"{README_TIMEOUT:g}")
-        start("nginx", *suite, "--chaos-target", nginx, *promised, lane=lane)
     mine = f"python {root / 'fails' / 'myserver.py'} --port {{port}}"
     start(
         "fails",
