@@ -16,7 +16,7 @@ import time
 import trio
 
 from ..jsondata import Scalar
-from ..record import ClientRecord, Outcome, ServerEnd, server_end
+from ..record import REPLY_HEAD, ClientRecord, Outcome, ServerEnd, server_end
 from ..target import Endpoint
 
 __all__ = ["RECV_SIZE", "Session", "describe"]
@@ -45,6 +45,7 @@ class Session:
 
     __slots__ = (
         "_digest",
+        "_head",
         "_outcome",
         "bytes_received",
         "bytes_sent",
@@ -91,6 +92,7 @@ class Session:
         self.detail: dict[str, Scalar] = {}
         self._outcome: Outcome | None = None
         self._digest = hashlib.sha256()
+        self._head = b""  # the first REPLY_HEAD bytes received
 
     def decide(self, outcome: Outcome) -> None:
         """Settle the outcome unless already settled; "held to end" never hides a server close."""
@@ -185,6 +187,8 @@ class Session:
             return b""
         if self.first_byte is None:
             self.first_byte = now
+        if len(self._head) < REPLY_HEAD:
+            self._head += data[: REPLY_HEAD - len(self._head)]
         self.bytes_received += len(data)
         return data
 
@@ -278,5 +282,6 @@ class Session:
             error=self.error,
             status=self.status,
             sent_digest=self._digest.hexdigest(),
+            reply_head=self._head.decode("latin-1"),
             detail=dict(self.detail),
         )

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from ..engine.slot import Slot
 from ..params import HoldParams, option
+from ..protocols.http_messages import request
 from .base import Fault, Traits, one_client
 from .http_exchange import exchange_reading_http
-from .http_messages import request
 
 __all__ = ["FAULT", "WHEN", "HalfCloseParams", "drive", "half_close"]
 

@@ -16,10 +16,10 @@ from ..engine.exchange import at_once, exchange
 from ..engine.slot import Slot
 from ..jsondata import Scalar
 from ..params import FaultParams, option
+from ..protocols.http_messages import ResponseReader, request
 from ..record import ClientRecord, Outcome
 from ..target import Target
 from .base import Fault, Traits
-from .http_messages import ResponseReader, request
 
 __all__ = [
     "CLOSE",
