@@ -7,7 +7,7 @@ The names here are the few most code needs, in three groups:
   with its :class:`Distribution` s and :class:`ProbeSummary`.
 - **running a plan**: :func:`run` (synchronous) and :func:`run_plan` (trio), reporting
   :class:`Progress`; :class:`FdLimitError` when the plan cannot fit in the open-file limit.
-- **one client of each fault**: ``await never_send(target, hold=5)`` and the other ten;
+- **one client of each fault**: ``await never_send(target, hold=5)`` and the other twelve;
   :data:`FAULTS` and :func:`get_fault` find a :class:`Fault` by kind; :func:`is_available` is
   the probes' default judgement.
 
@@ -23,10 +23,12 @@ from .engine.fdlimit import FdLimitError
 from .faults import (
     FAULTS,
     Fault,
+    ask,
     flood,
     garbage,
     get_fault,
     half_close,
+    holder,
     is_available,
     never_send,
     oversized,
@@ -56,10 +58,12 @@ __all__ = [
     "ProbeSummary",
     "Progress",
     "Target",
+    "ask",
     "flood",
     "garbage",
     "get_fault",
     "half_close",
+    "holder",
     "is_available",
     "never_send",
     "oversized",

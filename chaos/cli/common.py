@@ -9,6 +9,7 @@ import sys
 
 from ..engine.fdlimit import FdLimitError
 from ..plan import Plan
+from ..protocols import PROFILES, Profile, get_profile, profile_named
 from ..runner import Progress, run
 from ..target import Target
 from .table import format_table
@@ -22,9 +23,16 @@ PREFLIGHT_TIMEOUT = 1.0
 LONG_RUN = 2.0
 
 
-def add_output_flags(parser: argparse.ArgumentParser) -> None:
-    """``--json``, ``--allow-remote`` and ``--quiet``."""
+def add_output_flags(parser: argparse.ArgumentParser, *, protocol: bool = True) -> None:
+    """``--json``, ``--allow-remote``, ``--quiet`` and (unless the fault speaks one itself)
+    ``--protocol``, the profile the table reads replies with."""
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    if protocol:
+        parser.add_argument(
+            "--protocol",
+            choices=tuple(PROFILES),
+            help="read replies as this protocol: the table counts its rejections apart",
+        )
     parser.add_argument(
         "--allow-remote", action="store_true", help="allow a target that is not loopback"
     )
@@ -74,5 +82,15 @@ def execute(plan: Plan, target: Target, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), indent=1))
     else:
-        print(format_table(result))
+        name = getattr(args, "protocol", None)
+        print(format_table(result, None if name is None else _profile(name, args)))
     return 0
+
+
+def _profile(name: str, args: argparse.Namespace) -> Profile:
+    """The profile ``--protocol`` names (a fault that speaks one, ``ask``, may make its own)."""
+    if name in PROFILES:
+        return get_profile(name)
+    return profile_named(
+        name, send=args.send or "", match=args.match or "", reject=args.reject or ""
+    )

@@ -104,6 +104,10 @@ class Crowd:
         """Clients that never opened a session (the run ended before their start)."""
         return sum(1 for p in self._placed if not p.slot.sessions)
 
+    def settled(self) -> bool:
+        """True once every client's first connect has finished: opened, or failed."""
+        return all(_settled(p.slot) for p in self._placed)
+
     def open_sockets(self) -> int:
         """Sockets open right now across the crowd."""
         return sum(p.slot.open_sockets() for p in self._placed)
