@@ -38,8 +38,12 @@ SMTP_KEEPALIVE_LIMIT = 8
 POSTGRES_PROTOCOL = 196608
 # What a raw probe sends when nothing else is said: an echo or line server answers it.
 RAW_REQUEST = b"ping\r\n"
-# "Whole seconds": the idle clocks of Redis (server.unixtime) and memcached (current_time).
-SECONDS = 1.0
+# How late past its setting each server's idle timeout fires, as measured here. Redis visits
+# every client about once a second against a clock in whole seconds (server.unixtime): a
+# timeout of N closes between N and N + 2 s. memcached sweeps its connections in a thread
+# that sleeps between sweeps, against a clock in whole seconds too: N + 0.9 to N + 2.4 s.
+REDIS_LATE = 2.0
+MEMCACHED_LATE = 2.5
 CUSTOM = "custom"
 
 
@@ -60,7 +64,7 @@ REDIS = PatternProfile(
     good=re.compile(rb"\+PONG\r\n"),
     rejections=(re.compile(rb"-ERR max number of clients reached"),),
     keepalive_message=b"PING\r\n",
-    timer_granularity=SECONDS,
+    timer_granularity=REDIS_LATE,
 )
 MEMCACHED = PatternProfile(
     name="memcached",
@@ -69,7 +73,7 @@ MEMCACHED = PatternProfile(
     good=re.compile(rb"VERSION [^\r\n]*\r\n"),
     rejections=(re.compile(rb"ERROR Too many open connections"),),
     keepalive_message=b"version\r\n",
-    timer_granularity=SECONDS,
+    timer_granularity=MEMCACHED_LATE,
 )
 POSTGRES = PatternProfile(
     name="postgres",

@@ -43,9 +43,10 @@ class Profile(ABC):
 
     ``hello`` is sent once right after connecting (PostgreSQL's startup packet); a keep-alive
     message may be sent at most ``keepalive_limit`` times on one connection (None: no limit);
-    ``timer_granularity`` is how coarse the server's idle clock is (Redis and memcached count
-    whole seconds, so a timeout of N closes between N and N+1 s); ``speaks_first`` servers
-    greet before the client says anything (SMTP's banner).
+    ``timer_granularity`` is how late past its setting the server's idle timeout may fire
+    (Redis and memcached check idle clients now and then against clocks in whole seconds: a
+    timeout of N closes up to 2 or 2.5 s late); ``speaks_first`` servers greet before the
+    client says anything (SMTP's banner).
     """
 
     name: str
