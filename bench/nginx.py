@@ -1,4 +1,8 @@
-"""nginx as the ceiling: one worker, `return 200 "hello world"`, files in a scratch prefix."""
+"""nginx's configuration: one worker, `return 200 "hello world"`, files in a scratch prefix.
+
+The benchmark's ceiling and the real server the verify tests aim at write it here, each with
+the settings it needs.
+"""
 
 from __future__ import annotations
 
@@ -32,18 +36,33 @@ http {{
 """
 
 
-def write_config(prefix: Path, port: int, idle_timeout: float | None, nofile: int) -> Path:
-    """Write nginx.conf under `prefix`; `idle_timeout` sets client_header_timeout (whole head)."""
+def _ms(seconds: float) -> str:
+    return f"{max(1, round(seconds * 1000))}ms"
+
+
+def write_config(
+    prefix: Path,
+    port: int,
+    *,
+    nofile: int,
+    client_header_timeout: float | None = None,
+    keepalive_timeout: float | None = None,
+    worker_connections: int = WORKER_CONNECTIONS,
+) -> Path:
+    """Write nginx.conf under `prefix`. `client_header_timeout` bounds the whole head from the
+    accept (a silent client and a trickled head alike); `keepalive_timeout` the silence
+    between requests; None keeps nginx's 60 s and 75 s."""
     timeouts = ""
-    if idle_timeout is not None:
-        ms = max(1, round(idle_timeout * 1000))
-        timeouts = f"    client_header_timeout {ms}ms;\n    keepalive_timeout {ms}ms;\n"
+    if client_header_timeout is not None:
+        timeouts += f"    client_header_timeout {_ms(client_header_timeout)};\n"
+    if keepalive_timeout is not None:
+        timeouts += f"    keepalive_timeout {_ms(keepalive_timeout)};\n"
     path = prefix / "nginx.conf"
     path.write_text(
         _TEMPLATE.format(
             prefix=prefix,
             port=port,
-            connections=WORKER_CONNECTIONS,
+            connections=worker_connections,
             nofile=nofile,
             timeouts=timeouts,
         )
