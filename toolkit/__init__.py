@@ -16,7 +16,7 @@ from .errors import (
     WriteTimeout,
 )
 from .events import CloseReason, ConnectionRecord, EventLog, Stats
-from .handlers import HANDLERS, Handler, Reply, Session, make_handler
+from .handlers import HANDLERS, Handler, Ready, Reply, Session, make_handler
 from .server import Server
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "Handler",
     "IdleTimeout",
     "PeerReset",
+    "Ready",
     "Reply",
     "RequestTimeout",
     "RequestTooLarge",

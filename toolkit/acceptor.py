@@ -13,6 +13,7 @@ import selectors
 import socket
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from .events import EventLog
 
@@ -38,7 +39,7 @@ class Acceptor:
         self,
         listener: socket.socket,
         *,
-        on_accept: Callable[[socket.socket, tuple], None],
+        on_accept: Callable[[socket.socket, tuple[Any, ...]], None],
         on_tick: Callable[[], float | None],
         log: EventLog,
     ) -> None:
@@ -47,7 +48,7 @@ class Acceptor:
         self._on_tick = on_tick
         self._log = log
         self._stop = threading.Event()
-        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake: tuple[socket.socket, socket.socket] | None = None
         self._thread = threading.Thread(target=self._run, name="toolkit-acceptor", daemon=True)
 
     @property
@@ -55,13 +56,20 @@ class Acceptor:
         return self._thread
 
     def start(self) -> None:
-        self._thread.start()
+        """Acquire the wake-up pair and start the thread; on failure, hold neither."""
+        self._wake = socket.socketpair()
+        try:
+            self._thread.start()
+        except BaseException:
+            self._close_wake()
+            raise
 
     def stop(self) -> None:
         """Ask the loop to exit; returns at once (the thread may be inside `on_accept`)."""
         self._stop.set()
         try:
-            self._wake_w.send(b"x")
+            if self._wake is not None:
+                self._wake[1].send(b"x")
         except OSError:
             pass
 
@@ -71,15 +79,21 @@ class Acceptor:
             self._thread.join(timeout)
         if self._thread.is_alive():
             return False
-        self._wake_r.close()
-        self._wake_w.close()
+        self._close_wake()
         return True
 
+    def _close_wake(self) -> None:
+        if self._wake is not None:
+            for sock in self._wake:
+                sock.close()
+            self._wake = None
+
     def _run(self) -> None:
+        assert self._wake is not None
         self._listener.setblocking(False)
         with selectors.DefaultSelector() as selector:
             selector.register(self._listener, selectors.EVENT_READ)
-            selector.register(self._wake_r, selectors.EVENT_READ)
+            selector.register(self._wake[0], selectors.EVENT_READ)
             while not self._stop.is_set():
                 try:
                     ready = selector.select(self._on_tick())
@@ -93,6 +107,8 @@ class Acceptor:
 
     def _accept_batch(self) -> None:
         for _ in range(ACCEPT_BATCH):
+            if self._stop.is_set():
+                return  # `on_accept` may have served for a while (iterative): shutdown began
             try:
                 sock, peer = self._listener.accept()
             except BlockingIOError:

@@ -11,8 +11,8 @@ import dataclasses
 import json
 import signal
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from .config import DISPATCH_MODES, MODELS, OVERLOAD_POLICIES, ServerConfig
 from .handlers import DEFAULT_SLEEP, HANDLERS
@@ -36,15 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run a server until SIGINT or SIGTERM")
     for field in dataclasses.fields(ServerConfig):
         flag = "--" + field.name.replace("_", "-")
-        kind = str if field.default is None else type(field.default)
+        default: Any = field.default  # every field has one (no default_factory)
+        kind: Callable[[str], Any] = str
+        if default is not None:
+            kind = type(default)
         serve.add_argument(
             flag,
             dest=field.name,
             type=kind,
-            default=field.default,
+            default=default,
             choices=_CHOICES.get(field.name),
             metavar=None if field.name in _CHOICES else field.name.upper(),
-            help="default: by model" if field.default is None else f"default {field.default}",
+            help="default: by model" if default is None else f"default {default}",
         )
     serve.add_argument("--handler", choices=HANDLERS, default="http-hello")
     serve.add_argument(

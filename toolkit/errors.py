@@ -13,13 +13,22 @@ __all__ = [
     "RequestTooLarge",
     "ServerShutdown",
     "WriteTimeout",
+    "error_for",
 ]
 
 
 class ConnectionEnded(Exception):
-    """Base of every expected way a connection ends; `reason` is what the event log records."""
+    """Base of every expected way a connection ends; `reason` is what the event log records.
+
+    `reply`, if given, is the final status to send before closing (e.g. the exact HTTP error
+    h11 diagnosed); without one the server sends its handler's reply for the reason.
+    """
 
     reason: CloseReason = CloseReason.HANDLER_ERROR
+
+    def __init__(self, *args: object, reply: bytes = b"") -> None:
+        super().__init__(*args)
+        self.reply = reply
 
 
 class IdleTimeout(ConnectionEnded):
@@ -62,3 +71,22 @@ class BadRequest(ConnectionEnded):
     """The peer broke the protocol (e.g. malformed HTTP)."""
 
     reason = CloseReason.BAD_REQUEST
+
+
+_BY_REASON: dict[CloseReason, type[ConnectionEnded]] = {
+    error.reason: error
+    for error in (
+        IdleTimeout,
+        RequestTimeout,
+        WriteTimeout,
+        RequestTooLarge,
+        PeerReset,
+        ServerShutdown,
+        BadRequest,
+    )
+}
+
+
+def error_for(reason: CloseReason) -> type[ConnectionEnded]:
+    """The exception a connection raises when it ends for `reason`."""
+    return _BY_REASON.get(reason, ConnectionEnded)

@@ -11,6 +11,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from typing import Any
 
 from .clock import now
 
@@ -59,6 +60,11 @@ class ConnectionRecord:
     reason: CloseReason | None
     bytes_in: int
     bytes_out: int
+    # What a worker spent on it: responses sent, seconds held in all, the longest single hold
+    # (a worker that waits on a client shows here: readiness keeps it near the app's own time).
+    responses: int = 0
+    worker_time: float = 0.0
+    worker_longest: float = 0.0
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -85,6 +91,9 @@ class Stats:
     accept_errors: int
     handler_errors: int
     duplicate_closes: int
+    # Closed sockets still draining what their client sends (a lingering close), and the peak.
+    lingering: int = 0
+    max_lingering: int = 0
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -105,6 +114,9 @@ class _Entry:
         "peer_host",
         "peer_port",
         "reason",
+        "responses",
+        "worker_longest",
+        "worker_time",
     )
 
     def __init__(self, conn_id: int, peer_host: str, peer_port: int, accepted: float) -> None:
@@ -119,6 +131,9 @@ class _Entry:
         self.reason: CloseReason | None = None
         self.bytes_in = 0
         self.bytes_out = 0
+        self.responses = 0
+        self.worker_time = 0.0
+        self.worker_longest = 0.0
 
     def freeze(self) -> ConnectionRecord:
         return ConnectionRecord(
@@ -133,6 +148,9 @@ class _Entry:
             self.reason,
             self.bytes_in,
             self.bytes_out,
+            self.responses,
+            self.worker_time,
+            self.worker_longest,
         )
 
 
@@ -146,7 +164,7 @@ class EventLog:
         self._live: dict[int, _Entry] = {}
         self._finished: deque[ConnectionRecord] = deque(maxlen=capacity)
         self._reasons: Counter[str] = Counter()
-        self._gauges = {"open": 0, "busy": 0, "pending": 0, "parked": 0}
+        self._gauges = {"open": 0, "busy": 0, "pending": 0, "parked": 0, "lingering": 0}
         self._peaks = dict(self._gauges)
         self._accepted = 0
         self._closed = 0
@@ -157,13 +175,13 @@ class EventLog:
 
     # --- connection life -------------------------------------------------------------------
 
-    def accepted(self, peer: tuple[str, int] | tuple) -> int:
-        """Log a newly accepted connection and return its id."""
+    def accepted(self, peer: tuple[Any, ...], at: float | None = None) -> int:
+        """Log a connection accepted (at `at`, default now) and return its id."""
         host, port = (str(peer[0]), int(peer[1])) if peer else ("", 0)
         with self._lock:
             conn_id = self._next_id
             self._next_id += 1
-            self._live[conn_id] = _Entry(conn_id, host, port, now())
+            self._live[conn_id] = _Entry(conn_id, host, port, now() if at is None else at)
             self._accepted += 1
             return conn_id
 
@@ -189,7 +207,15 @@ class EventLog:
                 entry.first_byte = at
 
     def closed(
-        self, conn_id: int, reason: CloseReason, bytes_in: int = 0, bytes_out: int = 0
+        self,
+        conn_id: int,
+        reason: CloseReason,
+        bytes_in: int = 0,
+        bytes_out: int = 0,
+        *,
+        responses: int = 0,
+        worker_time: float = 0.0,
+        worker_longest: float = 0.0,
     ) -> bool:
         """Log the one close of a connection; a second close is counted as a bug, not recorded."""
         with self._changed:
@@ -201,6 +227,9 @@ class EventLog:
             entry.reason = reason
             entry.bytes_in = bytes_in
             entry.bytes_out = bytes_out
+            entry.responses = responses
+            entry.worker_time = worker_time
+            entry.worker_longest = worker_longest
             if entry.admitted is not None:
                 self._bump("open", -1)
             self._finished.append(entry.freeze())
@@ -214,7 +243,7 @@ class EventLog:
     # --- gauges and counters ---------------------------------------------------------------
 
     def gauge(self, name: str, delta: int) -> None:
-        """Move a gauge (busy, pending, parked) and its high-water mark."""
+        """Move a gauge (busy, pending, parked, lingering) and its high-water mark."""
         with self._lock:
             self._bump(name, delta)
 
@@ -263,6 +292,8 @@ class EventLog:
             accept_errors=self._accept_errors,
             handler_errors=self._handler_errors,
             duplicate_closes=self._duplicate_closes,
+            lingering=g["lingering"],
+            max_lingering=p["lingering"],
         )
 
     def records(self) -> list[ConnectionRecord]:
@@ -273,8 +304,8 @@ class EventLog:
     def wait_record(self, peer_port: int, timeout: float) -> ConnectionRecord:
         """The closed record of the connection from `peer_port`, waiting up to `timeout` for it.
 
-        A client sees the server's FIN a moment before the server logs the close: join on this.
-        Raises LookupError if no such connection closed in time.
+        The toolkit's server logs a close before the client can see it; a client that has not
+        seen its end yet joins on this. Raises LookupError if no such connection closed in time.
         """
 
         def find() -> ConnectionRecord | None:

@@ -2,7 +2,8 @@
 
 - `iterative`: the acceptor serves each connection itself; one slow client stalls everyone.
 - `thread-per-connection`: a new thread each; nothing bounds the thread count.
-- `pool`: a bounded pool and pending queue; at the limit a connection is rejected at once.
+- `pool`: a bounded pool and pending queue behind a dispatch front (on-accept or readiness);
+  at a limit a connection is rejected at once.
 
 The first two exist so the chaos suite can show exactly how they fail.
 """
@@ -12,11 +13,15 @@ from __future__ import annotations
 import socket
 import threading
 from abc import ABC, abstractmethod
+from typing import Any
 
 from .clock import now
+from .connection import Connection
+from .dispatch import Front, OnAcceptFront
 from .events import CloseReason
-from .peek import bytes_waiting
-from .pool import Job, WorkerPool
+from .ioloop import IoLoop
+from .pool import WorkerPool
+from .readiness import ReadinessFront
 from .service import Service
 
 __all__ = ["IterativeModel", "Model", "PoolModel", "ThreadPerConnectionModel", "make_model"]
@@ -35,7 +40,7 @@ class Model(ABC):
         return None
 
     @abstractmethod
-    def on_accept(self, sock: socket.socket, peer: tuple) -> None:
+    def on_accept(self, sock: socket.socket, peer: tuple[Any, ...]) -> None:
         """Take a just-accepted connection; must not wait on the client (except `iterative`)."""
 
     def on_tick(self) -> float | None:
@@ -54,10 +59,11 @@ class Model(ABC):
         """The threads this model started (alive or not)."""
         return []
 
-    def _serve_counted(self, sock: socket.socket, conn_id: int, peer: tuple) -> None:
+    def _serve_counted(self, conn: Connection) -> None:
+        self.log.admitted(conn.id)
         self.log.gauge("busy", 1)
         try:
-            self.service.serve(sock, conn_id, peer)
+            self.service.run(conn)
         finally:
             self.log.gauge("busy", -1)
 
@@ -65,13 +71,11 @@ class Model(ABC):
 class IterativeModel(Model):
     """Accept, serve, close, on one thread: the acceptor is blocked while any client is served."""
 
-    def on_accept(self, sock: socket.socket, peer: tuple) -> None:
-        conn_id = self.log.accepted(peer)
-        self.log.admitted(conn_id)
-        self._serve_counted(sock, conn_id, peer)
+    def on_accept(self, sock: socket.socket, peer: tuple[Any, ...]) -> None:
+        self._serve_counted(self.service.accept(sock, peer))
 
     def join(self, timeout: float) -> list[threading.Thread]:
-        return []
+        return []  # its thread is the acceptor's
 
 
 class ThreadPerConnectionModel(Model):
@@ -82,20 +86,17 @@ class ThreadPerConnectionModel(Model):
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
 
-    def on_accept(self, sock: socket.socket, peer: tuple) -> None:
-        conn_id = self.log.accepted(peer)
-        self.log.admitted(conn_id)
-        thread = threading.Thread(
-            target=self._run, args=(sock, conn_id, peer), name=f"toolkit-conn-{conn_id}"
-        )
+    def on_accept(self, sock: socket.socket, peer: tuple[Any, ...]) -> None:
+        conn = self.service.accept(sock, peer)
+        thread = threading.Thread(target=self._run, args=(conn,), name=f"toolkit-conn-{conn.id}")
         thread.daemon = True
         with self._lock:
             self._threads.add(thread)
         thread.start()
 
-    def _run(self, sock: socket.socket, conn_id: int, peer: tuple) -> None:
+    def _run(self, conn: Connection) -> None:
         try:
-            self._serve_counted(sock, conn_id, peer)
+            self._serve_counted(conn)
         finally:
             with self._lock:
                 self._threads.discard(threading.current_thread())
@@ -113,54 +114,30 @@ class ThreadPerConnectionModel(Model):
 
 
 class PoolModel(Model):
-    """A bounded pool: workers + a bounded pending queue; beyond that, the overload policy."""
+    """A bounded pool: workers + a bounded pending queue, fed by a dispatch front."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, pool: WorkerPool, front: Front) -> None:
         super().__init__(service)
-        self.pool = WorkerPool(
-            workers=self.config.workers,
-            max_pending=self.config.max_pending,
-            run=self._run,
-            log=self.log,
-        )
+        self.pool = pool
+        self.front = front
 
     def start(self) -> None:
-        self.pool.start()
+        self.pool.start(self._run)
 
-    def on_accept(self, sock: socket.socket, peer: tuple) -> None:
-        conn_id = self.log.accepted(peer)
+    def on_accept(self, sock: socket.socket, peer: tuple[Any, ...]) -> None:
+        conn = self.service.accept(sock, peer)
         if self.log.open_count >= self.config.max_connections:
-            self.service.reject(sock, conn_id, CloseReason.REJECTED_CONNECTION_LIMIT)
-        elif not self.pool.offer(Job(conn_id, sock, peer)):
-            self.service.reject(sock, conn_id, self._refusal())
-
-    def _refusal(self) -> CloseReason:
-        """Why the pool said no: it is full, or it has stopped taking work for shutdown."""
-        if self.service.stopping.is_set():
-            return CloseReason.SHUTDOWN
-        return CloseReason.REJECTED_OVERLOAD
+            self.service.reject(conn, CloseReason.REJECTED_CONNECTION_LIMIT)
+        else:
+            self.front.admit(conn)
 
     def on_tick(self) -> float | None:
-        config = self.config
-        for job in self.pool.expire(config.queue_timeout):
-            self.service.reject_job(job, CloseReason.REJECTED_QUEUE_TIMEOUT)
-        # A silent client is cut at idle_timeout even while it waits for a worker.
-        for job in self.pool.take_silent(config.idle_timeout, _silent):
-            job.sock.close()
-            self.log.closed(job.conn_id, CloseReason.IDLE_TIMEOUT)
-        waits = [
-            w
-            for w in (
-                self.pool.next_expiry(config.queue_timeout),
-                self.pool.next_silence_check(config.idle_timeout),
-            )
-            if w is not None
-        ]
-        return min(waits, default=None)
+        return self.front.on_tick()
 
     def stop_admitting(self) -> None:
-        for job in self.pool.drain():
-            self.service.reject_job(job, CloseReason.SHUTDOWN)
+        self.front.stop_admitting()
+        for conn in self.pool.drain():
+            self.service.reject(conn, CloseReason.SHUTDOWN)
 
     def threads(self) -> list[threading.Thread]:
         return self.pool.threads
@@ -168,24 +145,21 @@ class PoolModel(Model):
     def join(self, timeout: float) -> list[threading.Thread]:
         return self.pool.join(timeout)
 
-    def _run(self, job: Job) -> None:
-        self.service.serve(job.sock, job.conn_id, job.peer, since=job.queued)
+    def _run(self, conn: Connection) -> None:
+        self.service.run(conn, self.front.park if self.front.parks else None)
 
 
-def _silent(job: Job) -> bool:
-    """True if nothing has arrived for the job (never blocks)."""
-    return not job.prefetched and not bytes_waiting(job.sock)
-
-
-def make_model(service: Service) -> Model:
-    """The model named by `service.config.model`, with its dispatch mode."""
-    name = service.config.model
-    if name == "iterative":
+def make_model(service: Service, loop: IoLoop) -> Model:
+    """The model named by `service.config.model`, with its dispatch front."""
+    config = service.config
+    if config.model == "iterative":
         return IterativeModel(service)
-    if name == "thread-per-connection":
+    if config.model == "thread-per-connection":
         return ThreadPerConnectionModel(service)
-    if service.config.dispatch_mode == "readiness":
-        from .readiness import ReadinessModel  # it builds on PoolModel, defined above
-
-        return ReadinessModel(service)
-    return PoolModel(service)
+    pool = WorkerPool(workers=config.workers, max_pending=config.max_pending, log=service.log)
+    front: Front
+    if config.dispatch_mode == "readiness":
+        front = ReadinessFront(service, pool, loop)
+    else:
+        front = OnAcceptFront(service, pool)
+    return PoolModel(service, pool, front)

@@ -1,138 +1,100 @@
-"""A bounded worker pool: at most `workers` threads, at most `max_pending` waiting jobs.
+"""A bounded worker pool: at most `workers` threads, at most `max_pending` waiting connections.
 
-`offer` never blocks: it admits a job if a worker is idle or the pending queue has room, and
-otherwise says no, so the caller can reject the connection at once instead of hanging it.
+`offer` never blocks: it admits a connection if a worker is idle or the pending queue has
+room, and otherwise says no, so the caller can reject the connection at once instead of
+hanging it. How long a queued connection may wait is its state's rule (`take_expired`).
 """
 
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from .clock import now
-from .events import EventLog
+from .connection import Connection
+from .events import CloseReason, EventLog
 
-__all__ = ["Job", "WorkerPool"]
+__all__ = ["WorkerPool"]
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
-class Job:
-    """Work for a worker: a connection to serve, fresh from accept or back from being parked.
-
-    `live` is its session if it was served before; `prefetched` is what the readiness stage
-    already read of its next request, starting at `first_at`.
-    """
-
-    conn_id: int
-    sock: socket.socket
-    peer: tuple
-    live: Any = None
-    prefetched: bytes = b""
-    first_at: float | None = None
-    queued: float = field(default_factory=now)
-    spoke: bool = False  # seen to have bytes waiting while queued: not idle, whatever its age
-
-
 class WorkerPool:
-    """Threads that run `run(job)` for each admitted job, first come first served."""
+    """Threads that run `run(conn)` for each admitted connection, first come first served."""
 
-    def __init__(
-        self, *, workers: int, max_pending: int, run: Callable[[Job], None], log: EventLog
-    ) -> None:
+    def __init__(self, *, workers: int, max_pending: int, log: EventLog) -> None:
         self._workers = workers
         self._max_pending = max_pending
-        self._run = run
         self._log = log
-        self._queue: deque[Job] = deque()
+        self._queue: deque[Connection] = deque()
         self._cond = threading.Condition()
         self._idle = 0
         self._reported_pending = 0
         self._stopping = False
-        self._threads = [
-            threading.Thread(target=self._work, name=f"toolkit-worker-{i}", daemon=True)
-            for i in range(workers)
-        ]
+        self._threads: list[threading.Thread] = []
 
     @property
     def threads(self) -> list[threading.Thread]:
         return list(self._threads)
 
-    def start(self) -> None:
-        for thread in self._threads:
+    def start(self, run: Callable[[Connection], None]) -> None:
+        """Start the workers, each running `run(conn)` for the connections it takes."""
+        for i in range(self._workers):
+            thread = threading.Thread(
+                target=self._work, args=(run,), name=f"toolkit-worker-{i}", daemon=True
+            )
             thread.start()
+            self._threads.append(thread)
 
-    def offer(self, job: Job) -> bool:
-        """Admit `job` if a worker is idle or the queue has room; never blocks."""
+    def offer(self, conn: Connection) -> bool:
+        """Admit `conn` if a worker is idle or the queue has room; never blocks."""
         with self._cond:
-            # Jobs beyond the idle workers' share are the ones that really wait.
+            # Connections beyond the idle workers' share are the ones that really wait.
             if self._stopping or len(self._queue) - self._idle >= self._max_pending:
                 return False
-            self._log.admitted(job.conn_id)
-            self._queue.append(job)
+            conn.state.queued(now())
+            self._log.admitted(conn.id)
+            self._queue.append(conn)
             self._sync_pending()
             self._cond.notify()
             return True
 
-    def expire(self, max_wait: float) -> list[Job]:
-        """Remove and return the jobs that have waited longer than `max_wait`."""
-        cutoff = now() - max_wait
-        expired = []
-        with self._cond:
-            while self._queue and self._queue[0].queued <= cutoff:
-                expired.append(self._queue.popleft())
-            self._sync_pending()
-        return expired
+    def take_expired(self, t: float) -> tuple[list[tuple[Connection, CloseReason]], float | None]:
+        """Remove the queued connections whose deadline has passed at `t` (with the reason),
+        and return the next deadline among those still queued.
 
-    def take_silent(self, max_idle: float, silent: Callable[[Job], bool]) -> list[Job]:
-        """Remove and return the jobs queued longer than `max_idle` for which `silent(job)`
-        holds; a job found not silent is marked and never asked again."""
-        cutoff = now() - max_idle
-        taken = []
+        A connection due for silence is first asked whether bytes wait for it: if so it is not
+        silent, and waits out its queue deadline instead.
+        """
+        expired: list[tuple[Connection, CloseReason]] = []
+        upcoming: float | None = None
         with self._cond:
-            for job in list(self._queue):
-                if job.queued > cutoff:
-                    break
-                if job.spoke:
+            for conn in list(self._queue):  # at most max_pending plus the idle workers' share
+                due = conn.state.next_deadline()
+                if due is None:
                     continue
-                if silent(job):
-                    self._queue.remove(job)
-                    taken.append(job)
-                else:
-                    job.spoke = True
+                if due[0] <= t and due[1] is CloseReason.IDLE_TIMEOUT and conn.has_input():
+                    due = conn.state.next_deadline()
+                    assert due is not None
+                if due[0] <= t:
+                    self._queue.remove(conn)
+                    expired.append((conn, due[1]))
+                elif upcoming is None or due[0] < upcoming:
+                    upcoming = due[0]
             self._sync_pending()
-        return taken
+        return expired, upcoming
 
-    def next_silence_check(self, max_idle: float) -> float | None:
-        """Seconds until a queued job not yet seen to speak reaches `max_idle`, or None."""
-        with self._cond:
-            for job in self._queue:
-                if not job.spoke:
-                    return max(0.0, job.queued + max_idle - now())
-        return None
-
-    def next_expiry(self, max_wait: float) -> float | None:
-        """Seconds until the oldest waiting job expires, or None if none waits."""
-        with self._cond:
-            if not self._queue:
-                return None
-            return max(0.0, self._queue[0].queued + max_wait - now())
-
-    def drain(self) -> list[Job]:
-        """Stop admitting; remove and return every waiting job."""
+    def drain(self) -> list[Connection]:
+        """Stop admitting; remove and return every waiting connection."""
         with self._cond:
             self._stopping = True
-            jobs = list(self._queue)
+            conns = list(self._queue)
             self._queue.clear()
             self._sync_pending()
             self._cond.notify_all()
-        return jobs
+        return conns
 
     def join(self, timeout: float) -> list[threading.Thread]:
         """Let workers exit once idle; return those still alive after `timeout` in total."""
@@ -145,20 +107,20 @@ class WorkerPool:
         return [t for t in self._threads if t.is_alive()]
 
     def _sync_pending(self) -> None:
-        """Report as pending only the jobs no idle worker is about to take. Holds `_cond`."""
+        """Report as pending only the connections no idle worker is about to take. Holds `_cond`."""
         waiting = max(0, len(self._queue) - self._idle)
         if waiting != self._reported_pending:
             self._log.gauge("pending", waiting - self._reported_pending)
             self._reported_pending = waiting
 
-    def _work(self) -> None:
-        job: Job | None = None
+    def _work(self, run: Callable[[Connection], None]) -> None:
+        conn: Connection | None = None
         while True:
             with self._cond:
-                if job is not None:
+                if conn is not None:
                     # Busy ends and idle begins in one step, so `busy == 0` means "will admit".
                     self._log.gauge("busy", -1)
-                    job = None
+                    conn = None
                 self._idle += 1
                 self._sync_pending()
                 while not self._queue and not self._stopping:
@@ -166,10 +128,10 @@ class WorkerPool:
                 self._idle -= 1
                 if not self._queue:
                     return
-                job = self._queue.popleft()
+                conn = self._queue.popleft()
                 self._sync_pending()
                 self._log.gauge("busy", 1)
             try:
-                self._run(job)
+                run(conn)
             except Exception:
-                logger.exception("worker job failed")
+                logger.exception("worker failed on connection %d", conn.id)

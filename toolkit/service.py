@@ -1,7 +1,10 @@
-"""Serving connections: run a handler's sessions, turn every ending into one close reason.
+"""Serving connections, and the one owner of every close.
 
-Every model (iterative, thread-per-connection, pool, readiness) serves through this one place,
-so close reasons, the live registry that shutdown needs, and rejections are the same for all.
+Every model (iterative, thread-per-connection, pool with either dispatch front) accepts,
+serves and closes through this one place, so close reasons, the live registry that shutdown
+needs, rejections and the lingering close are the same for all. `close` is the only way a
+connection ends: it logs exactly one reason and releases the socket the way that reason needs
+(an abort after a write timeout, a lingering close after a final status, else a plain close).
 """
 
 from __future__ import annotations
@@ -10,17 +13,19 @@ import logging
 import socket
 import struct
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
 
+from .clock import now
 from .config import ServerConfig
 from .connection import Connection
 from .errors import ConnectionEnded
-from .events import CloseReason, EventLog
-from .handlers import Handler, Session
-from .overload import reject_socket
-from .pool import Job
+from .events import REJECTIONS, CloseReason, EventLog
+from .handlers import Handler, Ready
+from .linger import Lingerer, send_nowait, shut_and_drain
+from .peek import bytes_waiting
 
-__all__ = ["Live", "Service"]
+__all__ = ["Service"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,109 +33,168 @@ logger = logging.getLogger(__name__)
 _ABORT = struct.pack("ii", 1, 0)
 
 
-@dataclass(slots=True)
-class Live:
-    """A connection being served and its handler session."""
-
-    conn: Connection
-    session: Session
-
-
 class Service:
-    """Opens, steps and finishes connections; knows every live one so shutdown can close them."""
+    """Accepts, serves and closes connections; knows every one on a worker, for shutdown.
 
-    def __init__(self, config: ServerConfig, handler: Handler, log: EventLog) -> None:
+    Without a `lingerer` (a service used on its own, as in tests), a lingering close drains
+    only what has already arrived before it closes.
+    """
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        handler: Handler,
+        log: EventLog,
+        lingerer: Lingerer | None = None,
+    ) -> None:
         self.config = config
         self.handler = handler
         self.log = log
+        self.lingerer = lingerer
         self.stopping = threading.Event()
-        self._live: dict[int, Live] = {}
+        self._live: dict[int, Connection] = {}
         self._cond = threading.Condition()
 
     # --- one connection -------------------------------------------------------------------
 
-    def serve(
-        self, sock: socket.socket, conn_id: int, peer: tuple, since: float | None = None
-    ) -> None:
-        """Serve a connection until it ends (the on-accept way: one worker for its whole life).
+    def accept(self, sock: socket.socket, peer: tuple[Any, ...]) -> Connection:
+        """Log a just-accepted socket and make the one object that carries it to its close."""
+        t = now()
+        conn_id = self.log.accepted(peer, t)
+        return Connection(
+            sock,
+            conn_id,
+            peer,
+            self.config,
+            self.log,
+            self.stopping,
+            t,
+            new_session=self.handler.session,
+        )
 
-        `since` is when it was accepted: its idle clock runs from then, queue wait included.
-        """
-        live = self.open(sock, conn_id, peer, since)
-        reason = None
-        while reason is None:
-            reason = self.step(live)
-        self.finish(live, reason)
-
-    def open(
-        self, sock: socket.socket, conn_id: int, peer: tuple, since: float | None = None
-    ) -> Live:
-        conn = Connection(sock, conn_id, peer, self.config, self.log, self.stopping, since)
-        live = Live(conn, self.handler.session())
+    def run(self, conn: Connection, park: Callable[[Connection], None] | None = None) -> None:
+        """Serve `conn` on this thread until it closes; or, given `park`, until its next
+        request is not whole in the session's buffer, when it goes to `park` instead of
+        keeping this thread waiting on the client."""
+        if conn.state.taken(now()):
+            self.log.dispatched(conn.id)
         with self._cond:
-            self._live[conn_id] = live
-        self.log.dispatched(conn_id)
-        return live
-
-    def step(self, live: Live) -> CloseReason | None:
-        """Serve one request; None if the connection stays open for another."""
-        conn = live.conn
+            self._live[conn.id] = conn
+        # Handed over by the readiness stage, a framing session is asked first: its bytes
+        # may complete a request, or not quite yet (then it goes straight back).
+        parking = park is not None and conn.session.frames
         try:
-            keep = live.session.serve(conn)
+            step = conn.session.ready() if parking else Ready.REQUEST
+            while True:
+                if step is Ready.CLOSED:
+                    self.close(conn, conn.state.clean_close_reason())
+                    return
+                if step is Ready.NEED_DATA and park is not None:
+                    self._leave(conn)
+                    conn.state.released(now())
+                    park(conn)
+                    return
+                ending = self._serve_one(conn)
+                if ending is not None:
+                    self.close(conn, *ending)
+                    return
+                # Without parking, the next serve reads whatever comes (within the deadlines).
+                step = conn.session.ready() if park is not None else Ready.REQUEST
+        except Exception:
+            logger.exception("serving connection %d failed", conn.id)
+            if conn.state.reason is None:
+                self.close(conn, CloseReason.HANDLER_ERROR)
+
+    def _serve_one(self, conn: Connection) -> tuple[CloseReason, bytes] | None:
+        """Serve one request; how the connection ends, or None if it stays open."""
+        try:
+            keep = conn.session.serve(conn)
         except ConnectionEnded as exc:
-            return CloseReason.SHUTDOWN if conn.forced else exc.reason
+            if conn.forced:
+                return CloseReason.SHUTDOWN, b""
+            return exc.reason, exc.reply or self.final_reply(conn, exc.reason)
         except Exception:
             if conn.forced:
-                return CloseReason.SHUTDOWN
+                return CloseReason.SHUTDOWN, b""
             logger.exception("handler %s failed on connection %d", self.handler.name, conn.id)
-            return CloseReason.HANDLER_ERROR
+            return CloseReason.HANDLER_ERROR, self.final_reply(conn, CloseReason.HANDLER_ERROR)
+        conn.state.response_complete(conn.session.buffered() if keep else 0)
         if conn.forced:
-            return CloseReason.SHUTDOWN
+            return CloseReason.SHUTDOWN, b""
         if not keep:
-            return CloseReason.COMPLETED if conn.bytes_out else CloseReason.PEER_CLOSED
+            return conn.state.clean_close_reason(), b""
         if self.stopping.is_set():
-            return CloseReason.SHUTDOWN
+            return CloseReason.SHUTDOWN, b""
         return None
 
-    def finish(self, live: Live, reason: CloseReason) -> None:
-        conn = live.conn
-        try:
-            if reason is CloseReason.WRITE_TIMEOUT:
-                # Abort: a plain close would leave the unsent response in an orphaned socket
-                # that the kernel keeps retrying for minutes, invisible to the stalled peer.
-                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORT)
-            conn.sock.close()
-        finally:
-            with self._cond:
-                self._live.pop(conn.id, None)
-                self._cond.notify_all()
-            self.log.closed(conn.id, reason, conn.bytes_in, conn.bytes_out)
+    def final_reply(self, conn: Connection, reason: CloseReason) -> bytes:
+        """The handler's final status for ending `conn` for `reason`, unless a response has
+        already begun (then nothing more can be said)."""
+        if conn.state.write_started is not None:
+            return b""
+        return self.handler.reply_for(reason)
 
-    def detach(self, live: Live) -> None:
-        """The connection leaves its worker to wait (parked) for its next request."""
-        with self._cond:
-            self._live.pop(live.conn.id, None)
-            self._cond.notify_all()
-
-    def attach(self, live: Live) -> None:
-        """A parked connection is back on a worker."""
-        with self._cond:
-            self._live[live.conn.id] = live
-
-    def reject(
-        self, sock: socket.socket, conn_id: int, reason: CloseReason, live: Live | None = None
-    ) -> None:
+    def reject(self, conn: Connection, reason: CloseReason) -> None:
         """Turn a connection away at once under the overload policy; never blocks."""
         reply = self.handler.busy_reply if self.config.overload == "busy" else b""
-        reject_socket(sock, reply)
-        if live is None:
-            self.log.closed(conn_id, reason)
-        else:
-            self.log.closed(conn_id, reason, live.conn.bytes_in, live.conn.bytes_out)
+        self.close(conn, reason, reply)
 
-    def reject_job(self, job: Job, reason: CloseReason) -> None:
-        """Turn away a job that waited too long or outlived the server."""
-        self.reject(job.sock, job.conn_id, reason, job.live)
+    def close(self, conn: Connection, reason: CloseReason, reply: bytes = b"") -> None:
+        """End `conn` for `reason`, once: send `reply` (a final status) if any, log the close,
+        then release the socket as the reason needs. Never blocks on the client.
+
+        The close is logged before the client can see it (its EOF or reset), so a client that
+        has seen its connection end finds the server's record of it already there."""
+        state = conn.state
+        if not state.close(now(), reason):
+            self.log.closed(conn.id, reason)  # counted by the log as a duplicate close
+            return
+        self._leave(conn)
+        abort = reason is CloseReason.WRITE_TIMEOUT
+        lingers = not abort and self._lingers(conn, reason, reply)
+        try:
+            if lingers and reply:
+                state.wrote(now(), send_nowait(conn.sock, reply))
+        finally:
+            self.log.closed(
+                conn.id,
+                reason,
+                state.bytes_in,
+                state.bytes_out,
+                responses=state.responses,
+                worker_time=state.worker_time,
+                worker_longest=state.worker_longest,
+            )
+        if abort:
+            # Abort: a plain close would leave the unsent response in an orphaned socket
+            # that the kernel keeps retrying for minutes, invisible to the stalled peer.
+            try:
+                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORT)
+            except OSError:
+                pass  # already reset by the peer
+            conn.sock.close()
+        elif not lingers or shut_and_drain(conn.sock) or not self._hold(conn):
+            conn.sock.close()
+
+    def _hold(self, conn: Connection) -> bool:
+        """Hand a shut connection to the lingerer; False if there is none or it is full."""
+        return self.lingerer is not None and self.lingerer.hold(conn)
+
+    def _lingers(self, conn: Connection, reason: CloseReason, reply: bytes) -> bool:
+        """Whether the client may still be sending when we close: after a final status or a
+        rejection, or when the server ends the conversation (HTTP/1.0, `Connection: close`)
+        with input it has not read. Idle and shutdown closes have none to speak of."""
+        if reply or reason in REJECTIONS:
+            return True
+        if reason is not CloseReason.COMPLETED or conn.state.peer_eof:
+            return False
+        return conn.session.buffered() > 0 or bytes_waiting(conn.sock)
+
+    def _leave(self, conn: Connection) -> None:
+        """`conn` is no longer on a worker (parked again, or closed)."""
+        with self._cond:
+            if self._live.pop(conn.id, None) is not None:
+                self._cond.notify_all()
 
     # --- all connections (shutdown) -------------------------------------------------------
 
@@ -138,7 +202,7 @@ class Service:
         """Close connections idle between requests; in-flight ones keep their grace period."""
         with self._cond:
             lives = list(self._live.values())
-        return sum(live.conn.close_if_awaiting() for live in lives)
+        return sum(conn.close_if_awaiting() for conn in lives)
 
     def wait_drained(self, timeout: float) -> bool:
         """Wait until no connection is being served, or `timeout` passes."""
@@ -149,6 +213,6 @@ class Service:
         """Unblock every connection still being served; their threads close and log them."""
         with self._cond:
             lives = list(self._live.values())
-        for live in lives:
-            live.conn.force_close()
+        for conn in lives:
+            conn.force_close()
         return len(lives)

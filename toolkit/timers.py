@@ -46,7 +46,7 @@ class TimerHeap:
 
     def pop_due(self, now: float) -> list[Hashable]:
         """Remove and return the keys whose deadline is at or before `now`, earliest first."""
-        due = []
+        due: list[Hashable] = []
         while True:
             self._drop_stale()
             if not self._heap or self._heap[0][0] > now:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import time
 
+import h11
+
 GET = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
 # A whole head promising a body that never comes: pins a worker in a read in every mode.
 STUCK = b"POST / HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: 10\r\n\r\n"
@@ -48,3 +50,47 @@ def http_get(address: tuple[str, int], path: str = "/", timeout: float = 5.0) ->
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode())
         data, _ = read_until_closed(sock, timeout)
         return data
+
+
+def recv_until(sock: socket.socket, marker: bytes, timeout: float = 5.0) -> bytes:
+    """Read until `marker` has arrived, the peer closes or `timeout` passes; what arrived."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while marker not in data:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except (TimeoutError, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def parse_responses(data: bytes, methods: list[bytes]) -> list[tuple[int, bytes]]:
+    """(status, body) of each response in `data`, answering requests with these methods in
+    order; h11 frames them (a HEAD answer has no body whatever its Content-Length says)."""
+    answers = []
+    for method in methods:
+        client = h11.Connection(h11.CLIENT)
+        client.send(h11.Request(method=method, target="/", headers=[("Host", "x")]))
+        client.send(h11.EndOfMessage())
+        client.receive_data(data)
+        status, body = 0, b""
+        while True:
+            event = client.next_event()
+            if isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            else:
+                raise AssertionError(f"incomplete response to {method!r}: {event!r}")
+        answers.append((status, body))
+        data = client.trailing_data[0]
+    return answers

@@ -7,9 +7,11 @@ import threading
 
 import h11
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolkit import CloseReason, EventLog, ServerConfig
-from toolkit.handlers import hello_app, make_handler, sleep_app
+from toolkit.handlers import HttpSession, Ready, hello_app, make_handler, sleep_app
 from toolkit.service import Service
 
 
@@ -44,9 +46,9 @@ def serve_pair(client_bytes: bytes, *, half_close: bool = True, **config: object
     log = EventLog()
     service = Service(cfg, make_handler("http-hello", max_request_bytes=cfg.max_request_bytes), log)
     server_end, client_end = socket.socketpair()
-    conn_id = log.accepted(("pair", 0))
-    log.admitted(conn_id)
-    worker = threading.Thread(target=service.serve, args=(server_end, conn_id, ("pair", 0)))
+    conn = service.accept(server_end, ("pair", 0))
+    log.admitted(conn.id)
+    worker = threading.Thread(target=service.run, args=(conn,))
     worker.start()
     with client_end:
         client_end.sendall(client_bytes)
@@ -105,3 +107,31 @@ def test_eof_part_way_through_a_request_is_peer_closed() -> None:
     reason, received = serve_pair(b"GET / HTTP/1.1\r\nHo", half_close=True)
     assert received == b""
     assert reason is CloseReason.PEER_CLOSED
+
+
+_PIECES = [b"GET / HTTP/1.1", b"\r\n", b"\n", b"\r", b"Host: x", b" ", b"\x16", b"X-a: b"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(chunks=st.lists(st.sampled_from(_PIECES) | st.binary(min_size=1, max_size=8), max_size=12))
+def test_the_readiness_test_never_hides_what_h11_would_parse(chunks: list[bytes]) -> None:
+    """The readiness stage hands a connection to a worker only when `receive_data` says its
+    bytes may complete a head. Fed the same bytes after every chunk, a reference h11 never
+    finds a request (or an error) in a chunk that test let pass; and when the test lets one
+    through, the session's own parse agrees with the reference."""
+    session = HttpSession(hello_app, 1 << 16)
+    reference = h11.Connection(h11.SERVER, max_incomplete_event_size=1 << 16)
+    for chunk in chunks:
+        news = session.receive_data(chunk)
+        reference.receive_data(chunk)
+        try:
+            event: object = reference.next_event()
+        except h11.RemoteProtocolError:
+            event = "error"
+        if event is h11.NEED_DATA:
+            if news:
+                assert session.ready() is Ready.NEED_DATA
+            continue
+        assert news, f"{event!r} hidden after {chunks!r}"
+        assert session.ready() is Ready.REQUEST
+        return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Handler, Session
+from .base import Handler, Ready, Session
 from .echo import Echo
 from .hello import hello_app, sleep_app
 from .http import HttpHandler, HttpSession
@@ -15,6 +15,7 @@ __all__ = [
     "Handler",
     "HttpHandler",
     "HttpSession",
+    "Ready",
     "Reply",
     "Session",
     "canned",

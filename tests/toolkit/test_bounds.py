@@ -1,0 +1,91 @@
+"""The bounds table, proven row by row in both dispatch modes: each scripted hostile client
+holds its slot and a worker no longer than `toolkit.bounds` says, and ends as it should."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from toolkit import CloseReason, Server, ServerConfig
+from toolkit.bounds import BEHAVIOURS, bound, bounds_for, markdown
+
+from .conftest import TOLERANCE
+from .hostile import SCRIPTS
+
+# Short deadlines, each a different length so a bound that sums the wrong ones shows.
+CONFIG = {
+    "idle_timeout": 0.25,
+    "request_timeout": 0.5,
+    "write_timeout": 0.3,
+    "queue_timeout": 0.4,
+    "workers": 2,
+    "max_pending": 4,
+}
+ENDS = {
+    "never-sends": {CloseReason.IDLE_TIMEOUT},
+    "trickles-head": {CloseReason.REQUEST_TIMEOUT},
+    "trickles-body": {CloseReason.REQUEST_TIMEOUT},
+    "never-reads": {CloseReason.WRITE_TIMEOUT},
+    "body-never-reads": {CloseReason.WRITE_TIMEOUT},
+    "pipelining": {CloseReason.REQUEST_TIMEOUT},
+    "half-close": {CloseReason.COMPLETED},
+    "reset": {CloseReason.RESET, CloseReason.PEER_CLOSED},
+}
+ANSWERS = {
+    "trickles-head": [408],
+    "trickles-body": [408],
+    "pipelining": [200, 200, 200, 408],
+    "half-close": [200],
+}
+
+
+def statuses(answer: bytes) -> list[int]:
+    return [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)]
+
+
+@pytest.mark.parametrize("behaviour", list(BEHAVIOURS))
+def test_a_hostile_client_holds_a_slot_and_a_worker_no_longer_than_its_bound(
+    make_server: Callable[..., Server], dispatch: str, behaviour: str
+) -> None:
+    server = make_server(dispatch=dispatch, **CONFIG)
+    row = bound(dispatch, behaviour)
+    outcome = SCRIPTS[behaviour](server)
+    record = outcome.record
+    assert record.reason in ENDS[behaviour], record
+    if behaviour in ANSWERS:
+        assert statuses(outcome.answer) == ANSWERS[behaviour], outcome.answer
+    slot = row.slot.seconds(server.config)
+    if slot is not None:
+        assert outcome.slot <= slot + TOLERANCE, (outcome.slot, row.slot.formula())
+    held = record.worker_longest
+    if row.since == "reset" and record.dispatched is not None:
+        held -= outcome.since - record.dispatched  # the hold before the reset is not its
+    worker = row.worker.seconds(server.config)
+    if worker is not None:
+        assert held <= worker + TOLERANCE, (held, row.worker.formula())
+    if behaviour == "pipelining":
+        # No total bound, but the last request is cut at request_timeout from its first
+        # byte; with readiness, no worker waited while a request was incomplete.
+        assert outcome.slot <= CONFIG["request_timeout"] + TOLERANCE
+        if dispatch == "readiness":
+            assert record.worker_longest < TOLERANCE
+        assert record.responses == 3
+
+
+def test_bounds_for_turns_each_row_into_seconds() -> None:
+    config = ServerConfig(dispatch="readiness", **CONFIG)  # type: ignore[arg-type]
+    table = bounds_for(config, work=0.1)
+    assert table["never-sends"] == (0.25, 0.0)
+    assert table["trickles-head"] == (pytest.approx(0.75), 0.0)
+    assert table["body-never-reads"] == (pytest.approx(1.55), pytest.approx(0.9))
+    assert table["pipelining"] == (None, pytest.approx(0.4))
+    on_accept = bounds_for(ServerConfig(dispatch="on-accept", **CONFIG))  # type: ignore[arg-type]
+    assert on_accept["never-sends"] == (0.25, 0.25) and on_accept["pipelining"] == (None, None)
+
+
+def test_the_readme_shows_the_bounds_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert markdown() in readme
