@@ -219,7 +219,10 @@ def test_three_verdicts_three_exit_codes_and_junit_shows_each():
         wall_started=0.0,
         source="hand-made",
     )
-    suite = ElementTree.fromstring(render_junit(verify_api.run_to_json(run)))
+    data = verify_api.run_to_json(run)
+    page = verify_api.render_html(data)
+    assert 'class="summary failed"' in page and 'class="verdict inconclusive"' in page
+    suite = ElementTree.fromstring(render_junit(data))
     assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "1", "1")
     cases = {c.get("name"): c for c in suite.findall("testcase")}
     assert cases["half-close"].find("failure").get("message") == "expected close"
