@@ -38,6 +38,7 @@ async def drive(slot: Slot, params: HalfCloseParams) -> None:
     session = slot.session()
     if not await session.connect(params.connect_timeout):
         return
+
     async def write() -> bool:
         if params.when == "after":
             data = params.send.encode("latin-1") if params.send else b""

@@ -84,16 +84,21 @@ def exit_code(results: Sequence[CheckResult]) -> int:
 
 
 def undecided(
-    check: str, expectations: Expectations, why: str, *, detail: dict[str, object] | None = None
+    check: str,
+    expectations: Expectations,
+    why: str,
+    *,
+    measured: str | None = None,
+    detail: dict[str, object] | None = None,
 ) -> CheckResult:
     """A check that could not be decided here: inconclusive if something was expected of it
     (never a failure: nothing showed the promise broken), else skipped. ``why`` says why,
-    with its numbers."""
+    with its numbers; ``measured`` is what was measured, if anything was."""
     expected = expectations.display(check)
     return CheckResult(
         check=check,
         expected=expected,
-        measured=f"not measured: {why}",
+        measured=f"not measured: {why}" if measured is None else measured,
         verdict=Verdict.SKIPPED if expected is None else Verdict.INCONCLUSIVE,
         reason="" if expected is None else f"expected {expected}, but {why}",
         detail=detail or {},

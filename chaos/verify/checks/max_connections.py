@@ -239,10 +239,12 @@ def judge(
         measured += f" ({short})"
     count = expect.count(CHECK)
     if count is not None and limit.peak <= count:
-        return undecided(CHECK, expect, f"{measured}: {count + 1:,} were needed", detail=detail)
+        why = f"{measured}: {count + 1:,} were needed"
+        return undecided(CHECK, expect, why, measured=measured, detail=detail)
     top = steps[-1].count
     if promised is NO_LIMIT and limit.peak < top:
-        return undecided(CHECK, expect, f"{measured}: {top:,} were asked for", detail=detail)
+        why = f"{measured}: {top:,} were asked for"
+        return undecided(CHECK, expect, why, measured=measured, detail=detail)
     return judged(
         CHECK,
         expect,

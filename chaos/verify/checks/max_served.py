@@ -135,7 +135,7 @@ def judge(
         kept = False
     decided = broken or kept or promised is None
     if not decided:
-        return undecided(CHECK, expect, measured, detail=detail)
+        return undecided(CHECK, expect, measured, measured=measured, detail=detail)
     return judged(
         CHECK,
         expect,

@@ -244,16 +244,14 @@ def _steps(data: JSONObject) -> str:
         return ""
     rows = [
         "<h2>Concurrency steps</h2>",
-        '<table id="steps"><thead><tr><th>holders asked for</th><th>held through the probe'
-        "</th><th>rejected</th><th>never accepted</th><th>dropped later</th><th>probe</th>"
-        "</tr></thead><tbody>",
+        '<table id="steps"><thead><tr><th>holders asked for</th><th>held when quiet</th>'
+        "<th>held through the probe</th><th>rejected</th><th>evicted</th><th>dropped</th>"
+        "<th>never accepted</th><th>probe</th></tr></thead><tbody>",
     ]
     for s in steps:
-        rows.append(
-            f"<tr><td>{s['level']}</td><td>{s['held']}</td><td>{s['rejected']}</td>"
-            f"<td>{s['unaccepted']}</td><td>{s['dropped']}</td>"
-            f"<td>{escape(str(s['probe']))}</td></tr>"
-        )
+        cells = [s[key] for key in ("level", "quiet", "held", "rejected", "evicted", "dropped")]
+        cells += [s["unaccepted"], escape(str(s["probe"]))]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     rows.append("</tbody></table>")
     return "\n".join(rows)
 
