@@ -10,24 +10,22 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import trio
-
 from ..engine.exchange import at_once, exchange
 from ..engine.slot import Slot
-from ..params import FaultParams, option
+from ..params import option
 from ..protocols import NAMES, Profile, Reply, escaped, profile_named
 from ..record import REPLY_HEAD
 from .base import Fault, Traits, one_client
-from .probe import DEFAULT_INTERVAL, DEFAULT_MAX_LATENCY
+from .probe import RepeatedParams, on_schedule
 
-__all__ = ["FAULT", "AskParams", "ask", "drive"]
+__all__ = ["FAULT", "AskParams", "ask", "ask_once", "drive"]
 
 # A reply decided: no more bytes are needed to judge it.
 _DECIDED = (Reply.GOOD, Reply.REJECTION, Reply.OTHER)
 
 
 @dataclass(frozen=True, kw_only=True)
-class AskParams(FaultParams):
+class AskParams(RepeatedParams):
     """A well-behaved client of a protocol profile, ``repeat`` times every ``interval`` s."""
 
     protocol: str = option("raw", "the protocol profile to speak", choices=NAMES)
@@ -36,11 +34,6 @@ class AskParams(FaultParams):
     )
     match: str = option("", "custom protocol: a good answer starts with this regular expression")
     reject: str = option("", "custom protocol: a rejection starts with this regular expression")
-    max_latency: float = option(
-        DEFAULT_MAX_LATENCY, "seconds from connect to a whole reply", above=0
-    )
-    repeat: int = option(1, "probes this client sends, one connection each", above=0)
-    interval: float = option(DEFAULT_INTERVAL, "seconds between probe starts", minimum=0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -50,13 +43,10 @@ class AskParams(FaultParams):
         """The profile these parameters speak; ValueError names what is wrong."""
         return profile_named(self.protocol, send=self.send, match=self.match, reject=self.reject)
 
-    def budget(self) -> float:
-        """Every probe at its latency limit, on its schedule."""
-        return (self.repeat - 1) * self.interval + self.max_latency
 
-
-async def ask_once(slot: Slot, params: AskParams, profile: Profile, number: int) -> None:
+async def ask_once(slot: Slot, params: AskParams, number: int) -> None:
     """One probe: connect, send the request, read until the reply is decided or time is up."""
+    profile = params.profile()
     session = slot.session()
     head = b""
     answered: float | None = None
@@ -91,11 +81,7 @@ async def ask_once(slot: Slot, params: AskParams, profile: Profile, number: int)
 
 async def drive(slot: Slot, params: AskParams) -> None:
     """Send ``repeat`` probes on a fixed schedule."""
-    profile = params.profile()
-    begin = trio.current_time()
-    for number in range(params.repeat):
-        await trio.sleep_until(begin + number * params.interval)
-        await ask_once(slot, params, profile, number)
+    await on_schedule(slot, params, ask_once)
 
 
 FAULT = Fault(kind="ask", params=AskParams, drive=drive, summary=__doc__, traits=Traits(probe=True))

@@ -29,42 +29,28 @@ def _stop_thread(thread: threading.Thread) -> None:
     assert not thread.is_alive(), f"{thread.name} did not exit"
 
 
-@pytest.fixture
-def toolkit_server() -> Iterator[Callable[..., tuple[str, Server]]]:
-    """Factory: ``toolkit_server(**config)`` starts an http-hello server (or ``handler``);
-    returns (target, it)."""
-    servers: list[Server] = []
-
-    def start(handler: str = "http-hello", **config: object) -> tuple[str, Server]:
-        server = Server(ServerConfig(**config), handler=handler)
-        host, port = server.start()
-        servers.append(server)
-        return f"{host}:{port}", server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-
-
 # What slow_toolkit_server waits before handing each accepted connection on.
 ACCEPT_DELAY = 0.005
 
 
-@pytest.fixture
-def slow_toolkit_server() -> Iterator[Callable[..., tuple[str, Server]]]:
-    """Factory: a toolkit server whose acceptor waits ACCEPT_DELAY per connection, composed
-    from outside: its hand-off to the model is wrapped, the toolkit itself unchanged."""
+def _toolkit_servers(accept_delay: float) -> Iterator[Callable[..., tuple[str, Server]]]:
+    """The factory both toolkit fixtures yield; every server it started is shut down after.
+
+    A delay per accept is composed from outside: the server's hand-off to its model is
+    wrapped, the toolkit itself unchanged.
+    """
     servers: list[Server] = []
 
-    def start(**config: object) -> tuple[str, Server]:
-        server = Server(ServerConfig(**config), handler="http-hello")
-        hand_off = server.model.on_accept
+    def start(handler: str = "http-hello", **config: object) -> tuple[str, Server]:
+        server = Server(ServerConfig(**config), handler=handler)
+        if accept_delay:
+            hand_off = server.model.on_accept
 
-        def slowly(sock: socket.socket, peer: tuple) -> None:
-            time.sleep(ACCEPT_DELAY)
-            hand_off(sock, peer)
+            def slowly(sock: socket.socket, peer: tuple) -> None:
+                time.sleep(accept_delay)
+                hand_off(sock, peer)
 
-        server.model.on_accept = slowly  # type: ignore[method-assign]
+            server.model.on_accept = slowly  # type: ignore[method-assign]
         host, port = server.start()
         servers.append(server)
         return f"{host}:{port}", server
@@ -72,6 +58,19 @@ def slow_toolkit_server() -> Iterator[Callable[..., tuple[str, Server]]]:
     yield start
     for server in servers:
         server.shutdown()
+
+
+@pytest.fixture
+def toolkit_server() -> Iterator[Callable[..., tuple[str, Server]]]:
+    """Factory: ``toolkit_server(**config)`` starts an http-hello server (or ``handler``);
+    returns (target, it)."""
+    yield from _toolkit_servers(0.0)
+
+
+@pytest.fixture
+def slow_toolkit_server() -> Iterator[Callable[..., tuple[str, Server]]]:
+    """The same factory, for servers whose acceptor waits ACCEPT_DELAY per connection."""
+    yield from _toolkit_servers(ACCEPT_DELAY)
 
 
 class _Capped(http.server.BaseHTTPRequestHandler):

@@ -35,6 +35,21 @@ def record(kind="never_send", **fields) -> ClientRecord:
     return ClientRecord(**{**base, **fields})
 
 
+def hand_made(results, settings: VerifySettings | None = None, **extra) -> verify_api.VerifyRun:
+    """A run with these results and nothing behind them."""
+    return verify_api.VerifyRun(
+        settings=settings or VerifySettings(target=TARGET),
+        results=tuple(results),
+        stages=(),
+        spans=(),
+        started=T0,
+        ended=T0 + 1,
+        wall_started=0.0,
+        source="hand-made",
+        **extra,
+    )
+
+
 def settings(**expect) -> VerifySettings:
     return VerifySettings(target=TARGET, expectations=Expectations(**expect), tolerance=0.1)
 
@@ -209,16 +224,7 @@ def test_three_verdicts_three_exit_codes_and_junit_shows_each():
     assert "max-connections: expected 9, but the machine is too slow" in format_table(
         list(rows.values())
     )
-    run = verify_api.VerifyRun(
-        settings=VerifySettings(target=TARGET),
-        results=tuple(rows.values()),
-        stages=(),
-        spans=(),
-        started=T0,
-        ended=T0 + 1,
-        wall_started=0.0,
-        source="hand-made",
-    )
+    run = hand_made(rows.values())
     data = verify_api.run_to_json(run)
     page = verify_api.render_html(data)
     assert 'class="summary failed"' in page and 'class="verdict inconclusive"' in page
@@ -236,15 +242,9 @@ def test_three_verdicts_three_exit_codes_and_junit_shows_each():
 def test_a_run_is_judged_again_against_other_promises_from_its_evidence():
     closed = record(connected=T0 + 0.001, server_eof=T0 + 2.001, outcome=Outcome.CLOSED_BY_SERVER)
     first = settings(idle_timeout=2.0)
-    run = verify_api.VerifyRun(
-        settings=first,
-        results=(judge_idle([closed], first),),
-        stages=(),
-        spans=(),
-        started=T0,
-        ended=T0 + 3,
-        wall_started=0.0,
-        source="hand-made",
+    run = hand_made(
+        [judge_idle([closed], first)],
+        first,
         judges={"idle-timeout": functools.partial(judge_idle, [closed])},
     )
     assert run.exit_code == 0
@@ -279,16 +279,7 @@ def test_the_stage_table_is_the_run_order_and_an_unknown_stage_is_an_error():
 
 
 def test_the_export_holds_every_setting_the_command_takes():
-    run = verify_api.VerifyRun(
-        settings=VerifySettings(target=TARGET, protocol="custom", send="PING\r\n"),
-        results=(),
-        stages=(),
-        spans=(),
-        started=T0,
-        ended=T0 + 1,
-        wall_started=0.0,
-        source="hand-made",
-    )
+    run = hand_made((), VerifySettings(target=TARGET, protocol="custom", send="PING\r\n"))
     exported = verify_api.run_to_json(run)["settings"]
     declared = {f.name for f in dataclasses.fields(VerifySettings)} - {"target", "expectations"}
     assert set(exported) == declared
