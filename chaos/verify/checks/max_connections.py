@@ -130,11 +130,6 @@ class Step:
         the holders before it were accepted by the server, not only by the kernel."""
         return self.probe is not None and self.probe.state is not ProbeState.STALLED
 
-    @property
-    def refused(self) -> bool:
-        """The server did not serve the probe (refused it, or never answered)."""
-        return self.probe is None or self.probe.state in (ProbeState.REJECTED, ProbeState.STALLED)
-
     def to_json(self) -> dict[str, object]:
         return {
             "level": self.count,
