@@ -43,12 +43,15 @@ def _peak_open(records: Sequence[ClientRecord]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """argv: KIND COUNT HOLD TARGET [PARAMS_JSON]."""
+    """argv: KIND COUNT HOLD TARGET [PARAMS_JSON [PROCESSES]]; PROCESSES "auto" lets the
+    engine choose. (An engine from before processes existed reads the first five only.)"""
     args = list(sys.argv[1:] if argv is None else argv)
     kind, count, hold, target = args[0], int(args[1]), float(args[2]), args[3]
     params = json.loads(args[4]) if len(args) > 4 else {}
+    wanted = args[5] if len(args) > 5 else "1"
     try:
         from chaos import ClientSpec, Plan, run
+        from chaos.engine.processes import shard_count
         from chaos.params import DEFAULT_CONNECT_TIMEOUT
     except ImportError as exc:
         print(json.dumps({"error": f"chaos package not available: {exc}"}), flush=True)
@@ -57,8 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec = ClientSpec(kind=kind, params={**params, "hold": hold}, count=count)
     connect_timeout = float(params.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT))
     plan = Plan(clients=(spec,), horizon=hold + connect_timeout + 1.0, target=target)
+    processes = shard_count(None if wanted == "auto" else int(wanted), count)
     began = time.monotonic()
-    result = run(plan)
+    try:
+        result = run(plan, processes=processes)
+    except ValueError as exc:  # a limit: the plan cannot fit
+        print(json.dumps({"error": str(exc)}), flush=True)
+        return 2
     wall = time.monotonic() - began
     records = result.records
     connected = [r.connected for r in records if r.connected is not None]
@@ -71,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "outcomes": dict(Counter(r.outcome.value for r in records)),
         "connect_span_s": span,
         "baseline_kib": baseline,
+        "processes": processes,
         "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "wall_s": wall,
     }

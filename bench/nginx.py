@@ -1,4 +1,5 @@
-"""nginx's configuration: one worker, `return 200 "hello world"`, files in a scratch prefix.
+"""nginx's configuration: one worker (or several), `return 200 "hello world"`, files in a
+scratch prefix.
 
 The benchmark's ceiling and the real server the verify tests aim at write it here, each with
 the settings it needs.
@@ -16,7 +17,7 @@ WORKER_CONNECTIONS = 16_000
 _TEMPLATE = """\
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes {workers};
 worker_rlimit_nofile {nofile};
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
@@ -29,7 +30,7 @@ http {{
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
 {timeouts}    server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{listen};
         location / {{ default_type text/plain; return 200 "hello world"; }}
     }}
 }}
@@ -48,10 +49,15 @@ def write_config(
     client_header_timeout: float | None = None,
     keepalive_timeout: float | None = None,
     worker_connections: int = WORKER_CONNECTIONS,
+    workers: int = 1,
 ) -> Path:
     """Write nginx.conf under `prefix`. `client_header_timeout` bounds the whole head from the
     accept (a silent client and a trickled head alike); `keepalive_timeout` the silence
-    between requests; None keeps nginx's 60 s and 75 s."""
+    between requests; None keeps nginx's 60 s and 75 s.
+
+    With several `workers` each listens on its own socket (`reuseport`), so the kernel spreads
+    connections evenly and no worker runs out of its `worker_connections` before the others.
+    """
     timeouts = ""
     if client_header_timeout is not None:
         timeouts += f"    client_header_timeout {_ms(client_header_timeout)};\n"
@@ -65,6 +71,8 @@ def write_config(
             connections=worker_connections,
             nofile=nofile,
             timeouts=timeouts,
+            workers=workers,
+            listen=" backlog=4096 reuseport" if workers > 1 else "",
         )
     )
     return path

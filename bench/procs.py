@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["STOP_WAIT", "Child", "Children", "Pinning", "raise_nofile"]
+__all__ = [
+    "STOP_WAIT",
+    "Child",
+    "Children",
+    "Pinning",
+    "descendants",
+    "raise_nofile",
+    "tree_rss_kib",
+]
 
 # A server gets this long to exit after SIGTERM before SIGKILL; our own shutdown takes ~0.1 s.
 STOP_WAIT = 5.0
@@ -33,10 +41,15 @@ def raise_nofile() -> int:
 
 @dataclass(frozen=True, kw_only=True)
 class Pinning:
-    """Which cores servers and load generators run on; None leaves scheduling to the kernel."""
+    """Which cores servers and load generators run on; None leaves scheduling to the kernel.
+
+    ``every`` is all the cores the run may use, for what must spread over them: a child
+    started with ``cores=None`` inherits the benchmark's own pinning to the load core.
+    """
 
     server: frozenset[int] | None
     client: frozenset[int] | None
+    every: frozenset[int] | None = None
 
     @classmethod
     def detect(cls) -> Pinning:
@@ -44,12 +57,48 @@ class Pinning:
         cores = sorted(os.sched_getaffinity(0))
         if len(cores) < 2:
             return cls(server=None, client=None)
-        return cls(server=frozenset({cores[0]}), client=frozenset({cores[1]}))
+        return cls(
+            server=frozenset({cores[0]}), client=frozenset({cores[1]}), every=frozenset(cores)
+        )
 
     def describe(self) -> str:
         if self.server is None or self.client is None:
             return "not pinned (one core)"
         return f"servers on core {min(self.server)}, load on core {min(self.client)}"
+
+
+def descendants(pid: int) -> set[int]:
+    """``pid`` and every live process under it, from /proc (empty if it is gone)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    if pid not in parents:
+        return set()
+    found, frontier = {pid}, {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def tree_rss_kib(pid: int) -> int:
+    """The resident memory of ``pid`` and its descendants together, in KiB."""
+    total = 0
+    for member in descendants(pid):
+        try:
+            status = (Path("/proc") / str(member) / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+                break
+    return total
 
 
 def _preexec(cores: frozenset[int] | None):
@@ -88,6 +137,8 @@ class Child:
         self.stdout = ""
         self.stderr = ""
         self.rusage: resource.struct_rusage | None = None
+        # The most memory the process and its children held at once, as sampled by wait().
+        self.peak_tree_kib = 0
 
     @property
     def pid(self) -> int:
@@ -96,17 +147,26 @@ class Child:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def wait(self, timeout: float) -> int | None:
-        """Wait for exit (keeping its rusage); None if still running after `timeout`."""
+    def wait(self, timeout: float, *, sample: bool = False) -> int | None:
+        """Wait for exit (keeping its rusage); None if still running after `timeout`.
+
+        With `sample`, the memory of the process tree is read every tenth of a second and
+        its peak kept in `peak_tree_kib` (wait4's maxrss is one process's, not a sum).
+        """
         deadline = time.monotonic() + timeout
+        next_sample = 0.0
         while self.proc.returncode is None:
             pid, status, usage = os.wait4(self.pid, os.WNOHANG)
             if pid == self.pid:
                 self.proc.returncode = os.waitstatus_to_exitcode(status)
                 self.rusage = usage
                 break
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 return None
+            if sample and now >= next_sample:
+                self.peak_tree_kib = max(self.peak_tree_kib, tree_rss_kib(self.pid))
+                next_sample = now + 0.1
             time.sleep(0.02)
         return self.proc.returncode
 
@@ -148,10 +208,21 @@ class Children:
         self._children: list[Child] = []
         self._serial = 0
 
-    def start(self, argv: Sequence[str], *, cores: frozenset[int] | None, name: str) -> Child:
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        cores: frozenset[int] | None,
+        name: str,
+        cwd: Path | None = None,
+    ) -> Child:
         self._serial += 1
         child = Child(
-            argv, cores=cores, cwd=self.cwd, logs=self.logs, name=f"{self._serial}-{name}"
+            argv,
+            cores=cores,
+            cwd=cwd or self.cwd,
+            logs=self.logs,
+            name=f"{self._serial}-{name}",
         )
         self._children.append(child)
         return child

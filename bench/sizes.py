@@ -33,9 +33,12 @@ class Sizes:
     timeout_connections: int
     timeout_grace: float  # watch this long past the configured timeout
     # 6. chaos capacity
-    capacity_hold: int
+    capacity_hold: int  # idle connections the engine holds, over as many processes as it needs
+    capacity_hold_before: int  # the same for the engine before issue 12 (one process)
     capacity_seconds: float
+    hold_workers: int  # nginx worker processes that hold them (each within the open-file limit)
     flood_rate_connections: int
+    accept_seconds: float  # wrk's run measuring nginx's new-connection rate
     slowloris_connections: int
     slowloris_seconds: float
 
@@ -66,9 +69,14 @@ FULL = Sizes(
     idle_timeout=2.0,
     timeout_connections=1_000,
     timeout_grace=3.0,
-    capacity_hold=10_000,
+    # Past what one process (20,000 descriptors) or one source address (~28,000 ports) can hold.
+    capacity_hold=60_000,
+    capacity_hold_before=10_000,
     capacity_seconds=8.0,
-    flood_rate_connections=3_000,
+    hold_workers=4,
+    # Within one process's open-file limit, so the engine before issue 12 can run it too.
+    flood_rate_connections=12_000,
+    accept_seconds=4.0,
     slowloris_connections=1_000,
     slowloris_seconds=12.0,
 )
@@ -91,8 +99,11 @@ QUICK = Sizes(
     timeout_connections=20,
     timeout_grace=0.3,
     capacity_hold=50,
+    capacity_hold_before=50,
     capacity_seconds=0.5,
+    hold_workers=2,
     flood_rate_connections=50,
+    accept_seconds=1.0,
     slowloris_connections=10,
     slowloris_seconds=1.0,
 )

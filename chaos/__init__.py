@@ -6,7 +6,9 @@ The names here are the few most code needs, in three groups:
   :class:`ClientRecord` (with its :class:`Outcome`) per connection; a :class:`ChaosResult`
   with its :class:`Distribution` s and :class:`ProbeSummary`.
 - **running a plan**: :func:`run` (synchronous) and :func:`run_plan` (trio), reporting
-  :class:`Progress`; :class:`FdLimitError` when the plan cannot fit in the open-file limit.
+  :class:`Progress`, on one process or several; a :class:`Segment` of it per host, and
+  :func:`merge` for their results; :class:`LimitError` (:class:`FdLimitError` for open
+  files) when the plan cannot fit, before any connection.
 - **one client of each fault**: ``await never_send(target, hold=5)`` and the other twelve;
   :data:`FAULTS` and :func:`get_fault` find a :class:`Fault` by kind; :func:`is_available` is
   the probes' default judgement.
@@ -19,7 +21,8 @@ class, its traits), :mod:`chaos.engine` (sessions, slots, the exchange loop, pay
 
 from __future__ import annotations
 
-from .engine.fdlimit import FdLimitError
+from .engine.fdlimit import FdLimitError, LimitError
+from .engine.segment import Segment
 from .faults import (
     FAULTS,
     Fault,
@@ -39,6 +42,7 @@ from .faults import (
     slow_send,
     slowloris,
 )
+from .merge import merge
 from .plan import ClientSpec, Plan
 from .record import ClientRecord, Outcome
 from .result import ChaosResult, Distribution, ProbeSummary
@@ -53,10 +57,12 @@ __all__ = [
     "Distribution",
     "Fault",
     "FdLimitError",
+    "LimitError",
     "Outcome",
     "Plan",
     "ProbeSummary",
     "Progress",
+    "Segment",
     "Target",
     "ask",
     "flood",
@@ -65,6 +71,7 @@ __all__ = [
     "half_close",
     "holder",
     "is_available",
+    "merge",
     "never_send",
     "oversized",
     "probe",

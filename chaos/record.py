@@ -12,13 +12,14 @@ from enum import StrEnum
 
 from .jsondata import JSONObject, Scalar, as_object
 
-__all__ = ["REPLY_HEAD", "ClientRecord", "Outcome", "ServerEnd", "server_end"]
+__all__ = ["REPLY_HEAD", "TIMESTAMPS", "ClientRecord", "Outcome", "ServerEnd", "server_end"]
 
 # Bytes of the server's first reply a record keeps: a status line and headers (an HTTP 503),
 # a PostgreSQL ErrorResponse or a Redis error line all fit.
 REPLY_HEAD = 512
 
-_TIMESTAMPS = (
+# Every stamp a record may have besides ``started`` (each at or after it).
+TIMESTAMPS = (
     "connected",
     "first_sent",
     "last_sent",
@@ -114,7 +115,7 @@ class ClientRecord:
             raise ValueError(f"local_port: expected 1..65535 or None, got {self.local_port!r}")
         if not _is_time(self.started):
             raise ValueError(f"started: expected a monotonic time, got {self.started!r}")
-        for name in _TIMESTAMPS:
+        for name in TIMESTAMPS:
             value = getattr(self, name)
             if value is not None and not _is_time(value):
                 raise ValueError(f"{name}: expected a monotonic time or None, got {value!r}")

@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .engine.segment import WHOLE, Segment
 from .faults.registry import traits_of
 from .jsondata import JSONObject, as_object
 from .plan import Plan
@@ -101,7 +102,13 @@ class ProbeSummary:
 
 @dataclass(frozen=True, kw_only=True)
 class ChaosResult:
-    """Everything a run produced; ``not_started`` counts clients the horizon ended before start."""
+    """Everything a run produced; ``not_started`` counts clients the horizon ended before start.
+
+    ``segment`` is the part of the plan that ran (the whole of it unless a run was one
+    segment of a plan split over hosts); :func:`chaos.merge.merge` joins segments' results.
+    ``started`` is when the plan's clock started (monotonic, the scheduled start when shards
+    ran together).
+    """
 
     plan: Plan
     records: tuple[ClientRecord, ...]
@@ -110,10 +117,13 @@ class ChaosResult:
     target: str
     not_started: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    segment: Segment = WHOLE
 
     def __post_init__(self) -> None:
         if not isinstance(self.plan, Plan):
             raise ValueError(f"plan: expected a Plan, got {type(self.plan).__name__}")
+        if not isinstance(self.segment, Segment):
+            raise ValueError(f"segment: expected a Segment, got {self.segment!r}")
         object.__setattr__(self, "records", tuple(self.records))
         object.__setattr__(self, "notes", tuple(self.notes))
         if not all(isinstance(r, ClientRecord) for r in self.records):
@@ -185,6 +195,7 @@ class ChaosResult:
             "started": self.started,
             "ended": self.ended,
             "not_started": self.not_started,
+            "segment": str(self.segment),
             "notes": list(self.notes),
             "summary": {
                 "counts": self.counts,
@@ -211,4 +222,5 @@ class ChaosResult:
             target=data["target"],
             not_started=data.get("not_started", 0),
             notes=tuple(data.get("notes", ())),
+            segment=Segment.parse(data.get("segment", str(WHOLE))),
         )

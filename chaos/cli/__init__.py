@@ -1,9 +1,11 @@
 """The ``chaos`` command line, one module per subcommand.
 
-``python -m chaos KIND --target HOST:PORT [flags]``, ``chaos run PLAN`` or ``chaos verify``.
+``python -m chaos KIND --target HOST:PORT [flags]``, ``chaos run PLAN``, ``chaos merge
+RESULT...`` or ``chaos verify``.
 Subcommands come from the modules named in :data:`COMMAND_MODULES`; each module has
 ``register(subparsers)``, so a new subcommand is one more module and one more list entry.
-Bad input of any kind prints one line on stderr and exits 2.
+Bad input of any kind prints one line on stderr and exits 2; an interrupted run (SIGINT)
+stops every process it started and exits 130.
 """
 
 from __future__ import annotations
@@ -15,10 +17,25 @@ from collections.abc import Callable, Sequence
 
 from .usage import EXIT_USAGE, Parser, UsageError
 
-__all__ = ["COMMAND_MODULES", "EXIT_USAGE", "Parser", "UsageError", "build_parser", "main"]
+__all__ = [
+    "COMMAND_MODULES",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "Parser",
+    "UsageError",
+    "build_parser",
+    "main",
+]
 
 # Each module defines register(subparsers) adding its parsers, each with a handler default.
-COMMAND_MODULES: list[str] = ["chaos.cli.faults", "chaos.cli.run", "chaos.cli.verify"]
+COMMAND_MODULES: list[str] = [
+    "chaos.cli.faults",
+    "chaos.cli.run",
+    "chaos.cli.merge",
+    "chaos.cli.verify",
+]
+# The shell's status for a command ended by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
 
 
 def build_parser(modules: Sequence[str] | None = None) -> Parser:
@@ -42,3 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"chaos: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(
+            "chaos: interrupted; every connection and process of the run was closed",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED

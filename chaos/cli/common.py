@@ -6,16 +6,33 @@ import argparse
 import json
 import socket
 import sys
+from typing import TextIO
 
-from ..engine.fdlimit import FdLimitError
+from ..engine.fdlimit import LimitError
+from ..engine.processes import ShardError, shard_count
+from ..engine.segment import WHOLE, Segment
 from ..plan import Plan
 from ..protocols import PROFILES, Profile, get_profile, profile_named
-from ..runner import Progress, run
+from ..result import ChaosResult
+from ..runner import Progress, clients_in, run
 from ..target import Target
 from .table import format_table
 from .usage import UsageError
 
-__all__ = ["LONG_RUN", "PREFLIGHT_TIMEOUT", "add_output_flags", "check_target", "execute"]
+__all__ = [
+    "EXIT_FAILED",
+    "LONG_RUN",
+    "PREFLIGHT_TIMEOUT",
+    "ProgressLine",
+    "add_output_flags",
+    "add_run_flags",
+    "check_target",
+    "execute",
+    "print_result",
+]
+
+# A run that could not finish (a shard process died): not bad input, not a result either.
+EXIT_FAILED = 1
 
 # A reachable loopback server answers a handshake in microseconds; a second is generous.
 PREFLIGHT_TIMEOUT = 1.0
@@ -37,6 +54,29 @@ def add_output_flags(parser: argparse.ArgumentParser, *, protocol: bool = True) 
         "--allow-remote", action="store_true", help="allow a target that is not loopback"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _addresses(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def add_run_flags(parser: argparse.ArgumentParser) -> None:
+    """``--processes`` and ``--source``: how a plan is spread over cores and addresses."""
+    parser.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="processes sharing the clients (default: one per core, fewer for a small plan, "
+        "more when one process's open-file limit is too low)",
+    )
+    parser.add_argument(
+        "--source",
+        type=_addresses,
+        default=(),
+        metavar="ADDR[,ADDR...]",
+        help="source addresses to bind (default: the system's; a loopback target gets "
+        "127.0.0.0/8 addresses when one address has too few ports)",
+    )
 
 
 def check_target(text: str, *, allow_remote: bool) -> Target:
@@ -63,27 +103,78 @@ def check_target(text: str, *, allow_remote: bool) -> Target:
     return target
 
 
-def _show_progress(progress: Progress) -> None:
-    print(
-        f"chaos: {progress.elapsed:.0f}/{progress.horizon:g} s, {progress.open} open, "
-        f"{progress.finished}/{progress.total} finished",
-        file=sys.stderr,
-        flush=True,
-    )
+class ProgressLine:
+    """One progress line on stderr for the whole run: rewritten in place on a terminal, a
+    line per report otherwise (a log keeps them all)."""
+
+    def __init__(self, processes: int, stream: TextIO | None = None) -> None:
+        self.processes = processes
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty()
+        self.shown = False
+
+    def __call__(self, progress: Progress) -> None:
+        text = (
+            f"chaos: {progress.elapsed:.0f}/{progress.horizon:g} s, {progress.open:,} open, "
+            f"{progress.finished:,}/{progress.total:,} finished"
+        )
+        if self.processes > 1:
+            text += f" ({self.processes} processes)"
+        if self.live:
+            self.stream.write(f"\r{text}\x1b[K")
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.live and self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
-def execute(plan: Plan, target: Target, args: argparse.Namespace) -> int:
-    """Run ``plan`` and print the table (or JSON); the exit status is 0 when it ran."""
-    show = None if args.quiet or plan.horizon < LONG_RUN else _show_progress
-    try:
-        result = run(plan, target=target, progress=show)
-    except FdLimitError as exc:
-        raise UsageError(str(exc)) from None
+def print_result(result: ChaosResult, args: argparse.Namespace) -> None:
+    """The whole result as JSON with ``--json``, else the table."""
     if args.json:
         print(json.dumps(result.to_json(), indent=1))
     else:
         name = getattr(args, "protocol", None)
         print(format_table(result, None if name is None else _profile(name, args)))
+
+
+def execute(
+    plan: Plan,
+    target: Target,
+    args: argparse.Namespace,
+    *,
+    segment: Segment = WHOLE,
+    start_at: float | None = None,
+) -> int:
+    """Run ``plan`` (or its ``segment``) and print the table or JSON; 0 when it ran."""
+    try:
+        processes = shard_count(args.processes, clients_in(plan, [segment])[0])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    show = None if args.quiet or plan.horizon < LONG_RUN else ProgressLine(processes)
+    try:
+        result = run(
+            plan,
+            target=target,
+            progress=show,
+            processes=processes,
+            segment=segment,
+            start_at=start_at,
+            sources=args.source,
+        )
+    except (LimitError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    except ShardError as exc:
+        print(f"chaos: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        if show is not None:
+            show.close()
+    print_result(result, args)
     return 0
 
 

@@ -11,7 +11,7 @@ from ..faults.base import Fault
 from ..faults.registry import FAULTS
 from ..params import FaultParams, options
 from ..plan import MAX_HORIZON, ClientSpec, Plan
-from .common import add_output_flags, check_target, execute
+from .common import add_output_flags, add_run_flags, check_target, execute
 from .flags import add_flags, given
 from .usage import Subparsers, UsageError
 
@@ -71,5 +71,6 @@ def register(subparsers: Subparsers) -> None:
         # A fault that speaks a protocol itself (ask) takes --protocol as its parameter.
         speaks = any(o.name == "protocol" for o in options(fault.params))
         add_output_flags(parser, protocol=not speaks)
+        add_run_flags(parser)
         add_param_flags(parser, fault.params)
         parser.set_defaults(handler=_handler(fault))

@@ -1,9 +1,10 @@
 """The machinery under every fault: sessions, slots, the exchange loop, seeded payloads, limits.
 
 :class:`Crowd` places and runs clients; :class:`Session` is one connection, the one place a
-socket error becomes an outcome; :func:`exchange` is the loop most faults are; the payload
-functions make seeded bytes; :func:`ensure_capacity` fits a run in the open-file limit;
-:func:`listen_overflows` reads the kernel's accept-queue overflow counter.
+socket error becomes an outcome; :func:`exchange` is the loop most faults are; a
+:class:`Swarm` runs a :class:`Script` for thousands of connections in one epoll loop (the fast
+path); the payload functions make seeded bytes; :func:`ensure_capacity` fits a run in the
+open-file limit; :func:`listen_overflows` reads the kernel's accept-queue overflow counter.
 """
 
 from __future__ import annotations
@@ -15,15 +16,21 @@ from .kernel import listen_overflows, parse_listen_overflows
 from .payload import client_rng, faker_text, letters, random_bytes
 from .session import Session
 from .slot import Slot
+from .swarm import FirstBytes, Listener, Script, Swarm, SwarmSlot
 
 __all__ = [
     "Crowd",
     "FdBudget",
     "FdLimitError",
+    "FirstBytes",
     "Group",
+    "Listener",
     "Pace",
+    "Script",
     "Session",
     "Slot",
+    "Swarm",
+    "SwarmSlot",
     "client_rng",
     "ensure_capacity",
     "exchange",

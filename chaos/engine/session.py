@@ -12,6 +12,7 @@ import hashlib
 import socket
 import struct
 import time
+from typing import Protocol
 
 import trio
 
@@ -19,10 +20,23 @@ from ..jsondata import Scalar
 from ..record import REPLY_HEAD, ClientRecord, Outcome, ServerEnd, server_end
 from ..target import Endpoint
 
-__all__ = ["RECV_SIZE", "Session", "describe"]
+__all__ = [
+    "IP_BIND_ADDRESS_NO_PORT",
+    "RECV_SIZE",
+    "Failing",
+    "Session",
+    "describe",
+    "fail",
+    "may_decide",
+    "peer_broke",
+    "settle",
+]
 
 # One read takes at most this much; loopback segments are 64 KiB.
 RECV_SIZE = 65536
+# Linux's socket option for "bind the address now, the port at connect time" (include/uapi/
+# linux/in.h), so many source addresses share the port range; not every Python names it.
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
 # Linux TCP states as reported by TCP_INFO (include/net/tcp_states.h).
 _TCP_CLOSE = 7
 _TCP_CLOSE_WAIT = 8
@@ -33,6 +47,65 @@ def describe(exc: BaseException) -> str:
     """A one-line description of a socket error, e.g. ``OSError: Too many open files``."""
     text = getattr(exc, "strerror", None) or str(exc) or "no detail"
     return f"{type(exc).__name__}: {text}"
+
+
+def peer_broke(exc: OSError, *, connected: bool) -> bool:
+    """True when ``exc`` is the server breaking the connection (a reset), not an error of ours.
+
+    ENOTCONN once connected means the kernel already tore the connection down: a reset too.
+    """
+    return isinstance(exc, _PEER_BROKE) or (exc.errno == errno.ENOTCONN and connected)
+
+
+class Failing(Protocol):
+    """What :func:`fail` stamps: when a connection opened and was reset, its error, its outcome."""
+
+    connected: float | None
+    reset: float | None
+    error: str | None
+
+    def decide(self, outcome: Outcome) -> None: ...
+
+
+def fail(conn: Failing, exc: OSError) -> None:
+    """The one rule for a socket error: the server's reset (stamped once), or an error of ours
+    (the outcome ``error``, with its text)."""
+    if peer_broke(exc, connected=conn.connected is not None):
+        if conn.reset is None:
+            conn.reset = time.monotonic()
+    else:
+        if conn.error is None:
+            conn.error = describe(exc)
+        conn.decide(Outcome.ERROR)
+
+
+def may_decide(
+    outcome: Outcome, *, connected: float | None, server_eof: float | None, reset: float | None
+) -> bool:
+    """Whether an explicit decision may settle a connection: "held to end" never hides a server
+    close, nor stands for a connection that never opened."""
+    if outcome is not Outcome.HELD_TO_END:
+        return True
+    return server_eof is None and reset is None and connected is not None
+
+
+def settle(
+    decided: Outcome | None,
+    *,
+    connected: float | None,
+    server_eof: float | None,
+    reset: float | None,
+) -> Outcome:
+    """A connection's outcome: the decision if one was made; else the server's EOF or reset,
+    whichever came first; else held to the end if it opened, a connect timeout if not."""
+    if decided is not None:
+        return decided
+    ended = server_end(server_eof, reset)
+    if ended is not None:
+        return Outcome.RESET_BY_SERVER if ended[0] is ServerEnd.RESET else Outcome.CLOSED_BY_SERVER
+    if connected is not None:
+        return Outcome.HELD_TO_END
+    return Outcome.CONNECT_TIMEOUT
 
 
 class Session:
@@ -64,17 +137,25 @@ class Session:
         "reset",
         "server_eof",
         "sock",
+        "source",
         "started",
         "status",
     )
 
     def __init__(
-        self, *, kind: str, index: int, endpoint: Endpoint, rcvbuf: int | None = None
+        self,
+        *,
+        kind: str,
+        index: int,
+        endpoint: Endpoint,
+        rcvbuf: int | None = None,
+        source: str | None = None,
     ) -> None:
         self.kind = kind
         self.index = index
         self.endpoint = endpoint
         self.rcvbuf = rcvbuf
+        self.source = source
         self.sock: trio.socket.SocketType | None = None
         self.local_port: int | None = None
         self.started = time.monotonic()
@@ -95,25 +176,11 @@ class Session:
         self._head = b""  # the first REPLY_HEAD bytes received
 
     def decide(self, outcome: Outcome) -> None:
-        """Settle the outcome unless already settled; "held to end" never hides a server close."""
-        if self._outcome is not None:
-            return
-        if outcome is Outcome.HELD_TO_END and (
-            self.server_eof is not None or self.reset is not None or self.connected is None
+        """Settle the outcome unless already settled (see :func:`may_decide`)."""
+        if self._outcome is None and may_decide(
+            outcome, connected=self.connected, server_eof=self.server_eof, reset=self.reset
         ):
-            return
-        self._outcome = outcome
-
-    def _fail(self, exc: OSError) -> None:
-        # ENOTCONN once connected: the kernel already tore the connection down (a reset).
-        torn_down = exc.errno == errno.ENOTCONN and self.connected is not None
-        if isinstance(exc, _PEER_BROKE) or torn_down:
-            if self.reset is None:
-                self.reset = time.monotonic()
-        else:
-            if self.error is None:
-                self.error = describe(exc)
-            self.decide(Outcome.ERROR)
+            self._outcome = outcome
 
     def _note_port(self) -> None:
         if self.local_port is None and self.sock is not None:
@@ -130,8 +197,11 @@ class Session:
             sock = self.sock = trio.socket.socket(self.endpoint.family, socket.SOCK_STREAM)
             if self.rcvbuf is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+            if self.source is not None:
+                sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+                await sock.bind((self.source, 0))
         except OSError as exc:
-            self._fail(exc)
+            fail(self, exc)
             self.close()
             return False
         try:
@@ -140,7 +210,7 @@ class Session:
         except ConnectionRefusedError:
             self.decide(Outcome.REFUSED)
         except OSError as exc:
-            self._fail(exc)
+            fail(self, exc)
         else:
             if not scope.cancelled_caught:
                 self.connected = time.monotonic()
@@ -160,7 +230,7 @@ class Session:
             try:
                 sent = await self.sock.send(view)
             except OSError as exc:
-                self._fail(exc)
+                fail(self, exc)
                 return False
             now = time.monotonic()
             if self.first_sent is None:
@@ -178,7 +248,7 @@ class Session:
         try:
             data = await self.sock.recv(size)
         except OSError as exc:
-            self._fail(exc)
+            fail(self, exc)
             return b""
         now = time.monotonic()
         if not data:
@@ -200,7 +270,7 @@ class Session:
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError as exc:
-            self._fail(exc)
+            fail(self, exc)
             return False
         self.detail["write_shutdown"] = at
         return True
@@ -249,17 +319,10 @@ class Session:
         self.sock = None
 
     def outcome(self) -> Outcome:
-        """The outcome by the rules in the class docstring."""
-        if self._outcome is not None:
-            return self._outcome
-        ended = server_end(self.server_eof, self.reset)
-        if ended is not None:
-            return (
-                Outcome.RESET_BY_SERVER if ended[0] is ServerEnd.RESET else Outcome.CLOSED_BY_SERVER
-            )
-        if self.connected is not None:
-            return Outcome.HELD_TO_END
-        return Outcome.CONNECT_TIMEOUT
+        """The outcome by the rules in the class docstring (see :func:`settle`)."""
+        return settle(
+            self._outcome, connected=self.connected, server_eof=self.server_eof, reset=self.reset
+        )
 
     def record(self) -> ClientRecord:
         """Freeze the session (closing it if still open) into a :class:`ClientRecord`."""

@@ -7,6 +7,7 @@ Most faults open one session per slot; ``flood`` (replacing dropped connections)
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from ..record import ClientRecord
 from ..target import Endpoint
@@ -18,14 +19,33 @@ __all__ = ["Slot"]
 class Slot:
     """Everything one client needs; the runner closes its sessions whatever happens."""
 
-    __slots__ = ("endpoint", "index", "kind", "rng", "sessions")
+    __slots__ = ("_make_rng", "_rng", "endpoint", "index", "kind", "sessions", "source")
 
-    def __init__(self, *, kind: str, index: int, endpoint: Endpoint, rng: random.Random) -> None:
+    def __init__(
+        self,
+        *,
+        kind: str,
+        index: int,
+        endpoint: Endpoint,
+        rng: Callable[[], random.Random],
+        source: str | None = None,
+    ) -> None:
+        """``rng`` makes the client's seeded generator when first used; ``source`` is the
+        address every connection binds (None: the system's choice)."""
         self.kind = kind
         self.index = index
         self.endpoint = endpoint
-        self.rng = rng
+        self.source = source
+        self._make_rng = rng
+        self._rng: random.Random | None = None
         self.sessions: list[Session] = []
+
+    @property
+    def rng(self) -> random.Random:
+        """This client's seeded random source (made on first use)."""
+        if self._rng is None:
+            self._rng = self._make_rng()
+        return self._rng
 
     @property
     def host(self) -> str:
@@ -34,7 +54,13 @@ class Slot:
 
     def session(self, *, rcvbuf: int | None = None) -> Session:
         """Start a new session (not yet connected) owned by this slot."""
-        session = Session(kind=self.kind, index=self.index, endpoint=self.endpoint, rcvbuf=rcvbuf)
+        session = Session(
+            kind=self.kind,
+            index=self.index,
+            endpoint=self.endpoint,
+            rcvbuf=rcvbuf,
+            source=self.source,
+        )
         self.sessions.append(session)
         return session
 

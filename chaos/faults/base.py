@@ -1,18 +1,21 @@
 """What every fault is to the runner and the command line: a name, a parameter class, a driver.
 
-Each fault module defines one :class:`Fault` and its public function (:func:`one_client`
-makes it); :mod:`chaos.faults.registry` lists them all.
+A fault that talks has a ``drive``: one trio task per client. A connection-heavy fault that
+sends nothing, or a chunk on a timer, has a ``script`` instead, and all its clients run in
+one epoll loop (:mod:`chaos.engine.swarm`). Each fault module defines one :class:`Fault` and
+its public function (:func:`one_client` makes it); :mod:`chaos.faults.registry` lists them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
 from ..engine.crowd import Crowd, Group
 from ..engine.slot import Slot
+from ..engine.swarm import Script
 from ..jsondata import Scalar
 from ..params import FaultParams
 from ..record import ClientRecord
@@ -52,15 +55,19 @@ class Traits:
 
 @dataclass(frozen=True, kw_only=True)
 class Fault(Generic[P]):
-    """A fault as the runner and CLI see it: a name, a parameter class, a driver, its traits."""
+    """A fault as the runner and CLI see it: a name, a parameter class, how a client runs
+    (``drive``, a trio task, or ``script``, a swarm's plan; exactly one), its traits."""
 
     kind: str
     params: type[P]
-    drive: Callable[[Slot, P], Awaitable[None]]
     summary: str
+    drive: Callable[[Slot, P], Awaitable[None]] | None = None
+    script: Callable[[P], Script] | None = None
     traits: Traits = field(default_factory=Traits)
 
     def __post_init__(self) -> None:
+        if (self.drive is None) == (self.script is None):
+            raise ValueError("drive: a fault has exactly one of drive and script")
         # A module docstring is accepted as the summary: its first line, minus "``kind``: ".
         line = (self.summary or "").strip().split("\n")[0]
         object.__setattr__(self, "summary", line.removeprefix(f"``{self.kind}``: "))
@@ -77,18 +84,38 @@ class Fault(Generic[P]):
             raise ValueError(f"params: expected {self.params.__name__}, got {params!r}")
         return self.params.from_dict({**params.to_dict(), **fields})
 
-    def group(self, params: P, *, positions: range, start: float = 0.0, spec: int = 0) -> Group:
-        """The clients at ``positions`` of a spec of this fault, for the engine to run."""
+    def group(
+        self,
+        params: P,
+        *,
+        positions: Sequence[int],
+        start: float = 0.0,
+        spec: int = 0,
+        first: int = 0,
+    ) -> Group:
+        """The clients at ``positions`` of a spec of this fault (its plan index of position 0
+        is ``first``), for the engine to run."""
+
+        def delay(position: int) -> float:
+            return start + params.stagger(position)
+
+        if self.script is not None:
+            return Group(
+                kind=self.kind,
+                script=self.script(params),
+                positions=positions,
+                delay=delay,
+                spec=spec,
+                first=first,
+            )
+        fault_drive = self.drive
+        assert fault_drive is not None
 
         async def drive(slot: Slot) -> None:
-            await self.drive(slot, params)
+            await fault_drive(slot, params)
 
         return Group(
-            kind=self.kind,
-            drive=drive,
-            positions=positions,
-            delay=lambda position: start + params.stagger(position),
-            spec=spec,
+            kind=self.kind, drive=drive, positions=positions, delay=delay, spec=spec, first=first
         )
 
     async def alone(
@@ -138,7 +165,7 @@ def one_client(fault: Fault[P]) -> OneClient[P]:
         return record
 
     call.__name__ = call.__qualname__ = fault.kind
-    call.__module__ = fault.drive.__module__
+    call.__module__ = fault.params.__module__
     call.__doc__ = (
         f"{fault.summary[:1].upper()}{fault.summary[1:]}.\n\n"
         f"One client; ``params`` is a :class:`{fault.params.__name__}`, or its fields are "

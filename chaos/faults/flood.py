@@ -2,25 +2,22 @@
 
 Each connection ends as ``completed`` (opened, then closed by us at once), ``held_to_end``,
 ``refused``, ``connect_timeout``, ``closed_by_server`` or ``reset_by_server``. With ``replace``,
-a held connection the server drops is reopened until the hold window ends.
+a held connection the server drops is reopened until the hold window ends. Its clients run in
+one epoll loop (a swarm), not a trio task each.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-import trio
-
-from ..engine.exchange import exchange
-from ..engine.slot import Slot
+from ..engine.swarm import Script
 from ..jsondata import Scalar
 from ..params import FaultParams, option
-from ..record import ClientRecord, Outcome
+from ..record import ClientRecord
 from ..target import Target
 from .base import Deadline, Fault, Traits
 
-__all__ = ["DEFAULT_MAX_REPLACEMENTS", "FAULT", "REPLACE_BACKOFF", "FloodParams", "drive", "flood"]
+__all__ = ["DEFAULT_MAX_REPLACEMENTS", "FAULT", "REPLACE_BACKOFF", "FloodParams", "flood", "script"]
 
 # Pause before reopening a dropped connection, so a server that drops everything at once is
 # not hammered in a tight loop.
@@ -51,34 +48,21 @@ class FloodParams(FaultParams):
         return self.connect_timeout * (2 if self.replace else 1) + self.hold
 
 
-async def drive(slot: Slot, params: FloodParams) -> None:
-    """Open one connection (and its replacements); classify each."""
-    window_end: float | None = None
-    for generation in range(params.max_replacements + 1):
-        session = slot.session()
-        if generation:
-            session.detail["generation"] = generation
-        if not await session.connect(params.connect_timeout):
-            return
-        if params.hold == 0:
-            session.decide(Outcome.COMPLETED)
-            session.close()
-            return
-        assert session.connected is not None  # connect() returned True
-        if window_end is None:
-            window_end = session.connected + params.hold
-        await exchange(session, hold=window_end - session.connected)
-        session.close()
-        dropped = session.server_eof is not None or session.reset is not None
-        if not (params.replace and dropped) or time.monotonic() >= window_end:
-            return
-        await trio.sleep(REPLACE_BACKOFF)
+def script(params: FloodParams) -> Script:
+    """Connect; close at once (hold 0) or hold, reopening drops when ``replace`` is set."""
+    return Script(
+        connect_timeout=params.connect_timeout,
+        hold=params.hold,
+        close_at_once=params.hold == 0,
+        replacements=params.max_replacements if params.replace else 0,
+        backoff=REPLACE_BACKOFF,
+    )
 
 
 FAULT = Fault(
     kind="flood",
     params=FloodParams,
-    drive=drive,
+    script=script,
     summary=__doc__,
     traits=Traits(cut_by=Deadline.IDLE, sends=False, holds=True, hostile=True, pressure=True),
 )

@@ -1,15 +1,17 @@
-"""``never_send``: connect and send nothing; hold until the server closes or ``hold`` runs out."""
+"""``never_send``: connect and send nothing; hold until the server closes or ``hold`` runs out.
+
+Its clients run in one epoll loop (a swarm), not a trio task each.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..engine.exchange import exchange
-from ..engine.slot import Slot
+from ..engine.swarm import Script
 from ..params import HoldParams
 from .base import Deadline, Fault, Traits, one_client
 
-__all__ = ["FAULT", "NeverSendParams", "drive", "never_send"]
+__all__ = ["FAULT", "NeverSendParams", "never_send", "script"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -17,17 +19,15 @@ class NeverSendParams(HoldParams):
     """A silent client: measures how long a server tolerates a connection that never speaks."""
 
 
-async def drive(slot: Slot, params: NeverSendParams) -> None:
+def script(params: NeverSendParams) -> Script:
     """Connect, then only read."""
-    session = slot.session()
-    if await session.connect(params.connect_timeout):
-        await exchange(session, hold=params.hold)
+    return Script(connect_timeout=params.connect_timeout, hold=params.hold)
 
 
 FAULT = Fault(
     kind="never_send",
     params=NeverSendParams,
-    drive=drive,
+    script=script,
     summary=__doc__,
     traits=Traits(cut_by=Deadline.IDLE, sends=False, holds=True),
 )

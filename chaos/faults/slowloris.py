@@ -1,19 +1,23 @@
-"""``slowloris``: a valid request line, then header lines trickled until ``hold``, never ending."""
+"""``slowloris``: a valid request line, then header lines trickled until ``hold``, never ending.
+
+Its clients run in one epoll loop (a swarm): the head at once, then a seeded line per
+interval, while what the server answers is read as HTTP.
+"""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..engine.exchange import trickle
 from ..engine.payload import letters
-from ..engine.slot import Slot
+from ..engine.swarm import Script
+from ..jsondata import Scalar
 from ..params import HoldParams, option
-from ..protocols.http_messages import request_head
+from ..protocols.http_messages import ResponseReader, request_head
 from .base import Deadline, Fault, Traits, one_client
-from .http_exchange import exchange_reading_http
 
-__all__ = ["DEFAULT_INTERVAL", "FAULT", "HeaderLines", "SlowlorisParams", "drive", "slowloris"]
+__all__ = ["DEFAULT_INTERVAL", "FAULT", "SlowlorisParams", "header_lines", "script", "slowloris"]
 
 # Classic slowloris sends a header line every few seconds, under most per-read timeouts.
 DEFAULT_INTERVAL = 1.0
@@ -28,39 +32,36 @@ class SlowlorisParams(HoldParams):
     interval: float = option(DEFAULT_INTERVAL, "seconds between header lines", minimum=0)
 
 
-class HeaderLines:
+def header_lines(rng: random.Random, host: str, params: SlowlorisParams) -> Iterator[bytes]:
     """The head without its final CRLF, then endless non-empty ``X-..: ..`` lines."""
-
-    def __init__(self, slot: Slot, head: bytes) -> None:
-        self._slot = slot
-        self._head = head
-        self.count = 0  # header lines made so far, past the head
-
-    def __iter__(self) -> Iterator[bytes]:
-        rng = self._slot.rng
-        yield self._head[:-2]
-        while True:
-            name = letters(rng, rng.randint(1, 8)).decode()
-            self.count += 1
-            yield f"X-{name}: {rng.randrange(10**9)}\r\n".encode()
+    _, head = request_head(host, method=params.method, path=params.path)
+    yield head[:-2]
+    while True:
+        name = letters(rng, rng.randint(1, 8)).decode()
+        yield f"X-{name}: {rng.randrange(10**9)}\r\n".encode()
 
 
-async def drive(slot: Slot, params: SlowlorisParams) -> None:
+def _lines_sent(chunks: int) -> dict[str, Scalar]:
+    """Header lines sent after the head."""
+    return {"header_lines": max(0, chunks - 1)}
+
+
+def script(params: SlowlorisParams) -> Script:
     """Send the request line and headers, then one more header line per interval."""
-    _, head = request_head(slot.host, method=params.method, path=params.path)
-    session = slot.session()
-    if not await session.connect(params.connect_timeout):
-        return
-    lines = HeaderLines(slot, head)
-    writer = trickle(session, lines, params.interval)
-    await exchange_reading_http(session, hold=params.hold, write=writer, method=params.method)
-    session.detail["header_lines"] = lines.count
+    return Script(
+        connect_timeout=params.connect_timeout,
+        hold=params.hold,
+        chunks=lambda rng, host: header_lines(rng, host, params),
+        interval=params.interval,
+        listen=lambda: ResponseReader(method=params.method),
+        tally=_lines_sent,
+    )
 
 
 FAULT = Fault(
     kind="slowloris",
     params=SlowlorisParams,
-    drive=drive,
+    script=script,
     summary=__doc__,
     traits=Traits(cut_by=Deadline.REQUEST, holds=True),
 )

@@ -181,6 +181,13 @@ class VerifySettings:
         above=0,
         metavar="SECONDS",
     )
+    processes: int | None = option(
+        None,
+        "processes the attack stages spread their clients over (default: one per core when "
+        "the attack is big enough to need more than one)",
+        minimum=1,
+        metavar="N",
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.target, Target):

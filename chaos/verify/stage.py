@@ -20,10 +20,11 @@ import trio
 
 from ..engine.crowd import Crowd
 from ..engine.fdlimit import ensure_capacity
+from ..engine.processes import shard_count
 from ..plan import ClientSpec, Plan
 from ..record import ClientRecord
 from ..result import ChaosResult
-from ..runner import plan_groups
+from ..runner import plan_groups, run_plan
 from ..target import Target, resolve
 
 __all__ = ["Background", "Role", "StageResult", "in_background", "run_stage"]
@@ -75,16 +76,22 @@ async def run_stage(
     until: Iterable[str] = (),
     gated: Iterable[str] = (),
     seed: int = 0,
+    processes: int | None = 1,
 ) -> StageResult:
     """Run every role's clients; stop at ``limit`` seconds or once all ``until`` roles ended.
 
     A ``gated`` role's ``start`` counts from the moment the other roles' connects settled.
+    A stage with neither may spread its clients over ``processes`` (None: as many as the
+    plan is worth, see :func:`~chaos.engine.processes.shard_count`), as a plan run does.
 
     Raises :class:`~chaos.engine.fdlimit.FdLimitError` before connecting if the stage cannot
     fit in the open-file limit.
     """
     plan = Plan(clients=tuple(r.spec for r in roles), horizon=limit, seed=seed, target=str(target))
     wanted, waiting = set(until), set(gated)
+    shards = shard_count(processes, plan.total_clients)
+    if shards > 1 and not wanted and not waiting:
+        return _by_role(name, roles, await run_plan(plan, target=target, processes=shards))
     ensure_capacity(plan.total_clients)
     crowd = Crowd(
         plan_groups(plan),
@@ -94,16 +101,11 @@ async def run_stage(
         gated=[n for n, role in enumerate(roles) if role.name in waiting],
     )
     await crowd.run(limit=limit)
-    return _result(name, roles, plan, crowd, target)
+    return _by_role(name, roles, _crowd_result(plan, crowd, target))
 
 
-def _result(
-    name: str, roles: Sequence[Role], plan: Plan, crowd: Crowd, target: Target
-) -> StageResult:
-    grouped: dict[str, list[ClientRecord]] = {r.name: [] for r in roles}
-    for number, role in enumerate(roles):
-        grouped[role.name].extend(crowd.records(number))
-    result = ChaosResult(
+def _crowd_result(plan: Plan, crowd: Crowd, target: Target) -> ChaosResult:
+    return ChaosResult(
         plan=plan,
         records=tuple(crowd.records()),
         started=crowd.started,
@@ -111,6 +113,21 @@ def _result(
         target=str(target),
         not_started=crowd.not_started,
     )
+
+
+def _by_role(name: str, roles: Sequence[Role], result: ChaosResult) -> StageResult:
+    """The stage's result, its records grouped by the role whose spec made them."""
+    grouped: dict[str, list[ClientRecord]] = {r.name: [] for r in roles}
+    bounds = []
+    first = 0
+    for role in roles:
+        bounds.append((first, first + role.spec.count, role.name))
+        first += role.spec.count
+    for record in result.records:
+        for low, high, role_name in bounds:
+            if low <= record.index < high:
+                grouped[role_name].append(record)
+                break
     return StageResult(name=name, result=result, roles={k: tuple(v) for k, v in grouped.items()})
 
 
@@ -144,4 +161,4 @@ async def in_background(
             yield running
             nursery.cancel_scope.cancel()
     finally:
-        running.result = _result(name, roles, plan, crowd, target)
+        running.result = _by_role(name, roles, _crowd_result(plan, crowd, target))

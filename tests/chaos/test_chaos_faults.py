@@ -294,7 +294,7 @@ def test_enotconn_after_the_server_reset_us_is_a_reset_not_an_error() -> None:
     """shutdown() after a server RST raises ENOTCONN: the connection is gone, by the peer."""
     import errno
 
-    from chaos.engine.session import Session
+    from chaos.engine.session import Session, fail
     from chaos.target import Endpoint
 
     session = Session(
@@ -305,7 +305,7 @@ def test_enotconn_after_the_server_reset_us_is_a_reset_not_an_error() -> None:
         ),
     )
     session.connected = time.monotonic()
-    session._fail(OSError(errno.ENOTCONN, "Transport endpoint is not connected"))
+    fail(session, OSError(errno.ENOTCONN, "Transport endpoint is not connected"))
     record = session.record()
     assert record.outcome is Outcome.RESET_BY_SERVER and record.error is None
     never = Session(
@@ -315,5 +315,5 @@ def test_enotconn_after_the_server_reset_us_is_a_reset_not_an_error() -> None:
             family=socket.AF_INET, sockaddr=("127.0.0.1", 1), host_header="127.0.0.1:1"
         ),
     )
-    never._fail(OSError(errno.ENOTCONN, "not connected"))  # never connected: a real error
+    fail(never, OSError(errno.ENOTCONN, "not connected"))  # never connected: a real error
     assert never.record().outcome is Outcome.ERROR

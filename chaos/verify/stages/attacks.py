@@ -32,6 +32,7 @@ async def attack(state: RunState, limit: float, check: AttackCheck) -> None:
         settings.target,
         limit=limit - settings.recovery,
         seed=settings.seed,
+        processes=settings.processes,
     )
     after = listen_overflows()
     state.stages.append(stage)
