@@ -3,27 +3,28 @@ read and discarded, until ``hold`` runs out or the server closes.
 
 Silent (no ``message``), it is an idle connection; with the protocol's keep-alive message sent
 more often than the server's idle timeout, it stays open however long it takes to open the
-others, which is what measuring a connection limit needs. The first reply bytes stay on the
-record (``reply_head``), so a rejection reply is told from an idle close; ``detail`` has the
-messages sent, when the first went (``kept_alive_at``) and when the last reply came
-(``last_reply``), so an idle timeout can be timed from it.
+others, which is what measuring a connection limit needs. Its clients run in one epoll loop (a
+swarm), so holding thousands costs little more than their sockets. The first reply bytes stay
+on the record (``reply_head``), so a rejection reply is told from an idle close; ``detail`` has
+the messages sent, how long after connecting the first was due (``kept_alive_after``) and when
+the last reply came (``last_reply``), so an idle timeout can be timed from it.
 """
 
 from __future__ import annotations
 
+import itertools
+import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-import trio
-
-from ..engine.session import Session
-from ..engine.slot import Slot
+from ..engine.swarm import Script
+from ..jsondata import Scalar
 from ..params import HoldParams, option
 from ..protocols import escaped
-from ..record import Outcome
 from .base import Fault, Traits, one_client
 
-__all__ = ["DEFAULT_INTERVAL", "FAULT", "HolderParams", "drive", "holder"]
+__all__ = ["DEFAULT_INTERVAL", "FAULT", "HolderParams", "holder", "script"]
 
 # One message a second: within the idle timeouts of most servers (toolkit 5 s, nginx 60 s).
 DEFAULT_INTERVAL = 1.0
@@ -41,9 +42,7 @@ class HolderParams(HoldParams):
         "", "sent every interval; empty holds silently (\\r\\n escapes read)", parse=escaped
     )
     interval: float = option(DEFAULT_INTERVAL, "seconds between messages", above=0)
-    first: float | None = option(
-        None, "seconds after connecting before the first message (default: interval)", minimum=0
-    )
+    at_once: bool = option(False, "send the first message at once, not an interval later")
     messages: int | None = option(None, "most messages per connection (default: no limit)", above=0)
 
     def __post_init__(self) -> None:
@@ -60,64 +59,70 @@ class HolderParams(HoldParams):
 
     @property
     def first_message(self) -> float:
-        """Seconds after connecting that the first message goes."""
-        return self.interval if self.first is None else self.first
+        """Seconds after connecting that the first message is due."""
+        return 0.0 if self.at_once else self.interval
 
 
-async def drive(slot: Slot, params: HolderParams) -> None:
-    """Connect, say hello, then read (and discard) while sending the message on its schedule.
-
-    One task and one cancel scope at a time per connection: the read waits until the next
-    message is due, so holding thousands costs little more than their sockets.
-    """
-    session = slot.session()
-    if not await session.connect(params.connect_timeout):
+def chunks(params: HolderParams) -> Iterator[bytes]:
+    """What one connection sends, one chunk per interval from the connect: the hello (with the
+    first message if it goes at once), then the messages."""
+    hello, message = params.hello.encode("latin-1"), params.message.encode("latin-1")
+    if not message:
+        yield hello
         return
-    assert session.connected is not None
-    end = session.connected + params.hold
-    message = params.message.encode("latin-1")
-    # The schedule counts from before the handshake: the server's idle clock cannot start
-    # earlier, and a loaded client may stamp the connect long after the server accepted it.
-    due = session.started + params.first_message if message else end
-    hello = params.hello.encode("latin-1")
-    if hello and not await _send(session, hello, end):
-        return
-    sent = 0
-    while (now := time.monotonic()) < end:
-        with trio.move_on_after(max(0.0, min(due, end) - now)) as wait:
-            data = await session.recv()
-        if not wait.cancelled_caught:
-            if not data:
-                return  # the server ended it (or it broke): the record says how
-            session.detail["last_reply"] = time.monotonic()
-            continue  # a reply, discarded
-        if time.monotonic() >= end:
-            break
-        if not await _send(session, message, end):
-            return
-        sent += 1
-        session.detail["messages"] = sent
-        if sent == 1:
-            session.detail["kept_alive_at"] = session.last_sent
-        if params.messages is not None and sent >= params.messages:
-            due = end
-        else:  # on a fixed grid; one that fell behind sends at once, never in a burst
-            due = max(due + params.interval, time.monotonic())
-    session.decide(Outcome.HELD_TO_END)
+    count = params.messages
+    if params.at_once:
+        yield hello + message
+        count = None if count is None else count - 1
+    else:
+        yield hello  # empty: nothing goes until the first message is due
+    yield from itertools.repeat(message) if count is None else itertools.repeat(message, count)
 
 
-async def _send(session: Session, data: bytes, end: float) -> bool:
-    """Send ``data`` unless ``end`` passes first (a server that stopped reading); False if
-    the connection broke or time ran out."""
-    with trio.move_on_after(max(0.0, end - time.monotonic())):
-        return await session.send_all(data)
-    return False
+class _Replies:
+    """When the last reply bytes came: an idle timeout counts from there."""
+
+    status: int | None = None
+
+    def __init__(self) -> None:
+        self.last: float | None = None
+
+    def feed(self, data: bytes) -> None:
+        if data:
+            self.last = time.monotonic()
+
+    def summary(self) -> dict[str, Scalar]:
+        return {} if self.last is None else {"last_reply": self.last}
+
+
+def script(params: HolderParams) -> Script:
+    """Connect, say hello, then read (and discard) while sending the message on its schedule."""
+    opening = 1 if params.hello and not params.at_once else 0
+
+    def tally(sent: int) -> dict[str, Scalar]:
+        messages = max(0, sent - opening) if params.message else 0
+        if not messages:
+            return {}
+        # On the swarm's grid from the connect: sent then, or a little later on a loaded loop.
+        return {"messages": messages, "kept_alive_after": params.first_message}
+
+    def each(rng: random.Random, host: str) -> Iterator[bytes]:
+        return chunks(params)
+
+    return Script(
+        connect_timeout=params.connect_timeout,
+        hold=params.hold,
+        chunks=each,
+        interval=params.interval,
+        listen=_Replies,
+        tally=tally,
+    )
 
 
 FAULT = Fault(
     kind="holder",
     params=HolderParams,
-    drive=drive,
+    script=script,
     summary=__doc__,
     traits=Traits(holds=True, pressure=True),
 )

@@ -60,6 +60,11 @@ class ProbeView:
     def available(self) -> bool:
         return self.state is ProbeState.OK
 
+    @property
+    def answered_at(self) -> float:
+        """When the answer came (its start if it never did)."""
+        return self.started + (self.latency or 0.0)
+
     def describe(self) -> str:
         """E.g. ``ok (2 ms)``, ``rejected (503 after 1.00 s)``, ``stalled``."""
         parts = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import trio
 
 from chaos.cli import main
@@ -79,8 +80,10 @@ def test_a_holder_outlives_the_idle_timeout_by_keeping_alive_and_a_silent_one_do
     alive, silent = trio.run(both)
     assert alive.outcome is Outcome.HELD_TO_END
     assert alive.detail["messages"] >= 3 and alive.reply_head.startswith("+PONG\r\n")
-    assert alive.first_sent is not None and alive.detail["kept_alive_at"] == alive.first_sent
-    assert alive.detail["last_reply"] > alive.detail["kept_alive_at"]
+    # The first message went one interval after the connect, on the swarm's grid.
+    assert alive.detail["kept_alive_after"] == IDLE / 3
+    assert alive.first_sent - alive.connected == pytest.approx(IDLE / 3, abs=0.1)
+    assert alive.detail["last_reply"] > alive.first_sent
     assert silent.outcome is Outcome.CLOSED_BY_SERVER
     assert IDLE <= silent.server_closed_after < hold
 
@@ -93,7 +96,7 @@ def test_a_holder_sends_at_most_its_messages_and_its_hello_first(serve):
             hold=IDLE / 2,
             hello="PING\r\n",
             message="PING\r\n",
-            first=0.0,
+            at_once=True,
             messages=1,
         )
     )

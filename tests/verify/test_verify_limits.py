@@ -63,7 +63,11 @@ def test_a_rejection_reply_is_one_however_late_the_accept_queue_lets_it_arrive()
     assert fate(late, HTTP, idle=5.0, tolerance=0.1) is Fate.REJECTED
     # The same reply to a keep-alive request turned the request away, not the connection.
     kept = holder(
-        0.0, end=3.0, reply_head=BUSY, first_byte=T0 + 3.0, detail={"kept_alive_at": T0 + 2.5}
+        0.0,
+        end=3.0,
+        reply_head=BUSY,
+        first_byte=T0 + 3.0,
+        detail={"messages": 1, "kept_alive_after": 2.5},
     )
     assert fate(kept, HTTP, idle=5.0, tolerance=0.1) is Fate.DROPPED
     assert (

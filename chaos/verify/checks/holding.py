@@ -4,7 +4,8 @@ The counts to hold come from the promises: with ``max-served`` N promised, N - 1
 request is answered with N - 1 held and refused with N held); with ``max-connections`` L, L + 1
 (the one past the limit is turned away). With neither, 1, 2, 4, ... up to ``max_hold``, and the
 limits are searched for. Holders are opened at the rate this machine was calibrated to open
-connections at and are held by the ``holder`` fault.
+connections at and are held by the ``holder`` fault; they are all in once the server has
+taken them, at the slower of that rate and the accept rate it was calibrated to.
 
 Whether holders must keep their connections alive depends on the server's idle timeout (the
 one measured, else the one promised): silent holders are cut by it, so if opening them all
@@ -146,6 +147,8 @@ def plan_holding(
     if rate is not None and settings.connect_rate is not None:
         rate = min(rate, settings.connect_rate)
     hello = profile.hello.decode("latin-1")
+    accepted = None if calibration is None else calibration.accept_rate
+    taken = rate if rate is None or accepted is None else min(rate, accepted)
 
     def made(
         why: str, *, message: bytes = b"", interval: float = 1.0, undecidable: str | None = None
@@ -154,7 +157,7 @@ def plan_holding(
             counts=counts,
             searching=searching,
             rate=rate,
-            opening=0.0 if rate is None else top / rate,
+            opening=0.0 if taken is None else top / taken,
             message=message.decode("latin-1"),
             hello=hello,
             interval=interval,
@@ -168,8 +171,12 @@ def plan_holding(
         return made(
             why, undecidable=f"{why}: {calibration.describe() if calibration else 'no calibration'}"
         )
-    opening = top / rate
-    shown = f"opened {rate:,.0f} connections/s: holding {top:,} takes {opening:.2f} s"
+    assert taken is not None
+    shown = f"opened {rate:,.0f} connections/s"
+    if taken < rate:
+        shown += f", the server accepted {taken:,.0f} connections/s"
+    opening = top / taken
+    shown += f": holding {top:,} takes {opening:.2f} s"
     fits = opening + len(counts) * (SETTLE + settings.probe_timeout)
     if not searching and fits > time_left:
         return made(

@@ -75,7 +75,7 @@ def fate(
         return Fate.REJECTED
     if record.connected is None:
         return Fate.UNACCEPTED
-    kept = record.number("kept_alive_at")
+    kept = _kept_alive_at(record)
     reply = profile.read(record.reply, closed=record.server_ended is not None)
     if reply is Reply.REJECTION:
         early = kept is None or (record.first_byte is not None and record.first_byte < kept)
@@ -90,6 +90,15 @@ def fate(
     if silent and refused_by is not None and end <= refused_by:
         return Fate.REJECTED
     return Fate.DROPPED if idle is None else Fate.EVICTED
+
+
+def _kept_alive_at(record: ClientRecord) -> float | None:
+    """When the holder's first keep-alive message was due (None: it sent none). It went then
+    or a little later, so a reply before it came before any keep-alive."""
+    after = record.number("kept_alive_after")
+    if after is None or record.connected is None:
+        return None
+    return record.connected + after
 
 
 def _ended(record: ClientRecord) -> float | None:

@@ -1,5 +1,5 @@
-"""The calibration stage: a burst of connections and back-to-back probes, timed (see
-:mod:`chaos.verify.calibration`), before any check that needs volume."""
+"""The calibration stage: a burst of connections with a probe behind it, and back-to-back
+probes, timed (see :mod:`chaos.verify.calibration`), before any check that needs volume."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ BURST_TIME = 0.5
 
 
 def _slice(settings: VerifySettings) -> float:
-    return BURST_TIME + ANSWER_TIME + MARGIN
+    return BURST_TIME + settings.probe_timeout + ANSWER_TIME + MARGIN
 
 
 async def run(state: RunState, limit: float) -> None:
@@ -40,12 +40,14 @@ async def run(state: RunState, limit: float) -> None:
     )
     opening = await run_stage(
         "calibrate: connect",
-        [Role(name="burst", spec=ClientSpec.of(burst, count=BURST))],
+        [Role(name="burst", spec=ClientSpec.of(burst, count=BURST)), probe_role(settings, "after")],
         settings.target,
-        limit=min(BURST_TIME, limit / 2),
-        until=["burst"],
+        limit=min(BURST_TIME + settings.probe_timeout, limit / 2),
+        until=["after"],
+        gated=["after"],
         seed=settings.seed,
     )
+    after = probe_views(opening, settings, "after")
     answering = await run_stage(
         "calibrate: answer",
         [probe_role(settings, "answer", count=ANSWERING, repeat=ANSWER_REPEAT)],
@@ -58,6 +60,7 @@ async def run(state: RunState, limit: float) -> None:
         opening.of("burst"),
         [v for v in probe_views(answering, settings, "answer") if v.latency is not None],
         capped=settings.connect_rate,
+        after=after[0] if after else None,
     )
     state.calibration = calibration
     state.notes.append(f"calibration: {calibration.describe()}")
