@@ -29,8 +29,9 @@ BUDGET = 30.0
 # sixteenth spare) and, at the limit, closes the oldest idle connections to make room, in
 # batches (ngx_drain_connections): it holds a few fewer idle clients than this at once.
 WORKERS = 32
-# Redis: idle clients closed after a second; past 20 clients, -ERR max number of clients.
-REDIS_TIMEOUT, MAXCLIENTS = 1, 20
+# Redis: idle clients closed after a second; past 100 clients,
+# -ERR max number of clients reached.
+REDIS_TIMEOUT, MAXCLIENTS = 1, 100
 # memcached: idle clients closed after two seconds, swept up to 2.5 s late.
 MEMCACHED_IDLE = 2
 # How late each server's idle timeout may fire: its profile's timer granularity.
