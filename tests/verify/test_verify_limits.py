@@ -10,7 +10,7 @@ from chaos.protocols import HTTP, RAW
 from chaos.record import ClientRecord, Outcome
 from chaos.target import Target
 from chaos.verify import Expectations, ProbeState, ProbeView, Verdict, VerifySettings
-from chaos.verify.calibration import Calibration
+from chaos.verify.calibration import Calibration, measure
 from chaos.verify.checks import max_connections, max_served
 from chaos.verify.checks.holding import doubling, plan_holding
 from chaos.verify.checks.max_connections import Fate, Step, count_fates, fate, read_limit
@@ -179,8 +179,40 @@ def test_requests_served_is_exact_only_between_an_answer_and_a_refusal():
     assert observe(4, None).seen == "no probe"
 
 
-def calibration(connect: float, serve: float | None) -> Calibration:
-    return Calibration(connect_rate=connect, serve_rate=serve, opened=200, tried=200, answered=50)
+def calibration(
+    connect: float, serve: float | None, accept: float | None = None
+) -> Calibration:
+    return Calibration(
+        connect_rate=connect,
+        accept_rate=accept,
+        serve_rate=serve,
+        opened=200,
+        tried=200,
+        answered=50,
+    )
+
+
+def test_the_server_accepting_slower_than_we_connect_paces_the_plan():
+    # 200 connects in 10 ms, the probe behind them answered 100 ms after the first.
+    burst = [holder(0.00005 * n, connected=T0 + 0.00005 * n + 0.00001) for n in range(200)]
+    after = ProbeView(state=ProbeState.OK, latency=0.002, status=200, started=T0 + 0.098)
+    timed = measure(burst, [], after=after)
+    assert timed.connect_rate == pytest.approx(200 / 0.00996, rel=0.01)
+    assert timed.accept_rate == pytest.approx(2_000, rel=0.01)
+    assert "the server accepted 2,000/s" in timed.describe()
+    refused = ProbeView(state=ProbeState.REJECTED, latency=0.002, status=503, started=T0 + 0.098)
+    assert measure(burst, [], after=refused).accept_rate is None
+    # Our 20,000/s would open 2,001 well inside the 0.2 s idle timeout; the server's 2,000/s
+    # takes a second, so silent holders would be cut: the plan says so in numbers.
+    promised = settings(max_connections=2_000, idle_timeout=0.2)
+    plan = plan_holding(promised, calibration(20_000, 3_000, accept=2_000), idle=0.2, time_left=60)
+    assert plan.opening == pytest.approx(2_001 / 2_000)
+    assert plan.undecidable is not None and plan.undecidable.startswith(
+        "opened 20,000 connections/s, the server accepted 2,000 connections/s: holding 2,001 "
+        "takes 1.00 s, past what the 0.20 s idle timeout allows"
+    )
+    fast = plan_holding(promised, calibration(2_000, 3_000, accept=20_000), idle=5.0, time_left=60)
+    assert fast.opening == pytest.approx(2_001 / 2_000) and "accepted" not in fast.why
 
 
 def test_a_slow_client_makes_the_plan_say_inconclusive_with_its_numbers():
