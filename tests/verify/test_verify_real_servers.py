@@ -37,7 +37,7 @@ WORKERS = 32
 # Redis: idle clients closed after a second; past 100 clients,
 # -ERR max number of clients reached.
 REDIS_TIMEOUT, MAXCLIENTS = 1, 100
-# memcached: idle clients closed after two seconds, swept up to 2.5 s late.
+# memcached: idle clients closed after two seconds, swept up to 3 s late.
 MEMCACHED_IDLE = 2
 # How late each server's idle timeout may fire: its profile's timer granularity.
 REDIS_LATE, MEMCACHED_LATE = REDIS.timer_granularity, MEMCACHED.timer_granularity
