@@ -5,11 +5,11 @@ task, cancel scopes, wakeups, a seeded generator, a Session); connection-heavy f
 never-send, slowloris, a keep-alive holder) need none of that. A :class:`Swarm` runs all the
 clients of one group in one non-blocking epoll set: connects issued in batches, a heap of
 timers (connect timeouts, chunk sends, hold ends, replacements), a small slotted object per
-connection, and a :class:`~chaos.record.ClientRecord` built only when asked for (with the
-first reply bytes, as a Session keeps them, so a protocol's rejection is read from it). It is one
+connection, and a :class:`~chaos.record.ClientRecord` built only when asked for. It is one
 trio task, waiting on its epoll descriptor, so it shares the crowd's nursery, deadline and
 cancellation with the trio clients that talk. Records keep the Session's semantics: the same
-stamps, the same outcome rules (:func:`~chaos.engine.session.settle`), the same digests.
+stamps, the same outcome rules (:func:`~chaos.engine.session.settle`), the same digests, the
+same first reply bytes (so a protocol's rejection is read from them).
 """
 
 from __future__ import annotations
