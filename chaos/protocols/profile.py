@@ -45,7 +45,7 @@ class Profile(ABC):
     message may be sent at most ``keepalive_limit`` times on one connection (None: no limit);
     ``timer_granularity`` is how late past its setting the server's idle timeout may fire
     (Redis and memcached check idle clients now and then against clocks in whole seconds: a
-    timeout of N closes up to 2 or 3 s late); ``speaks_first`` servers greet before the
+    timeout of N closes up to 2 or 3.5 s late); ``speaks_first`` servers greet before the
     client says anything (SMTP's banner).
     """
 

@@ -37,7 +37,7 @@ WORKERS = 32
 # Redis: idle clients closed after a second; past 100 clients,
 # -ERR max number of clients reached.
 REDIS_TIMEOUT, MAXCLIENTS = 1, 100
-# memcached: idle clients closed after two seconds, swept up to 3 s late.
+# memcached: idle clients closed after two seconds, swept up to 3.5 s late.
 MEMCACHED_IDLE = 2
 # How late each server's idle timeout may fire: its profile's timer granularity.
 REDIS_LATE, MEMCACHED_LATE = REDIS.timer_granularity, MEMCACHED.timer_granularity
@@ -219,4 +219,5 @@ def test_memcached_idle_timeout(runs):
     for check in ("idle-timeout", "keepalive-timeout"):
         value = results[check].value
         assert MEMCACHED_IDLE - TOLERANCE <= value <= MEMCACHED_IDLE + MEMCACHED_LATE + TOLERANCE
-    assert_each_fails(run, Expectations(idle_timeout=5, keepalive_timeout=5))
+    # Wrong by more than the sweep's lateness: 8 s, when it closes within 2 to 5.5 s.
+    assert_each_fails(run, Expectations(idle_timeout=8, keepalive_timeout=8))
