@@ -103,7 +103,10 @@ def _nginx(port: int, settings: Settings, scratch: Path) -> list[str]:
     import resource
 
     nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    conf = write_config(scratch, port, settings.idle_timeout, nofile)
+    idle = settings.idle_timeout
+    conf = write_config(
+        scratch, port, nofile=nofile, client_header_timeout=idle, keepalive_timeout=idle
+    )
     return ["nginx", "-p", str(scratch), "-c", str(conf), "-e", str(scratch / "error.log")]
 
 

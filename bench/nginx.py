@@ -1,7 +1,8 @@
-"""nginx as the ceiling: one worker (or several), `return 200 "hello world"`, files in a scratch
-prefix.
+"""nginx's configuration: one worker (or several), `return 200 "hello world"`, files in a
+scratch prefix.
 
-Tests aim the chaos suite at the same nginx, with a write timeout and a large file to refuse.
+The benchmark's ceiling and the real server the verify tests aim at write it here, each with
+the settings it needs.
 """
 
 from __future__ import annotations
@@ -43,26 +44,30 @@ def _ms(seconds: float) -> str:
 def write_config(
     prefix: Path,
     port: int,
-    idle_timeout: float | None,
-    nofile: int,
     *,
+    nofile: int,
+    client_header_timeout: float | None = None,
+    keepalive_timeout: float | None = None,
+    worker_connections: int = WORKER_CONNECTIONS,
     workers: int = 1,
-    connections: int = WORKER_CONNECTIONS,
     write_timeout: float | None = None,
     large: tuple[str, int] | None = None,
 ) -> Path:
-    """Write nginx.conf under `prefix`; `idle_timeout` sets client_header_timeout (whole head).
+    """Write nginx.conf under `prefix`. `client_header_timeout` bounds the whole head from the
+    accept (a silent client and a trickled head alike); `keepalive_timeout` the silence
+    between requests; None keeps nginx's 60 s and 75 s.
 
     With several `workers` each listens on its own socket (`reuseport`), so the kernel spreads
-    connections evenly and no worker runs out of its `connections` before the others.
+    connections evenly and no worker runs out of its `worker_connections` before the others.
     `write_timeout` sets send_timeout and resets a connection it ends (without the reset, the
     kernel keeps sending an unread response after nginx closes). `large` is a URL path under
     /bytes/ and a size: a file nginx serves there (sparse, it costs no disk).
     """
     timeouts = locations = ""
-    if idle_timeout is not None:
-        ms = _ms(idle_timeout)
-        timeouts = f"    client_header_timeout {ms};\n    keepalive_timeout {ms};\n"
+    if client_header_timeout is not None:
+        timeouts += f"    client_header_timeout {_ms(client_header_timeout)};\n"
+    if keepalive_timeout is not None:
+        timeouts += f"    keepalive_timeout {_ms(keepalive_timeout)};\n"
     if write_timeout is not None:
         timeouts += f"    send_timeout {_ms(write_timeout)};\n    reset_timedout_connection on;\n"
     if large is not None:
@@ -79,7 +84,7 @@ def write_config(
         _TEMPLATE.format(
             prefix=prefix,
             port=port,
-            connections=connections,
+            connections=worker_connections,
             nofile=nofile,
             timeouts=timeouts,
             locations=locations,

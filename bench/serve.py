@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .contenders import Contender, Settings
 from .procs import Child, Children, Pinning
 
-__all__ = ["START_TIMEOUT", "Running", "StartFailed", "free_port", "running"]
+__all__ = ["START_TIMEOUT", "Running", "StartFailed", "free_port", "running", "wait_listening"]
 
 # gunicorn and nginx take well under a second; a cold Python import a few hundred ms.
 START_TIMEOUT = 15.0
@@ -44,7 +44,9 @@ class Running:
         return f"http://{self.address[0]}:{self.address[1]}/"
 
 
-def _wait_listening(child: Child, address: tuple[str, int], timeout: float) -> None:
+def wait_listening(child: Child, address: tuple[str, int], timeout: float) -> None:
+    """Return once `child` accepts a connection at `address`; else stop it and raise
+    `StartFailed` with the tail of its stderr."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not child.alive():
@@ -80,7 +82,7 @@ def running(
     child = children.start(argv, cores=pinning.server, name=contender.name.replace("/", "-"))
     run = Running(contender, child, (HOST, port))
     try:
-        _wait_listening(child, run.address, START_TIMEOUT)
+        wait_listening(child, run.address, START_TIMEOUT)
         yield run
     finally:
         child.stop()

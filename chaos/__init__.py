@@ -9,7 +9,7 @@ The names here are the few most code needs, in three groups:
   :class:`Progress`, on one process or several; a :class:`Segment` of it per host, and
   :func:`merge` for their results; :class:`LimitError` (:class:`FdLimitError` for open
   files) when the plan cannot fit, before any connection.
-- **one client of each fault**: ``await never_send(target, hold=5)`` and the other ten;
+- **one client of each fault**: ``await never_send(target, hold=5)`` and the other twelve;
   :data:`FAULTS` and :func:`get_fault` find a :class:`Fault` by kind; :func:`is_available` is
   the probes' default judgement.
 
@@ -26,10 +26,12 @@ from .engine.segment import Segment
 from .faults import (
     FAULTS,
     Fault,
+    ask,
     flood,
     garbage,
     get_fault,
     half_close,
+    holder,
     is_available,
     never_send,
     oversized,
@@ -62,10 +64,12 @@ __all__ = [
     "Progress",
     "Segment",
     "Target",
+    "ask",
     "flood",
     "garbage",
     "get_fault",
     "half_close",
+    "holder",
     "is_available",
     "merge",
     "never_send",

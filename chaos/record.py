@@ -12,7 +12,11 @@ from enum import StrEnum
 
 from .jsondata import JSONObject, Scalar, as_object
 
-__all__ = ["TIMESTAMPS", "ClientRecord", "Outcome", "ServerEnd", "server_end"]
+__all__ = ["REPLY_HEAD", "TIMESTAMPS", "ClientRecord", "Outcome", "ServerEnd", "server_end"]
+
+# Bytes of the server's first reply a record keeps: a status line and headers (an HTTP 503),
+# a PostgreSQL ErrorResponse or a Redis error line all fit.
+REPLY_HEAD = 512
 
 # Every stamp a record may have besides ``started`` (each at or after it).
 TIMESTAMPS = (
@@ -58,6 +62,11 @@ def server_end(eof: float | None, reset: float | None) -> tuple[ServerEnd, float
     return None
 
 
+def _is_bytes_text(value: object) -> bool:
+    """Text that stands for at most REPLY_HEAD bytes, one character each."""
+    return isinstance(value, str) and len(value) <= REPLY_HEAD and all(ord(c) < 256 for c in value)
+
+
 def _is_time(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -68,7 +77,9 @@ class ClientRecord:
 
     ``reset`` is when the *server's* reset was observed; our own abort (the ``reset`` fault) shows
     as ``closed`` with ``detail["aborted"]``. ``sent_digest`` is the SHA-256 of every byte sent,
-    so two runs of one plan can be compared without keeping the bytes.
+    so two runs of one plan can be compared without keeping the bytes. ``reply_head`` is the first
+    :data:`REPLY_HEAD` bytes the server sent, one character per byte (latin-1), so a protocol
+    profile can read a rejection such as ``-ERR max number of clients reached`` from it.
     """
 
     kind: str
@@ -88,6 +99,7 @@ class ClientRecord:
     error: str | None = None
     status: int | None = None
     sent_digest: str = ""
+    reply_head: str = ""
     detail: dict[str, Scalar] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -115,6 +127,8 @@ class ClientRecord:
             raise ValueError("error: an 'error' outcome needs its error text")
         if self.status is not None and not (isinstance(self.status, int) and 100 <= self.status):
             raise ValueError(f"status: expected an HTTP status code or None, got {self.status!r}")
+        if not _is_bytes_text(self.reply_head):
+            raise ValueError(f"reply_head: expected at most {REPLY_HEAD} latin-1 characters")
         if not isinstance(self.detail, dict):
             raise ValueError(f"detail: expected a dict, got {type(self.detail).__name__}")
 
@@ -124,6 +138,11 @@ class ClientRecord:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return None
         return value
+
+    @property
+    def reply(self) -> bytes:
+        """The first bytes the server sent (at most :data:`REPLY_HEAD`), as bytes again."""
+        return self.reply_head.encode("latin-1")
 
     @property
     def server_ended(self) -> ServerEnd | None:

@@ -1,16 +1,16 @@
 """Real servers nobody here wrote, started for tests with the same launcher users get
-(:func:`chaos.testing.serve.start`): nginx, configured by bench's config writer."""
+(:func:`chaos.testing.serve.start`): nginx, its command line from `bench.daemons`."""
 
 from __future__ import annotations
 
-import resource
+import shlex
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.nginx import write_config
+from bench import daemons
 from chaos.testing.serve import ServedCommand, free_port, start
 from chaos.testing.strategies import LARGE_RESPONSE
 
@@ -36,11 +36,13 @@ def nginx(timeout: float) -> Iterator[ServedCommand]:
     try:
         port = free_port()
         size = int(LARGE_RESPONSE.rsplit("/", 1)[1])
-        nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        conf = write_config(
-            prefix, port, timeout, nofile, write_timeout=timeout, large=(LARGE_RESPONSE, size)
+        daemon = daemons.nginx(
+            client_header_timeout=timeout,
+            keepalive_timeout=timeout,
+            write_timeout=timeout,
+            large=(LARGE_RESPONSE, size),
         )
-        command = f"{NGINX} -p {prefix} -c {conf} -e {prefix / 'error.log'}"
+        command = shlex.join(daemon.argv(prefix, port))
         served = start(command, port=port)
         try:
             yield served

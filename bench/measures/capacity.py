@@ -165,13 +165,15 @@ def _nginx(workers: int) -> Contender:
         import resource
 
         nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        idle = settings.idle_timeout
         conf = write_config(
             scratch,
             port,
-            settings.idle_timeout,
-            nofile,
+            nofile=nofile,
+            client_header_timeout=idle,
+            keepalive_timeout=idle,
+            worker_connections=nofile - NGINX_FILE_ROOM,
             workers=workers,
-            connections=nofile - NGINX_FILE_ROOM,
         )
         return ["nginx", "-p", str(scratch), "-c", str(conf), "-e", str(scratch / "error.log")]
 

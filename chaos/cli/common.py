@@ -11,6 +11,7 @@ from ..engine.fdlimit import LimitError
 from ..engine.processes import ShardError, shard_count
 from ..engine.segment import WHOLE, Segment
 from ..plan import Plan
+from ..protocols import PROFILES, Profile, get_profile, profile_named
 from ..result import ChaosResult
 from ..runner import Progress, clients_in, run
 from ..target import Target, unreachable
@@ -35,9 +36,16 @@ EXIT_FAILED = 1
 LONG_RUN = 2.0
 
 
-def add_output_flags(parser: argparse.ArgumentParser) -> None:
-    """``--json``, ``--allow-remote`` and ``--quiet``."""
+def add_output_flags(parser: argparse.ArgumentParser, *, protocol: bool = True) -> None:
+    """``--json``, ``--allow-remote``, ``--quiet`` and (unless the fault speaks one itself)
+    ``--protocol``, the profile the table reads replies with."""
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    if protocol:
+        parser.add_argument(
+            "--protocol",
+            choices=tuple(PROFILES),
+            help="read replies as this protocol: the table counts its rejections apart",
+        )
     parser.add_argument(
         "--allow-remote", action="store_true", help="allow a target that is not loopback"
     )
@@ -122,7 +130,8 @@ def print_result(result: ChaosResult, args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(result.to_json(), indent=1))
     else:
-        print(format_table(result))
+        name = getattr(args, "protocol", None)
+        print(format_table(result, None if name is None else _profile(name, args)))
 
 
 def execute(
@@ -159,3 +168,12 @@ def execute(
             show.close()
     print_result(result, args)
     return 0
+
+
+def _profile(name: str, args: argparse.Namespace) -> Profile:
+    """The profile ``--protocol`` names (a fault that speaks one, ``ask``, may make its own)."""
+    if name in PROFILES:
+        return get_profile(name)
+    return profile_named(
+        name, send=args.send or "", match=args.match or "", reject=args.reject or ""
+    )

@@ -87,7 +87,9 @@ def register(subparsers: Subparsers) -> None:
             help="stop everything after this many seconds (default: enough)",
         )
         parser.add_argument("--seed", type=int, help="random seed (default: a fresh one, printed)")
-        add_output_flags(parser)
+        # A fault that speaks a protocol itself (ask) takes --protocol as its parameter.
+        speaks = any(o.name == "protocol" for o in options(fault.params))
+        add_output_flags(parser, protocol=not speaks)
         add_run_flags(parser)
         add_param_flags(parser, fault.params)
         parser.set_defaults(handler=_handler(fault))

@@ -16,13 +16,12 @@ from .kernel import listen_overflows, parse_listen_overflows
 from .payload import client_rng, faker_text, letters, random_bytes
 from .session import Session
 from .slot import Slot
-from .swarm import FirstBytes, Listener, Script, Swarm, SwarmSlot
+from .swarm import Listener, Script, Swarm, SwarmSlot
 
 __all__ = [
     "Crowd",
     "FdBudget",
     "FdLimitError",
-    "FirstBytes",
     "Group",
     "Listener",
     "Pace",

@@ -134,6 +134,12 @@ class Crowd:
         waiting = sum(1 for p in self._placed if not p.slot.sessions)
         return waiting + sum(swarm.not_started for swarm in self._swarms.values())
 
+    def settled(self) -> bool:
+        """True once every client's first connect has finished: opened, or failed."""
+        return all(_settled(p.slot) for p in self._placed) and all(
+            swarm.all_settled() for swarm in self._swarms.values()
+        )
+
     def open_sockets(self) -> int:
         """Sockets open right now across the crowd."""
         slots = sum(p.slot.open_sockets() for p in self._placed)

@@ -17,7 +17,7 @@ from typing import Protocol
 import trio
 
 from ..jsondata import Scalar
-from ..record import ClientRecord, Outcome, ServerEnd, server_end
+from ..record import REPLY_HEAD, ClientRecord, Outcome, ServerEnd, server_end
 from ..target import Endpoint
 
 __all__ = [
@@ -118,6 +118,7 @@ class Session:
 
     __slots__ = (
         "_digest",
+        "_head",
         "_outcome",
         "bytes_received",
         "bytes_sent",
@@ -172,6 +173,7 @@ class Session:
         self.detail: dict[str, Scalar] = {}
         self._outcome: Outcome | None = None
         self._digest = hashlib.sha256()
+        self._head = b""  # the first REPLY_HEAD bytes received
 
     def decide(self, outcome: Outcome) -> None:
         """Settle the outcome unless already settled (see :func:`may_decide`)."""
@@ -255,6 +257,8 @@ class Session:
             return b""
         if self.first_byte is None:
             self.first_byte = now
+        if len(self._head) < REPLY_HEAD:
+            self._head += data[: REPLY_HEAD - len(self._head)]
         self.bytes_received += len(data)
         return data
 
@@ -341,5 +345,6 @@ class Session:
             error=self.error,
             status=self.status,
             sent_digest=self._digest.hexdigest(),
+            reply_head=self._head.decode("latin-1"),
             detail=dict(self.detail),
         )

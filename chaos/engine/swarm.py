@@ -8,7 +8,8 @@ timers (connect timeouts, chunk sends, hold ends, replacements), a small slotted
 connection, and a :class:`~chaos.record.ClientRecord` built only when asked for. It is one
 trio task, waiting on its epoll descriptor, so it shares the crowd's nursery, deadline and
 cancellation with the trio clients that talk. Records keep the Session's semantics: the same
-stamps, the same outcome rules (:func:`~chaos.engine.session.settle`), the same digests.
+stamps, the same outcome rules (:func:`~chaos.engine.session.settle`), the same digests, the
+same first reply bytes (so a protocol's rejection is read from them).
 """
 
 from __future__ import annotations
@@ -30,14 +31,13 @@ from typing import Protocol
 import trio
 
 from ..jsondata import Scalar
-from ..record import ClientRecord, Outcome
+from ..record import REPLY_HEAD, ClientRecord, Outcome
 from ..target import Endpoint
 from .session import IP_BIND_ADDRESS_NO_PORT, RECV_SIZE, fail, may_decide, settle
 
 __all__ = [
     "CONNECT_BATCH",
     "EMPTY_DIGEST",
-    "FirstBytes",
     "Listener",
     "Script",
     "Swarm",
@@ -71,23 +71,6 @@ class Listener(Protocol):
     def feed(self, data: bytes) -> object: ...
 
     def summary(self) -> dict[str, Scalar]: ...
-
-
-class FirstBytes:
-    """A listener keeping the first ``limit`` bytes the server sent, for classification."""
-
-    status: int | None = None
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.data = b""
-
-    def feed(self, data: bytes) -> None:
-        if len(self.data) < self.limit:
-            self.data = (self.data + data)[: self.limit]
-
-    def summary(self) -> dict[str, Scalar]:
-        return {"first_reply": self.data.decode("latin-1")}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,6 +131,7 @@ class _Conn:
         "first_byte",
         "first_sent",
         "generation",
+        "head",
         "last_sent",
         "listener",
         "pending",
@@ -181,6 +165,7 @@ class _Conn:
         self.closed: float | None = None
         self.sent = 0
         self.received = 0
+        self.head = b""  # the first REPLY_HEAD bytes received
         self.port: int | None = None
         self.decided: Outcome | None = None
         self.error: str | None = None
@@ -417,6 +402,8 @@ class Swarm:
                 if conn.first_byte is None:
                     conn.first_byte = now
                 conn.received += n
+                if len(conn.head) < REPLY_HEAD:
+                    conn.head += self._buffer[: min(n, REPLY_HEAD - len(conn.head))]
                 if self.script.listen is not None:
                     self._listener(conn).feed(bytes(self._buffer[:n]))
                 return
@@ -576,6 +563,7 @@ class Swarm:
             error=conn.error,
             status=status,
             sent_digest=EMPTY_DIGEST if conn.digest is None else conn.digest.hexdigest(),
+            reply_head=conn.head.decode("latin-1"),
             detail=detail,
         )
 

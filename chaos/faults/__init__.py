@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from .ask import AskParams, ask
 from .base import Deadline, Fault, Traits
 from .flood import FloodParams, flood
 from .garbage import GarbageParams, garbage
 from .half_close import HalfCloseParams, half_close
+from .holder import HolderParams, holder
 from .never_send import NeverSendParams, never_send
 from .oversized import OversizedParams, oversized
 from .probe import Predicate, ProbeParams, is_available, probe
@@ -18,11 +20,13 @@ from .slowloris import SlowlorisParams, slowloris
 
 __all__ = [
     "FAULTS",
+    "AskParams",
     "Deadline",
     "Fault",
     "FloodParams",
     "GarbageParams",
     "HalfCloseParams",
+    "HolderParams",
     "NeverSendParams",
     "OversizedParams",
     "Predicate",
@@ -33,10 +37,12 @@ __all__ = [
     "SlowSendParams",
     "SlowlorisParams",
     "Traits",
+    "ask",
     "flood",
     "garbage",
     "get_fault",
     "half_close",
+    "holder",
     "is_available",
     "never_send",
     "oversized",

@@ -1,6 +1,6 @@
 """An exchange whose answer is read as HTTP, as most request-sending faults read theirs.
 
-The response's status and what :class:`~chaos.faults.http_messages.ResponseReader` learned
+The response's status and what :class:`~chaos.protocols.http_messages.ResponseReader` learned
 (a whole response or not, body bytes, a protocol error) go on the session's record.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..engine.exchange import Writer, exchange, listen_only
 from ..engine.session import Session
-from .http_messages import ResponseReader
+from ..protocols.http_messages import ResponseReader
 
 __all__ = ["exchange_reading_http"]
 

@@ -14,9 +14,9 @@ from ..engine.exchange import at_once
 from ..engine.payload import letters
 from ..engine.slot import Slot
 from ..params import HoldParams, option
+from ..protocols.http_messages import request_head
 from .base import Fault, Traits, one_client
 from .http_exchange import exchange_reading_http
-from .http_messages import request_head
 
 __all__ = [
     "BODY_CHUNK",

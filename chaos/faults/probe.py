@@ -7,8 +7,9 @@ it took no longer than ``max_latency``: a 503 is *not* available.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import trio
 
@@ -16,10 +17,10 @@ from ..engine.exchange import at_once, exchange
 from ..engine.slot import Slot
 from ..jsondata import Scalar
 from ..params import FaultParams, option
+from ..protocols.http_messages import ResponseReader, request
 from ..record import ClientRecord, Outcome
 from ..target import Target
 from .base import Fault, Traits
-from .http_messages import ResponseReader, request
 
 __all__ = [
     "CLOSE",
@@ -28,9 +29,11 @@ __all__ = [
     "FAULT",
     "Predicate",
     "ProbeParams",
+    "RepeatedParams",
     "drive",
     "is_available",
     "judge",
+    "on_schedule",
     "probe",
     "probe_once",
 ]
@@ -45,13 +48,12 @@ Predicate = Callable[[ClientRecord], bool]
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProbeParams(FaultParams):
-    """A well-behaved client, repeated ``repeat`` times every ``interval`` seconds."""
+class RepeatedParams(FaultParams):
+    """A well-behaved client, repeated ``repeat`` times every ``interval`` seconds, each
+    answer wanted within ``max_latency`` of its connect (the probes of every protocol)."""
 
-    method: str = option("GET", "request method")
-    path: str = option("/", "request target")
     max_latency: float = option(
-        DEFAULT_MAX_LATENCY, "seconds from connect to complete response", above=0
+        DEFAULT_MAX_LATENCY, "seconds from connect to the whole answer", above=0
     )
     repeat: int = option(1, "probes this client sends, one connection each", above=0)
     interval: float = option(DEFAULT_INTERVAL, "seconds between probe starts", minimum=0)
@@ -59,6 +61,27 @@ class ProbeParams(FaultParams):
     def budget(self) -> float:
         """Every probe at its latency limit, on its schedule."""
         return (self.repeat - 1) * self.interval + self.max_latency
+
+
+R = TypeVar("R", bound=RepeatedParams)
+
+
+async def on_schedule(
+    slot: Slot, params: R, once: Callable[[Slot, R, int], Awaitable[None]]
+) -> None:
+    """Run ``once(slot, params, number)`` ``repeat`` times on a fixed schedule."""
+    begin = trio.current_time()
+    for number in range(params.repeat):
+        await trio.sleep_until(begin + number * params.interval)
+        await once(slot, params, number)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeParams(RepeatedParams):
+    """An HTTP request, judged by the whole response."""
+
+    method: str = option("GET", "request method")
+    path: str = option("/", "request target")
 
 
 def is_available(record: ClientRecord) -> bool:
@@ -109,10 +132,7 @@ async def probe_once(slot: Slot, params: ProbeParams, number: int) -> None:
 
 async def drive(slot: Slot, params: ProbeParams) -> None:
     """Send ``repeat`` probes on a fixed schedule."""
-    begin = trio.current_time()
-    for number in range(params.repeat):
-        await trio.sleep_until(begin + number * params.interval)
-        await probe_once(slot, params, number)
+    await on_schedule(slot, params, probe_once)
 
 
 FAULT = Fault(

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..params import FaultParams
+from .ask import FAULT as ASK
 from .base import Fault, Traits
 from .flood import FAULT as FLOOD
 from .garbage import FAULT as GARBAGE
 from .half_close import FAULT as HALF_CLOSE
+from .holder import FAULT as HOLDER
 from .never_send import FAULT as NEVER_SEND
 from .oversized import FAULT as OVERSIZED
 from .probe import FAULT as PROBE
@@ -34,7 +36,9 @@ FAULTS: dict[str, Fault[Any]] = {
         GARBAGE,
         OVERSIZED,
         FLOOD,
+        HOLDER,
         PROBE,
+        ASK,
     )
 }
 

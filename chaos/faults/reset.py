@@ -9,9 +9,9 @@ import trio
 from ..engine.payload import random_bytes
 from ..engine.slot import Slot
 from ..params import FaultParams, option
+from ..protocols.http_messages import request
 from ..record import Outcome
 from .base import Fault, Traits, one_client
-from .http_messages import request
 
 __all__ = ["DATA", "FAULT", "ResetParams", "drive", "reset", "reset_bytes"]
 

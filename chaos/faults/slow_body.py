@@ -11,9 +11,9 @@ from ..engine.exchange import trickle
 from ..engine.payload import letters
 from ..engine.slot import Slot
 from ..params import HoldParams, option
+from ..protocols.http_messages import request_head
 from .base import Deadline, Fault, Traits, one_client
 from .http_exchange import exchange_reading_http
-from .http_messages import request_head
 
 __all__ = [
     "DEFAULT_CONTENT_LENGTH",

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from ..engine.exchange import Pace, at_once, exchange
 from ..engine.slot import Slot
 from ..params import HoldParams, option
+from ..protocols.http_messages import ResponseReader, request
 from .base import Deadline, Fault, Traits, one_client
-from .http_messages import ResponseReader, request
 
 __all__ = [
     "DEFAULT_POLL",

@@ -14,8 +14,8 @@ from ..engine.payload import letters
 from ..engine.swarm import Script
 from ..jsondata import Scalar
 from ..params import HoldParams, option
+from ..protocols.http_messages import ResponseReader, request_head
 from .base import Deadline, Fault, Traits, one_client
-from .http_messages import ResponseReader, request_head
 
 __all__ = ["DEFAULT_INTERVAL", "FAULT", "SlowlorisParams", "header_lines", "script", "slowloris"]
 

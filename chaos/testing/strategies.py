@@ -19,6 +19,7 @@ from ..faults import (
     FloodParams,
     GarbageParams,
     HalfCloseParams,
+    HolderParams,
     NeverSendParams,
     OversizedParams,
     ProbeParams,
@@ -181,6 +182,13 @@ def fault_params(
             hold=hold,
         ),
         FloodParams: st.builds(FloodParams, hold=st.sampled_from((0.0, max_hold / 2))),
+        # Silent, or keeping alive with a request every step (its replies discarded).
+        HolderParams: st.builds(
+            HolderParams,
+            message=st.sampled_from(("", "GET / HTTP/1.1\r\nHost: chaos\r\n\r\n")),
+            interval=step,
+            hold=hold,
+        ),
         ProbeParams: st.builds(ProbeParams),
     }
 

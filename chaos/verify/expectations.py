@@ -1,7 +1,9 @@
 """What the user says the server enforces: ``--expect KEY=VALUE`` parsed into one frozen value.
 
-Timeouts are seconds or ``none`` (the server promises not to time out); ``max-connections`` is
-a count or ``none``; the rest name a behaviour. A key left out is measured and reported only.
+Timeouts are seconds or ``none`` (the server promises not to time out); the two limits are
+counts or ``none``: ``max-connections``, the connections the server accepts and holds at once,
+and ``max-served``, the open connections (a new one's own included) up to which a new request
+is still answered; the rest name a behaviour. A key left out is measured and reported only.
 The keys are the checks, in the order of the verdict table: :data:`CHECKS` is their one list.
 """
 
@@ -19,6 +21,7 @@ if TYPE_CHECKING:  # only read from a config handed in: verify runs without the 
 __all__ = [
     "CHECKS",
     "CHOICES",
+    "LIMIT_KEYS",
     "NO_LIMIT",
     "TIMEOUT_KEYS",
     "Expectations",
@@ -41,7 +44,8 @@ NO_LIMIT = NoLimit.NONE
 # A promise about one check: seconds, a count, a behaviour's name, NO_LIMIT, or None (nothing).
 Promise = float | int | str | None
 
-TIMEOUT_KEYS = ("idle-timeout", "request-timeout", "write-timeout")
+TIMEOUT_KEYS = ("idle-timeout", "request-timeout", "keepalive-timeout", "write-timeout")
+LIMIT_KEYS = ("max-connections", "max-served")
 CHOICES: dict[str, tuple[str, ...]] = {
     "half-close": ("respond", "close"),
     "hogging": ("available",),
@@ -49,7 +53,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "resets": ("survives",),
 }
 # Every check, in table order: the timeouts first, then what hostile crowds do.
-CHECKS = (*TIMEOUT_KEYS, "half-close", "max-connections", "hogging", "flood", "resets")
+CHECKS = (*TIMEOUT_KEYS, "half-close", *LIMIT_KEYS, "hogging", "flood", "resets")
 
 
 def _attr(key: str) -> str:
@@ -76,22 +80,26 @@ class Expectations:
 
     idle_timeout: float | NoLimit | None = None
     request_timeout: float | NoLimit | None = None
+    keepalive_timeout: float | NoLimit | None = None
     write_timeout: float | NoLimit | None = None
     max_connections: int | NoLimit | None = None
+    max_served: int | NoLimit | None = None
     half_close: str | None = None
     flood: str | None = None
     resets: str | None = None
     hogging: str | None = None
 
     def __post_init__(self) -> None:
-        for key in (*TIMEOUT_KEYS, "max-connections"):
+        for key in (*TIMEOUT_KEYS, *LIMIT_KEYS):
             object.__setattr__(self, _attr(key), _no_limit(getattr(self, _attr(key))))
         for key in TIMEOUT_KEYS:
             _check_seconds(key, getattr(self, _attr(key)))
-        limit = self.max_connections
-        if limit is not None and limit is not NO_LIMIT:
+        for key in LIMIT_KEYS:
+            limit = getattr(self, _attr(key))
+            if limit is None or limit is NO_LIMIT:
+                continue
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-                raise ValueError(f"max-connections: expected a count >= 1, got {limit!r}")
+                raise ValueError(f"{key}: expected a count >= 1, got {limit!r}")
         for key, allowed in CHOICES.items():
             value = getattr(self, _attr(key))
             if value is not None and value not in allowed:
@@ -101,6 +109,11 @@ class Expectations:
         """The expectation for ``key`` (a name from :data:`CHECKS`), or None."""
         value: Promise = getattr(self, _attr(key))
         return value
+
+    def count(self, key: str) -> int | None:
+        """The promised count of limit ``key``; None when nothing or no limit is promised."""
+        value = self.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     def seconds(self, key: str) -> float | None:
         """The promised seconds of timeout ``key``; None when nothing or no limit is promised."""
@@ -133,15 +146,21 @@ class Expectations:
     def from_config(cls, config: ServerConfig) -> Expectations:
         """What a toolkit ``ServerConfig`` promises to a client that cannot see inside it.
 
-        Connections held at once: the pool's ``open_limit``. The other models promise no limit
-        a client could judge.
+        Connections held at once: the pool's ``open_limit``. Requests are answered up to
+        ``max_connections`` open with ``readiness`` dispatch, where idle connections hold no
+        worker; on accept a request may wait behind idle ones, which promises no number. The
+        idle timeout counts from the last byte written too, so it is the keep-alive timeout.
+        The other models promise no limit a client could judge.
         """
         limit = config.open_limit if config.model == "pool" else None
+        parked = config.model == "pool" and config.dispatch_mode == "readiness"
         return cls(
             idle_timeout=config.idle_timeout,
             request_timeout=config.request_timeout,
+            keepalive_timeout=config.idle_timeout,
             write_timeout=config.write_timeout,
             max_connections=limit,
+            max_served=config.max_connections if parked else None,
             half_close="respond",
             flood="survives",
             resets="survives",
@@ -154,9 +173,9 @@ def _parse_value(key: str, text: str) -> Promise:
     if text == NO_LIMIT.value:
         return NO_LIMIT
     try:
-        return int(text) if key == "max-connections" else float(text)
+        return int(text) if key in LIMIT_KEYS else float(text)
     except ValueError:
-        kind = "a count" if key == "max-connections" else "seconds"
+        kind = "a count" if key in LIMIT_KEYS else "seconds"
         raise ValueError(f"{key}: expected {kind} or '{NO_LIMIT}', got {text!r}") from None
 
 

@@ -10,18 +10,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..faults.probe import FAULT as HTTP_PROBE
 from ..faults.registry import traits_of
+from ..protocols import Profile, Reply
 from ..record import ClientRecord, Outcome
 
 __all__ = [
+    "AT_ONCE",
     "ProbeState",
     "ProbeView",
     "describe_probes",
-    "rejected_at_once",
     "seconds",
     "server_closed_within",
+    "turned_away",
     "view_probe",
+    "within_idle",
 ]
+
+# Closed within this of the handshake, unasked: a rejection, not a timeout. Rejections take
+# milliseconds; queue and idle timeouts of real servers are a second or more.
+AT_ONCE = 0.25
 
 
 class ProbeState(StrEnum):
@@ -29,7 +37,7 @@ class ProbeState(StrEnum):
 
     OK = "ok"  # a good answer (status < 500 for HTTP) within the latency limit
     QUEUED = "queued"  # a good answer, but slower than the latency limit
-    REJECTED = "rejected"  # refused, reset, closed unanswered, or answered 5xx
+    REJECTED = "rejected"  # refused, reset, closed unanswered, a rejection or another answer
     STALLED = "stalled"  # no answer at all before the probe gave up
 
 
@@ -52,6 +60,11 @@ class ProbeView:
     def available(self) -> bool:
         return self.state is ProbeState.OK
 
+    @property
+    def answered_at(self) -> float:
+        """When the answer came (its start if it never did)."""
+        return self.started + (self.latency or 0.0)
+
     def describe(self) -> str:
         """E.g. ``ok (2 ms)``, ``rejected (503 after 1.00 s)``, ``stalled``."""
         parts = []
@@ -69,23 +82,30 @@ def seconds(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
+def within_idle(idle: float | None) -> float:
+    """:data:`AT_ONCE`, or half the idle timeout if that is shorter (so idlers are not mistaken)."""
+    return AT_ONCE if idle is None else min(AT_ONCE, idle / 2)
+
+
 def server_closed_within(record: ClientRecord, window: float) -> bool:
     """True if the server ended this connection within ``window`` seconds of the handshake."""
     after = record.server_closed_after
     return after is not None and after <= window
 
 
-def rejected_at_once(record: ClientRecord, *, protocol: str, window: float) -> bool:
+def turned_away(record: ClientRecord, profile: Profile, *, window: float) -> bool:
     """True if the server turned this connection away rather than serving or timing it out.
 
-    HTTP: it answered 5xx (a busy reply). Otherwise, within ``window`` of the handshake,
-    either the connection broke (an error, e.g. our write after its RST) or the server ended
-    it after sending bytes nobody asked for (a busy reply to a silent client), or (HTTP) ended
-    it under a client that never reads. A raw server answering what a client sent and hanging
-    up may just be a one-shot server, so only a silent client's raw answer counts.
+    A rejection is recognised by what it is, whenever it came: a refused connect, or a first
+    reply the profile reads as one (a 503, ``-ERR max number of clients reached``). Within
+    ``window`` of the handshake, also: the connection broke (an error, e.g. our write after
+    its RST), or the server ended it after sending a silent client bytes nobody asked for (a
+    busy reply the profile does not know), or (HTTP) ended it under a client that never
+    reads. A server answering what a client sent and hanging up may just be a one-shot
+    server, so only a silent client's answer counts.
     """
-    if protocol == "http" and record.status is not None:
-        return record.status >= 500
+    if profile.rejected(record):
+        return True
     if record.connected is None:
         return False
     # Broken at once: reset by the server, or an error of ours (e.g. a write after its RST).
@@ -95,26 +115,27 @@ def rejected_at_once(record: ClientRecord, *, protocol: str, window: float) -> b
     if not server_closed_within(record, window):
         return False
     traits = traits_of(record.kind)
-    if protocol != "http":
-        return not traits.sends and record.bytes_received > 0
+    if not traits.sends:
+        return record.bytes_received > 0
     if traits.half_closes:
         return False
-    return record.bytes_received > 0 or bool(record.detail.get("never_read"))
+    return bool(record.detail.get("never_read"))
 
 
-def view_probe(record: ClientRecord, *, protocol: str, limit: float) -> ProbeView:
-    """Classify a probe record (an HTTP ``probe``, or a raw one that sent a payload and read).
+def view_probe(record: ClientRecord, *, limit: float) -> ProbeView:
+    """Classify a probe record: an HTTP ``probe``, or an ``ask`` in another protocol.
 
-    HTTP: answered means a complete response; 5xx is a rejection. Raw: answered means any byte
-    came back, even if the server then closed (raw servers often answer once and hang up).
+    HTTP: answered means a complete response; 5xx is a rejection. ``ask``: answered means the
+    reply was whole; only the profile's good answer is good.
     """
-    if protocol == "http":
-        latency = record.number("latency")
+    latency = record.number("latency")
+    if record.kind == HTTP_PROBE.kind:
         answered = record.outcome is Outcome.COMPLETED and record.status is not None
         good = answered and record.status is not None and record.status < 500
     else:
-        latency = None if record.first_byte is None else record.first_byte - record.started
-        answered = good = record.first_byte is not None
+        reply = record.detail.get("reply")
+        answered = reply in (Reply.GOOD, Reply.REJECTION, Reply.OTHER)
+        good = reply == Reply.GOOD
     if good:
         state = ProbeState.OK if latency is not None and latency <= limit else ProbeState.QUEUED
     elif answered or record.outcome in (

@@ -1,7 +1,8 @@
-"""Probes as verify sends them: one well-formed request (HTTP) or payload (raw) per connection.
+"""Probes as verify sends them: one well-formed request per connection, in the server's protocol.
 
-HTTP probes are chaos's ``probe``; a raw probe is a ``slow_send`` of the payload in one chunk,
-held just long enough to see an answer. :func:`recover` probes until the server answers again.
+HTTP probes are chaos's ``probe`` (the whole response read through h11); any other protocol's
+are ``ask`` clients of its profile (Redis ``PING``, memcached ``version``, a custom message).
+:func:`recover` probes until the server answers again.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import time
 
 import trio
 
-from ..faults import ProbeParams, SlowSendParams
+from ..faults import AskParams, ProbeParams
 from ..faults.probe import DEFAULT_MAX_LATENCY
 from ..params import FaultParams
 from ..plan import ClientSpec
+from ..protocols import HttpProfile
 from ..target import Target
 from .observe import ProbeView, view_probe
 from .settings import VerifySettings
@@ -31,29 +33,40 @@ def probe_role(
     *,
     start: float = 0.0,
     path: str = "/",
+    count: int = 1,
+    repeat: int = 1,
 ) -> Role:
-    """A probe spec starting ``start`` seconds into its stage, giving up after probe_timeout."""
+    """``count`` probes starting ``start`` seconds into their stage, each giving up after
+    probe_timeout and sending ``repeat`` requests back to back (one connection each)."""
     connect = min(settings.connect_timeout, settings.probe_timeout)
     params: FaultParams
-    if settings.protocol == "http":
-        params = ProbeParams(path=path, max_latency=settings.probe_timeout, connect_timeout=connect)
-    else:
-        params = SlowSendParams(
-            payload=settings.raw_payload,
-            chunk=len(settings.raw_payload.encode()),
-            hold=min(DEFAULT_MAX_LATENCY, settings.probe_timeout),
+    if isinstance(settings.profile, HttpProfile):
+        params = ProbeParams(
+            path=path,
+            max_latency=settings.probe_timeout,
             connect_timeout=connect,
+            repeat=repeat,
+            interval=0.0,
         )
-    return Role(name=name, spec=ClientSpec.of(params, start=start))
+    else:
+        params = AskParams(
+            protocol=settings.protocol,
+            send=settings.send,
+            match=settings.match,
+            reject=settings.reject,
+            max_latency=settings.probe_timeout,
+            connect_timeout=connect,
+            repeat=repeat,
+            interval=0.0,
+        )
+    return Role(name=name, spec=ClientSpec.of(params, count=count, start=start))
 
 
 def probe_views(
     stage: StageResult, settings: VerifySettings, role: str = "probe"
 ) -> list[ProbeView]:
     """The probes of ``role`` in ``stage``, classified, in start order."""
-    views = [
-        view_probe(r, protocol=settings.protocol, limit=DEFAULT_MAX_LATENCY) for r in stage.of(role)
-    ]
+    views = [view_probe(r, limit=DEFAULT_MAX_LATENCY) for r in stage.of(role)]
     return sorted(views, key=lambda v: v.started)
 
 

@@ -8,18 +8,20 @@ another's numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import trio
 
 from ..engine.fdlimit import FdLimitError
-from .expectations import CHECKS
+from .calibration import Calibration
+from .expectations import CHECKS, Expectations
 from .settings import VerifySettings
 from .stage import StageResult
-from .stages import RunState, Say, Span, stage_named
-from .verdict import CheckResult, Verdict
+from .stages import Judge, RunState, Say, Span, stage_named
+from .verdict import CheckResult, exit_code
 
 __all__ = ["TICK", "VerifyRun", "run_verify", "verify"]
 
@@ -42,6 +44,9 @@ class VerifyRun:
     notes: tuple[str, ...] = ()
     config: dict[str, object] | None = None
     budget_ran_out: bool = False
+    calibration: Calibration | None = None
+    # Each check's judge with its evidence bound (not exported): see judged().
+    judges: dict[str, Judge] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def duration(self) -> float:
@@ -49,8 +54,19 @@ class VerifyRun:
 
     @property
     def exit_code(self) -> int:
-        """0 when every expectation holds, 1 when any fails."""
-        return 1 if any(r.verdict is Verdict.FAIL for r in self.results) else 0
+        """0 when every expectation holds, 1 when one is broken, 3 when none is broken but
+        one could not be decided here (see :func:`~chaos.verify.verdict.exit_code`)."""
+        return exit_code(self.results)
+
+    def judged(self, expectations: Expectations) -> VerifyRun:
+        """This run's evidence judged against other promises: what the same clients saw
+        says of them (the judges are pure). What the run measured does not change; a check
+        the run asked nothing of keeps its evidence, so it can be judged now too."""
+        settings = dataclasses.replace(self.settings, expectations=expectations)
+        results = tuple(
+            self.judges[r.check](settings) if r.check in self.judges else r for r in self.results
+        )
+        return dataclasses.replace(self, settings=settings, results=results)
 
 
 async def _tick(state: RunState) -> None:
@@ -80,28 +96,30 @@ async def run_verify(
     state = RunState(settings, say, schedule)
     started, wall = time.monotonic(), time.time()
     names = list(schedule.slices)
+    titled = [name for name in names if stage_named(name).title]
     with trio.move_on_after(settings.budget) as whole:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_tick, state)
-            for number, name in enumerate(names):
+            for name in names:
                 stage = stage_named(name)
                 limit = min(schedule.slices[name], state.left_for(name))
                 if limit <= 0:
-                    state.fail_all(stage.checks, "the time budget ran out first")
+                    state.undecided(stage.checks, "the time budget ran out first")
                     continue
                 if stage.title:
-                    say(f"[{number}/{len(names) - 1}] {stage.title} (up to {limit:.0f} s)")
+                    shown = titled.index(name) + 1
+                    say(f"[{shown}/{len(titled)}] {stage.title} (up to {limit:.0f} s)")
                 begin = time.monotonic()
                 state.current = (name, begin)
                 try:
                     await stage.run(state, limit)
                 except FdLimitError as exc:
-                    state.fail_all(stage.checks, str(exc))
+                    state.undecided(stage.checks, str(exc))
                 state.span(name, begin, stage.checks)
             nursery.cancel_scope.cancel()
     if whole.cancelled_caught:
         state.notes.append(f"the {settings.budget:g} s budget ran out")
-    state.fail_all(CHECKS, "the time budget ran out first")
+    state.undecided(CHECKS, "the time budget ran out first")
     return VerifyRun(
         settings=settings,
         results=tuple(state.results[c] for c in CHECKS if c in state.results),
@@ -114,6 +132,8 @@ async def run_verify(
         notes=tuple(state.notes),
         config=config,
         budget_ran_out=whole.cancelled_caught,
+        calibration=state.calibration,
+        judges=dict(state.judges),
     )
 
 

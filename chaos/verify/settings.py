@@ -10,11 +10,13 @@ small for the checks asked for is bad input, reported before anything is sent.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from ..params import DEFAULT_CONNECT_TIMEOUT, option, options
+from ..protocols import NAMES, Profile, escaped, profile_named
 from ..target import Target
-from .expectations import CHECKS, Expectations
+from .expectations import CHECKS, TIMEOUT_KEYS, Expectations
 
 __all__ = [
     "CHECKS",
@@ -27,7 +29,7 @@ __all__ = [
     "parse_checks",
 ]
 
-PROTOCOLS = ("http", "raw")
+PROTOCOLS = NAMES
 
 # One minute: long enough for a default toolkit server's 10 s deadlines plus every attack.
 DEFAULT_BUDGET = 60.0
@@ -50,10 +52,8 @@ DEFAULT_RESETS = 200
 DEFAULT_HOGS = 16
 # Probes under hogging run this long, four a second.
 DEFAULT_HOG_TIME = 3.0
-# Concurrency steps double up to this many held connections unless an expectation needs more.
+# Without a promised limit, the concurrency ramp doubles up to this many held connections.
 DEFAULT_MAX_HOLD = 256
-# Bytes a raw probe sends; an echo or line server answers them.
-DEFAULT_RAW_PAYLOAD = "ping\r\n"
 
 # A probe gives up after this: longer than a typical 1 s queue timeout, so a queued-then-
 # rejected probe is seen as rejected, not stalled.
@@ -112,6 +112,20 @@ class VerifySettings:
     protocol: str = option(
         "http", "what the server speaks", choices=PROTOCOLS, metavar="|".join(PROTOCOLS)
     )
+    send: str = option(
+        "",
+        "custom protocol: what a probe and a keep-alive send (\\r\\n escapes read)",
+        metavar="TEXT",
+        parse=escaped,
+    )
+    match: str = option(
+        "", "custom protocol: a good answer starts with this regular expression", metavar="REGEX"
+    )
+    reject: str = option(
+        "",
+        "custom protocol: a rejection reply starts with this regular expression",
+        metavar="REGEX",
+    )
     tolerance: float = option(
         WIRE_TOLERANCE, "allowed timing error in seconds", above=0, metavar="SECONDS"
     )
@@ -141,11 +155,16 @@ class VerifySettings:
     )
     max_hold: int = option(
         DEFAULT_MAX_HOLD,
-        "most connections the concurrency ramp holds (more if max-connections needs it)",
+        "most connections the concurrency ramp holds without a promised limit",
         minimum=1,
         metavar="N",
     )
-    raw_payload: str = option(DEFAULT_RAW_PAYLOAD, "what a raw probe sends", metavar="TEXT")
+    connect_rate: float | None = option(
+        None,
+        "open at most this many connections per second (default: as fast as this machine can)",
+        above=0,
+        metavar="N",
+    )
     seed: int = option(0, "random seed", minimum=0)
     connect_timeout: float = option(
         DEFAULT_CONNECT_TIMEOUT,
@@ -188,8 +207,7 @@ class VerifySettings:
             raise ValueError(
                 f"large_path: expected a path starting with '/', got {self.large_path!r}"
             )
-        if not self.raw_payload:
-            raise ValueError("raw_payload: expected some text to send")
+        self.profile  # noqa: B018  # a custom protocol's missing request or bad pattern: now
         # A promise about a check that does not run is not judged (nor shown).
         object.__setattr__(self, "expectations", self.expectations.only(self.checks))
         self.schedule()  # a budget too small is bad input now, not a surprise later
@@ -202,31 +220,32 @@ class VerifySettings:
             out[declared.name] = list(value) if isinstance(value, tuple) else value
         return out
 
+    @functools.cached_property
+    def profile(self) -> Profile:
+        """The protocol profile the server is spoken to in; ValueError names a bad field."""
+        return profile_named(self.protocol, send=self.send, match=self.match, reject=self.reject)
+
     def timeout_cap(self, key: str) -> float:
         """How long the check of timeout ``key`` waits for the server to close.
 
         With a promise E: E plus slack (twice the tolerance and up to 2 s), so a miss is seen
         as the number it is rather than "none". Without (or with ``none``): :attr:`cap`.
-        The half-close check waits :attr:`half_close_cap`.
+        The half-close check waits :attr:`half_close_cap`. A server whose idle timeout fires late
+        by design (the profile's timer granularity) gets that much longer.
         """
         if key == "half-close":
             return self.half_close_cap
+        if key not in TIMEOUT_KEYS:
+            raise ValueError(f"key: {key!r} is not a timeout")
         expected = self.expectations.get(key)
         if isinstance(expected, bool) or not isinstance(expected, int | float):
             return self.cap
-        return expected + 2 * self.tolerance + min(expected / 2, 2.0)
+        slack = 2 * self.tolerance + min(expected / 2, 2.0)
+        return expected + self.profile.timer_granularity + slack
 
     @property
     def half_close_cap(self) -> float:
         return min(self.cap, HALF_CLOSE_CAP)
-
-    @property
-    def hold_target(self) -> int:
-        """The most connections the concurrency ramp holds: past any promised limit."""
-        limit = self.expectations.max_connections
-        if isinstance(limit, int):
-            return max(self.max_hold, limit + 1)
-        return self.max_hold
 
     def schedule(self) -> Schedule:
         """The budget split between the stages; ValueError when the checks asked for cannot fit.

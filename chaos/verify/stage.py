@@ -5,13 +5,18 @@ one, with what verify adds: each spec has a *role* so a check finds its own reco
 can end as soon as its ``until`` roles are done (the probe of a concurrency step, say),
 cancelling the clients that were only there as load; and ``gated`` roles wait until every
 other client's first connect has settled (opened or failed), so a probe never races holders
-still retrying a dropped SYN.
+still retrying a dropped SYN. A stage can also run :func:`in_background` while others run in
+the foreground: the concurrency ramp holds connections that way while it probes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+
+import trio
 
 from ..engine.crowd import Crowd
 from ..engine.fdlimit import ensure_capacity
@@ -22,7 +27,7 @@ from ..result import ChaosResult
 from ..runner import plan_groups, run_plan
 from ..target import Target, resolve
 
-__all__ = ["Role", "StageResult", "run_stage"]
+__all__ = ["Background", "Role", "StageResult", "in_background", "run_stage"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,7 +101,11 @@ async def run_stage(
         gated=[n for n, role in enumerate(roles) if role.name in waiting],
     )
     await crowd.run(limit=limit)
-    result = ChaosResult(
+    return _by_role(name, roles, _crowd_result(plan, crowd, target))
+
+
+def _crowd_result(plan: Plan, crowd: Crowd, target: Target) -> ChaosResult:
+    return ChaosResult(
         plan=plan,
         records=tuple(crowd.records()),
         started=crowd.started,
@@ -104,7 +113,6 @@ async def run_stage(
         target=str(target),
         not_started=crowd.not_started,
     )
-    return _by_role(name, roles, result)
 
 
 def _by_role(name: str, roles: Sequence[Role], result: ChaosResult) -> StageResult:
@@ -121,3 +129,36 @@ def _by_role(name: str, roles: Sequence[Role], result: ChaosResult) -> StageResu
                 grouped[role_name].append(record)
                 break
     return StageResult(name=name, result=result, roles={k: tuple(v) for k, v in grouped.items()})
+
+
+class Background:
+    """A stage running in the background: ``settled()`` once every client's first connect
+    has finished; ``result`` once the ``in_background`` block has ended."""
+
+    def __init__(self, crowd: Crowd) -> None:
+        self._crowd = crowd
+        self.result: StageResult | None = None
+
+    def settled(self) -> bool:
+        return self._crowd.settled()
+
+
+@asynccontextmanager
+async def in_background(
+    name: str, roles: Sequence[Role], target: Target, *, limit: float, seed: int = 0
+) -> AsyncIterator[Background]:
+    """Run a stage while the block runs; the block's end (or ``limit`` s) ends its clients.
+
+    Raises :class:`~chaos.engine.fdlimit.FdLimitError` before connecting if it cannot fit.
+    """
+    plan = Plan(clients=tuple(r.spec for r in roles), horizon=limit, seed=seed, target=str(target))
+    ensure_capacity(plan.total_clients)
+    crowd = Crowd(plan_groups(plan), await resolve(target), seed=seed)
+    running = Background(crowd)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(functools.partial(crowd.run, limit=limit))
+            yield running
+            nursery.cancel_scope.cancel()
+    finally:
+        running.result = _by_role(name, roles, _crowd_result(plan, crowd, target))

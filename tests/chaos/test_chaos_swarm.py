@@ -1,8 +1,8 @@
 """The fast path: a swarm runs many clients in one epoll loop and leaves Session-shaped records.
 
-The faults on it (flood, never_send, slowloris) are tested on the wire in their own files;
-these are the modes no fault uses yet (a keep-alive holder) and the paths only big sends or
-a cancelled run reach.
+The faults on it (flood, never_send, slowloris, holder) are tested on the wire in their own
+files; these are the script's keep-alive mode alone and the paths only big sends or a
+cancelled run reach.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 import trio
 
 from chaos import Outcome
-from chaos.engine import Crowd, FirstBytes, Group, Script
+from chaos.engine import Crowd, Group, Script
 from chaos.engine.fdlimit import open_fds
 from chaos.target import Target, resolve
 
@@ -57,7 +57,6 @@ def test_a_keep_alive_holder_sends_its_message_every_interval_and_keeps_the_firs
         hold=0.25,
         chunks=lambda rng, host: itertools.repeat(b"PING\r\n"),
         interval=0.05,
-        listen=lambda: FirstBytes(3),
         tally=lambda sent: {"keepalives": sent},
     )
     (record,) = run_script(server.target, script)
@@ -67,7 +66,7 @@ def test_a_keep_alive_holder_sends_its_message_every_interval_and_keeps_the_firs
     assert 4 <= sent <= 6
     assert data == b"PING\r\n" * sent and record.bytes_sent == len(data)
     assert record.sent_digest == hashlib.sha256(data).hexdigest()
-    assert record.detail["first_reply"] == "ok\r"
+    assert record.reply_head.startswith("ok\r\nok\r\n")
     assert record.bytes_received >= 4 * sent - 4 and record.first_byte is not None
     assert record.outcome is Outcome.HELD_TO_END
     assert record.last_sent - record.first_sent == pytest.approx(0.05 * (sent - 1), abs=0.04)

@@ -38,7 +38,12 @@ def test_verify_is_registered_as_a_command_module():
         (["--flood", "0"], "flood: expected an integer >= 1"),
         (["--report", "out.txt"], "--report: expected a PATH.html"),
         (["--protocol", "raw"], "--protocol raw needs a --target"),
-        (["--protocol", "smtp"], "--protocol"),
+        (["--protocol", "gopher"], "--protocol"),
+        (["--protocol", "custom"], "send: a custom protocol needs"),
+        (["--protocol", "redis", "--match", "x"], "match: only the custom protocol"),
+        (["--protocol", "custom", "--send", "x", "--match", "("], "match: not a regular"),
+        (["--connect-rate", "0"], "connect_rate: must be > 0"),
+        (["--expect", "max-served=0"], "max-served: expected a count >= 1"),
         (["--target", "nonsense"], "target: expected HOST:PORT"),
         (["--target", "192.0.2.1:80"], "refusing non-loopback target"),
     ],
@@ -59,3 +64,17 @@ def test_bad_expectations_on_a_good_target_are_refused_before_any_traffic(toolki
     assert main(["verify", "--target", target, "--expect", "idle-timeout=soon"]) == 2
     assert "idle-timeout" in one_line_error(capsys)
     assert server.stats().accepted == 0
+
+
+@pytest.mark.parametrize(("flag", "name"), [("--report", "run.html"), ("--junit", "run.xml")])
+def test_an_unwritable_output_path_is_refused_before_any_traffic(
+    flag, name, tmp_path, toolkit_server, capsys
+):
+    target, server = toolkit_server()
+    (tmp_path / name).mkdir()
+    for path in (tmp_path / "missing" / name, tmp_path / name):  # no such folder; a folder
+        assert main(["verify", "--target", target, flag, str(path), "--quiet"]) == 2
+        line = one_line_error(capsys)
+        assert line.startswith(f"chaos: {flag}: ") and str(path) in line, line
+    assert server.stats().accepted == 0
+    assert not (tmp_path / "missing").exists()

@@ -4,24 +4,26 @@ pass what holds and to fail what does not."""
 from __future__ import annotations
 
 import dataclasses
+import functools
+from xml.etree import ElementTree
 
 import pytest
 
 import chaos.verify as verify_api
 from chaos.engine.kernel import parse_listen_overflows
+from chaos.protocols import HTTP, RAW
 from chaos.record import ClientRecord, Outcome
 from chaos.target import Target
 from chaos.verify import Expectations, ProbeState, Verdict, VerifySettings, parse_expectations
 from chaos.verify.checks.half_close import judge as judge_half_close
 from chaos.verify.checks.idle_timeout import judge as judge_idle
-from chaos.verify.checks.max_connections import Step, levels
-from chaos.verify.checks.max_connections import judge as judge_limit
 from chaos.verify.checks.timing import judge_seconds
-from chaos.verify.observe import ProbeView, rejected_at_once, view_probe
+from chaos.verify.observe import turned_away, view_probe
+from chaos.verify.output.junit import render_junit
 from chaos.verify.output.text import format_table, summary_line
 from chaos.verify.output.timeline import build_timeline
 from chaos.verify.stages import stage_named
-from chaos.verify.verdict import CheckResult
+from chaos.verify.verdict import CheckResult, exit_code, undecided
 from toolkit import ServerConfig
 
 TARGET = Target(host="127.0.0.1", port=9)
@@ -31,6 +33,21 @@ T0 = 100.0
 def record(kind="never_send", **fields) -> ClientRecord:
     base = dict(kind=kind, index=0, local_port=40000, started=T0, outcome=Outcome.HELD_TO_END)
     return ClientRecord(**{**base, **fields})
+
+
+def hand_made(results, settings: VerifySettings | None = None, **extra) -> verify_api.VerifyRun:
+    """A run with these results and nothing behind them."""
+    return verify_api.VerifyRun(
+        settings=settings or VerifySettings(target=TARGET),
+        results=tuple(results),
+        stages=(),
+        spans=(),
+        started=T0,
+        ended=T0 + 1,
+        wall_started=0.0,
+        source="hand-made",
+        **extra,
+    )
 
 
 def settings(**expect) -> VerifySettings:
@@ -90,7 +107,7 @@ def test_idle_judge_measures_from_connect_to_the_servers_close():
 
 def test_probe_states():
     def probe(**fields):
-        return view_probe(record(kind="probe", **fields), protocol="http", limit=1.0)
+        return view_probe(record(kind="probe", **fields), limit=1.0)
 
     done = dict(connected=T0, outcome=Outcome.COMPLETED)
     assert probe(**done, status=200, detail={"latency": 0.01}).state is ProbeState.OK
@@ -106,28 +123,22 @@ def test_a_busy_reply_is_a_rejection_not_a_timeout():
         connected=T0, server_eof=T0 + 0.002, bytes_received=90, outcome=Outcome.CLOSED_BY_SERVER
     )
     timed_out = record(connected=T0, server_eof=T0 + 2.0, outcome=Outcome.CLOSED_BY_SERVER)
-    assert rejected_at_once(busy, protocol="http", window=0.25)
-    assert not rejected_at_once(timed_out, protocol="http", window=0.25)
+    assert turned_away(busy, HTTP, window=0.25)
+    assert not turned_away(timed_out, HTTP, window=0.25)
     answered = record(kind="half_close", connected=T0, server_eof=T0 + 0.002, status=200)
-    assert not rejected_at_once(answered, protocol="http", window=0.25)
+    assert not turned_away(answered, HTTP, window=0.25)
 
 
-def test_limit_is_the_held_count_where_rejections_begin():
-    ok = ProbeView(state=ProbeState.OK, latency=0.001, status=200, started=T0)
-    busy = ProbeView(state=ProbeState.REJECTED, latency=0.001, status=503, started=T0)
-    steps = [
-        Step(level=4, held=4, rejected=0, unaccepted=0, dropped=0, probe=ok),
-        Step(level=8, held=6, rejected=2, unaccepted=0, dropped=0, probe=busy),
-    ]
-    right = judge_limit(steps, settings(max_connections=6))
-    assert right.verdict is Verdict.PASS and right.value == 6
-    assert "probes rejected (503 after 1.0 ms) from 8 held" in right.measured
-    wrong = judge_limit(steps, settings(max_connections=7))
-    assert wrong.verdict is Verdict.FAIL and "expected 7" in wrong.reason
-    unlimited = judge_limit(steps[:1], settings(max_connections=6), cut="the time slice ended")
-    assert unlimited.verdict is Verdict.FAIL and unlimited.value is None
-    assert levels(10001, 256) == [1, 2, 4, 8, 16, 32, 64, 128, 256, 10001]
-    assert levels(100, 256) == [1, 2, 4, 8, 16, 32, 64, 100]
+def test_a_rejection_is_recognised_by_what_it_is_however_late_it_comes():
+    late = record(
+        connected=T0,
+        server_eof=T0 + 3.0,  # an accept queue that lagged three seconds
+        bytes_received=90,
+        reply_head="HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+        outcome=Outcome.CLOSED_BY_SERVER,
+    )
+    assert turned_away(late, HTTP, window=0.25)
+    assert not turned_away(late, RAW, window=0.25)  # raw knows no rejection reply
 
 
 def test_half_close_answers():
@@ -172,8 +183,74 @@ def test_listen_overflows_parse():
 def test_a_budget_too_small_for_the_checks_is_refused():
     with pytest.raises(ValueError, match="budget: 5 s is less than"):
         VerifySettings(target=TARGET, budget=5)
+    with pytest.raises(ValueError, match="send: a custom protocol needs"):
+        VerifySettings(target=TARGET, protocol="custom")
+    with pytest.raises(ValueError, match="match: only the custom protocol"):
+        VerifySettings(target=TARGET, protocol="redis", match="x")
     plan = VerifySettings(target=TARGET).schedule()
     assert plan.total <= 60 and plan.needed <= plan.total
+
+
+def test_three_verdicts_three_exit_codes_and_junit_shows_each():
+    rows = {
+        "pass": CheckResult(
+            check="idle-timeout", expected="5 s", measured="5.00 s", verdict=Verdict.PASS
+        ),
+        "info": CheckResult(
+            check="hogging", expected=None, measured="probes 4/4 ok", verdict=Verdict.INFO
+        ),
+        "open": undecided(
+            "max-connections", Expectations(max_connections=9), "the machine is too slow"
+        ),
+        "fail": CheckResult(
+            check="half-close",
+            expected="close",
+            measured="respond",
+            verdict=Verdict.FAIL,
+            reason="expected close",
+        ),
+    }
+    assert rows["open"].verdict is Verdict.INCONCLUSIVE and "too slow" in rows["open"].reason
+    assert exit_code([rows["pass"], rows["info"]]) == 0
+    assert exit_code([rows["pass"], rows["open"]]) == 3
+    assert exit_code([rows["open"], rows["fail"]]) == 1
+    assert summary_line([rows["pass"], rows["open"]], 1.0).startswith(
+        "INCONCLUSIVE: 1 of 2 expectations could not be decided here (max-connections); "
+        "the other 1 hold"
+    )
+    assert "FAILED: 1 of 3 expectations (half-close); 1 inconclusive" in summary_line(
+        [rows["pass"], rows["open"], rows["fail"]], 1.0
+    )
+    assert "max-connections: expected 9, but the machine is too slow" in format_table(
+        list(rows.values())
+    )
+    run = hand_made(rows.values())
+    data = verify_api.run_to_json(run)
+    page = verify_api.render_html(data)
+    assert 'class="summary failed"' in page and 'class="verdict inconclusive"' in page
+    suite = ElementTree.fromstring(render_junit(data))
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "1", "1")
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert cases["half-close"].find("failure").get("message") == "expected close"
+    assert "inconclusive: expected 9" in cases["max-connections"].find("skipped").get("message")
+    assert (
+        cases["idle-timeout"].find("failure") is None
+        and cases["idle-timeout"].find("skipped") is None
+    )
+
+
+def test_a_run_is_judged_again_against_other_promises_from_its_evidence():
+    closed = record(connected=T0 + 0.001, server_eof=T0 + 2.001, outcome=Outcome.CLOSED_BY_SERVER)
+    first = settings(idle_timeout=2.0)
+    run = hand_made(
+        [judge_idle([closed], first)],
+        first,
+        judges={"idle-timeout": functools.partial(judge_idle, [closed])},
+    )
+    assert run.exit_code == 0
+    again = run.judged(Expectations(idle_timeout=3.0))
+    assert again.exit_code == 1 and "measured 2.00 s" in again.results[0].reason
+    assert again.results[0].value == run.results[0].value  # the same evidence
 
 
 def test_table_and_summary_name_the_failures():
@@ -202,17 +279,8 @@ def test_the_stage_table_is_the_run_order_and_an_unknown_stage_is_an_error():
 
 
 def test_the_export_holds_every_setting_the_command_takes():
-    run = verify_api.VerifyRun(
-        settings=VerifySettings(target=TARGET, raw_payload="PING\r\n"),
-        results=(),
-        stages=(),
-        spans=(),
-        started=T0,
-        ended=T0 + 1,
-        wall_started=0.0,
-        source="hand-made",
-    )
+    run = hand_made((), VerifySettings(target=TARGET, protocol="custom", send="PING\r\n"))
     exported = verify_api.run_to_json(run)["settings"]
     declared = {f.name for f in dataclasses.fields(VerifySettings)} - {"target", "expectations"}
     assert set(exported) == declared
-    assert exported["raw_payload"] == "PING\r\n"
+    assert exported["send"] == "PING\r\n"

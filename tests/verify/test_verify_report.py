@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -32,6 +33,7 @@ CONFIG = dict(
 EXPECT = [
     "idle-timeout=0.3",
     "request-timeout=0.5",
+    "keepalive-timeout=0.3",
     "write-timeout=0.4",
     "max-connections=8",
     "half-close=respond",
@@ -88,11 +90,13 @@ class Page(HTMLParser):
 def full_run(tmp_path_factory) -> Iterator[tuple[int, dict, str, Path]]:
     """One full run shared by this module's tests (it is the slow part)."""
     report = tmp_path_factory.mktemp("report") / "verify.html"
+    junit = report.with_suffix(".xml")
     out, err = io.StringIO(), io.StringIO()
     with Server(ServerConfig(**CONFIG), handler="http-hello") as server:
         host, port = server.address
         argv = ["verify", "--target", f"{host}:{port}", "--tolerance", "0.1", "--budget", "40"]
-        argv += [*SMALL, "--json", "--report", str(report), "--expect", *EXPECT]
+        argv += [*SMALL, "--json", "--report", str(report), "--junit", str(junit)]
+        argv += ["--expect", *EXPECT]
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(argv)
     yield code, json.loads(out.getvalue()), err.getvalue(), report
@@ -105,9 +109,11 @@ def test_full_run_passes_and_shows_progress(full_run):
     assert [c["check"] for c in data["checks"]] == [
         "idle-timeout",
         "request-timeout",
+        "keepalive-timeout",
         "write-timeout",
         "half-close",
         "max-connections",
+        "max-served",
         "hogging",
         "flood",
         "resets",
@@ -116,6 +122,8 @@ def test_full_run_passes_and_shows_progress(full_run):
     # Progress on stderr: one line per stage at least, each stamped.
     for stage in ("[1/5] timeouts", "[2/5] concurrency", "[3/5]", "[4/5] flood", "[5/5]"):
         assert stage in err
+    # The calibration this run planned by is in the evidence.
+    assert data["calibration"]["connect_rate"] > 0 and data["calibration"]["summary"]
     # The raw chaos results are there, and they are what the summary counted.
     flood = next(s for s in data["stages"] if s["name"] == "flood")
     assert len(flood["chaos"]["records"]) == 100
@@ -150,6 +158,20 @@ def test_report_is_self_contained_and_matches_the_json(full_run):
     probes = data["timeline"]["probes"]
     assert int(page.totals["probe-ok"]) == sum(1 for p in probes if p["state"] == "ok")
     assert str(data["exit_code"]) in text and data["summary"] in text
+
+
+def test_junit_has_a_case_per_check_as_the_json_has_them(full_run):
+    _, data, _, report = full_run
+    suite = ElementTree.parse(report.with_suffix(".xml")).getroot()
+    assert suite.tag == "testsuite" and suite.get("failures") == "0"
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == [c["check"] for c in data["checks"]]
+    for case, check in zip(cases, data["checks"], strict=True):
+        assert check["measured"] in case.findtext("system-out")
+        assert (case.find("skipped") is not None) == (
+            check["verdict"] in ("skipped", "inconclusive")
+        )
+    assert "Calibration: " in report.read_text(encoding="utf-8")
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="no chromium to render with")

@@ -3,6 +3,7 @@ within the tolerance and finds the concurrency limit exactly; a wrong expectatio
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -138,3 +139,75 @@ def test_without_a_target_the_embedded_default_server_is_verified(capsys):
     assert "embedded toolkit server" in out and "default configuration" in out
     assert "half-close  respond" in out
     assert out.splitlines()[-1].startswith("ok: all 2 expectations hold")
+
+
+def _limits(target: str, config: dict, *, idle: bool = False) -> dict:
+    """Verify both limits ``config`` promises (and its idle timeout); results by check."""
+    checks = ("idle-timeout",) if idle else ()
+    settings = VerifySettings(
+        target=Target.parse(target),
+        expectations=Expectations.from_config(ServerConfig(**config)),
+        tolerance=TOLERANCE,
+        budget=BUDGET,
+        checks=(*checks, "max-connections", "max-served"),
+    )
+    return {r.check: r for r in verify(settings).results}
+
+
+def test_a_server_slow_to_accept_is_judged_by_its_rejections_not_their_timing(
+    slow_toolkit_server,
+):
+    # 5 ms per accept: the 101st connection is turned away half a second after its connect.
+    config = dict(dispatch="readiness", max_connections=100, idle_timeout=2.0)
+    target, server = slow_toolkit_server(**config)
+    results = _limits(target, config)
+    limit, served = results["max-connections"], results["max-served"]
+    assert limit.verdict is Verdict.PASS, (limit.measured, limit.reason)
+    assert limit.value == 100 and "the next rejected (HTTP/1.1 503" in limit.measured
+    assert served.verdict is Verdict.PASS and served.value == 100, served.measured
+    assert server.stats().reasons.get("rejected_connection_limit", 0) >= 1
+
+
+def test_an_idle_timeout_shorter_than_opening_the_limit_is_never_a_wrong_number(toolkit_server):
+    # Opening 2,001 connections takes longer than 0.2 s here (a connect rate under 10,000/s).
+    config = dict(dispatch="readiness", max_connections=2000, idle_timeout=0.2)
+    target, _ = toolkit_server(**config)
+    results = _limits(target, config, idle=True)
+    for check in ("max-connections", "max-served"):
+        result = results[check]
+        assert result.verdict in (Verdict.PASS, Verdict.INCONCLUSIVE), (check, result.measured)
+        if result.verdict is Verdict.PASS:
+            assert result.value == 2000
+        else:
+            assert "idle timeout" in result.reason and "connections/s" in result.reason
+
+
+def test_a_capped_connect_rate_makes_the_limit_inconclusive_not_failed(toolkit_server, capsys):
+    # The simulated slow client: 50 connections/s cannot open 201 inside a 0.5 s idle
+    # timeout, and raw has no keep-alive message to hold them with.
+    target, _ = toolkit_server("echo", dispatch="readiness", max_connections=200, idle_timeout=0.5)
+    argv = ["verify", "--target", target, "--protocol", "raw", "--connect-rate", "50", "--quiet"]
+    argv += ["--checks", "idle-timeout,max-connections,max-served", "--budget", str(BUDGET)]
+    argv += ["--expect", "max-connections=200", "max-served=200"]
+    assert main(argv) == 3
+    out = capsys.readouterr().out
+    assert "FAIL" not in out
+    assert out.splitlines()[-1].startswith("INCONCLUSIVE: 2 of 2 expectations could not be decided")
+    assert "held to 50/s by --connect-rate" in out  # the calibration says what it measured
+    reason = next(line for line in out.splitlines() if line.startswith("  max-connections: "))
+    assert "connections/s: holding 201 takes" in reason
+    assert re.search(r"past what the 0\.\d\d s idle timeout allows", reason), reason
+    assert "raw has no keep-alive message" in reason
+
+
+def test_both_limits_of_a_server_that_holds_everything_but_serves_six(capped_server, capsys):
+    target = capped_server(6)
+    argv = ["verify", "--target", target, "--checks", "max-connections,max-served", "--quiet"]
+    argv += ["--max-hold", "32", "--budget", str(BUDGET), "--json"]
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    checks = {c["check"]: c for c in data["checks"]}
+    assert checks["max-served"]["value"] == 6, checks["max-served"]["measured"]
+    assert checks["max-served"]["measured"].startswith("6 open: a request answered with 5 held")
+    assert checks["max-connections"]["value"] is None
+    assert checks["max-connections"]["measured"] == "no rejection up to 32 held at once"

@@ -1,8 +1,10 @@
 """Check: half-close. A complete request followed by our FIN (SHUT_WR): does the server
 still answer, or close without answering?
 
-``respond``: a complete response arrived (HTTP) or any byte did (raw). ``close``: the server
-closed or reset unanswered. Neither within the cap: ``no answer``, which matches no promise.
+``respond``: a complete response arrived (HTTP) or any byte did (other protocols: the profile's
+probe is the request). ``close``: the server closed or reset unanswered. Neither within the
+cap: ``no answer``, which matches no promise. A server that speaks first (SMTP's banner) cannot
+be told answering from greeting, so the check is not measured there.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from collections.abc import Sequence
 
 from ...faults import HalfCloseParams
 from ...plan import ClientSpec
+from ...protocols import HttpProfile
 from ...record import ClientRecord, Outcome
 from ..settings import VerifySettings
 from ..stage import Role
-from ..verdict import CheckResult, judged
-from .timing import not_measured
+from ..verdict import CheckResult, judged, undecided
 
 __all__ = ["CHECK", "ROLE", "judge", "roles"]
 
@@ -25,17 +27,25 @@ ROLE = "half-close"
 
 def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
     """The check's one client (``alone`` changes nothing: it is one connection already)."""
+    profile = settings.profile
+    send = b"" if isinstance(profile, HttpProfile) else profile.probe(str(settings.target))
     params = HalfCloseParams(
-        when="after", hold=settings.half_close_cap, connect_timeout=settings.connect_timeout
+        when="after",
+        send=send.decode("latin-1"),
+        hold=settings.half_close_cap,
+        connect_timeout=settings.connect_timeout,
     )
     return [Role(name=ROLE, spec=ClientSpec.of(params))]
 
 
 def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckResult:
+    if settings.profile.speaks_first:
+        why = f"{settings.profile.name} servers speak first: an answer is not told from a greeting"
+        return undecided(CHECK, settings.expectations, why)
     record = next((r for r in records if r.connected is not None), None)
     if record is None:
-        return not_measured(CHECK, settings.expectations, "no connection could be made")
-    if settings.protocol == "http":
+        return undecided(CHECK, settings.expectations, "no connection could be made")
+    if isinstance(settings.profile, HttpProfile):
         answered = bool(record.detail.get("got_response"))
     else:
         answered = record.bytes_received > 0

@@ -11,6 +11,7 @@ import statistics
 from collections.abc import Sequence
 
 from ...faults import FloodParams
+from ...faults.registry import fault_for
 from ...plan import ClientSpec
 from ..observe import ProbeState, ProbeView, describe_probes, seconds
 from ..probes import probe_role
@@ -36,9 +37,19 @@ def settle_time(settings: VerifySettings) -> float:
     return 2 * settings.hogs / HOG_RATE + SETTLE
 
 
+def _hold(settings: VerifySettings) -> float:
+    return settle_time(settings) + settings.hog_time + settings.probe_timeout
+
+
+def trickling(settings: VerifySettings) -> str:
+    """What the trickling hogs are, as the table says it: ``slowloris``, ``slow-send``."""
+    slow = trickler(settings, hold=_hold(settings), interval=trickle_interval(settings))
+    return fault_for(slow).kind.replace("_", "-")
+
+
 def roles(settings: VerifySettings) -> list[Role]:
     settle = settle_time(settings)
-    hold = settle + settings.hog_time + settings.probe_timeout
+    hold = _hold(settings)
     idle = FloodParams(
         rate=HOG_RATE,
         hold=hold,
@@ -74,7 +85,7 @@ def judge(views: Sequence[ProbeView], settings: VerifySettings) -> CheckResult:
         worst = next((v for v in views if not v.available), None)
         if worst is not None:
             measured += f"; e.g. {worst.describe()}"
-        measured += f"; {settings.hogs} idle + {settings.hogs} slowloris held"
+        measured += f"; {settings.hogs} idle + {settings.hogs} {trickling(settings)} held"
     return judged(
         CHECK,
         settings.expectations,

@@ -1,243 +1,281 @@
-"""Check: concurrency limit. Hold 1, 2, 4, ... idle connections, probing at each step; report
-how many the server held when it first turned one away, and where probes degraded.
+"""Check: concurrency limit. Hold connections (see :mod:`.holding` for how many, and how), a
+probe after each step; how many does the server hold at once, and what does it do past that?
 
-What is measured: connections opened at once and *held* (accepted and not closed within
-:data:`AT_ONCE` of the step's last handshake) at the first step where the server rejects
-some at once (503, FIN or RST right away, or a refused connect). Each step starts from a
-clean server: its holders are closed and a probe must succeed before the next. Doubling
-stops at ``max_hold``; a promised limit above that is tested in one step of limit + 1.
+Every holder ends one way (:class:`Fate`): held to the end; rejected, turned away before it
+sent a request (a refused connect, a rejection reply such as a 503 or ``-ERR max number of
+clients reached`` whenever it arrives, or a silent close while the server refused the step's
+probe too); evicted, closed silently sooner after its last activity than the idle timeout
+could fire, to make room (nginx closes the oldest idle connections past
+``worker_connections``); dropped, closed otherwise (an idle timeout, a request refused); or
+never accepted.
 
-For a toolkit server with ``on-accept`` dispatch the limit is ``workers + max_pending``
-(queued ones are dropped later, after ``queue_timeout``); with ``readiness`` it is
-``max_connections``. Probes may degrade much earlier: with ``on-accept`` they queue behind
-idle holders once every worker has one.
+The limit is read from the wire. At the first rejection: how many holders that had started
+before it (the accept queue is first in, first out) were still open. With evictions instead:
+the most held at a quiet moment (when a step's probe began). Only holders before an answered
+probe count as held: a server that stops accepting leaves the rest in the kernel's queue,
+connected but never served.
+
+For a toolkit server with ``on-accept`` dispatch the limit is ``workers + max_pending``; with
+``readiness`` it is ``max_connections``.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
-from ...engine.fdlimit import FdLimitError
-from ...faults import FloodParams
-from ...plan import ClientSpec
-from ...record import Outcome
-from ...target import Target
+from ...protocols import Profile, Reply
+from ...record import ClientRecord, Outcome
 from ..expectations import NO_LIMIT
-from ..observe import ProbeView
-from ..probes import probe_role, probe_views, recover
-from ..settings import MARGIN, VerifySettings
-from ..stage import Role, StageResult, run_stage
-from ..verdict import CheckResult, judged
+from ..observe import ProbeState, ProbeView
+from ..settings import VerifySettings
+from ..verdict import CheckResult, judged, undecided
 
-__all__ = ["AT_ONCE", "CHECK", "HOLD_RATE", "Ramp", "Step", "judge", "levels", "ramp", "read_step"]
+__all__ = [
+    "CHECK",
+    "Fate",
+    "Limit",
+    "Step",
+    "fate",
+    "judge",
+    "open_during",
+    "read_limit",
+]
 
 CHECK = "max-connections"
-# Closed within this of the handshake, unasked: a rejection, not a timeout. Rejections take
-# milliseconds; queue and idle timeouts of real servers are a second or more.
-AT_ONCE = 0.25  # the settling time before each step's probe
-# Holders opened per second: a step of 256 takes 0.13 s, slow enough not to overflow even a
-# backlog of 5 behind a Python accept loop.
-HOLD_RATE = 2000.0
-# A big step (a promised limit of thousands) opens its holders within this many seconds.
-MAX_OPENING = 1.0
 
 
-def at_once_window(idle: float | None) -> float:
-    """:data:`AT_ONCE`, or half the idle timeout if that is shorter (so idlers are not mistaken)."""
-    return AT_ONCE if idle is None else min(AT_ONCE, idle / 2)
+class Fate(StrEnum):
+    """How one holder ended."""
+
+    HELD = "held"  # open until we closed it
+    REJECTED = "rejected"  # turned away before it sent a request
+    EVICTED = "evicted"  # closed silently, too soon for the idle timeout: room for another
+    DROPPED = "dropped"  # closed by the server otherwise: an idle timeout, a refused request
+    UNACCEPTED = "unaccepted"  # the handshake never completed
 
 
-def levels(target: int, ramp: int) -> list[int]:
-    """1, 2, 4, ... up to ``ramp``, then straight to ``target`` (a promised limit plus one)."""
-    out, level = [], 1
-    top = min(target, ramp)
-    while level < top:
-        out.append(level)
-        level *= 2
-    out.append(top)
-    return out if top == target else [*out, target]
+def fate(
+    record: ClientRecord,
+    profile: Profile,
+    *,
+    idle: float | None,
+    tolerance: float,
+    refused_by: float | None = None,
+) -> Fate:
+    """How the server ended holder ``record`` (see the module docstring).
+
+    ``refused_by``: the end of the probe of this holder's step, if the server refused it; a
+    silent close before that, and before any keep-alive, is a rejection. "Too soon for the
+    idle timeout" counts from our SYN or our last message, which the server's clock cannot
+    precede, less the tolerance; with no idle timeout known, nothing is too soon.
+    """
+    if record.outcome is Outcome.REFUSED:
+        return Fate.REJECTED
+    if record.connected is None:
+        return Fate.UNACCEPTED
+    kept = _kept_alive_at(record)
+    reply = profile.read(record.reply, closed=record.server_ended is not None)
+    if reply is Reply.REJECTION:
+        early = kept is None or (record.first_byte is not None and record.first_byte < kept)
+        return Fate.REJECTED if early else Fate.DROPPED
+    end = record.server_ended_at
+    if end is None:
+        return Fate.HELD
+    last = max(record.started, record.number("last_reply") or 0.0, record.last_sent or 0.0)
+    if idle is not None and end - last >= idle - tolerance:
+        return Fate.DROPPED  # as late as the idle timeout: that timeout
+    silent = reply is Reply.NONE and kept is None
+    if silent and refused_by is not None and end <= refused_by:
+        return Fate.REJECTED
+    return Fate.DROPPED if idle is None else Fate.EVICTED
 
 
-def hold_rate(level: int) -> float:
-    """:data:`HOLD_RATE`, or faster so that no step spends more than :data:`MAX_OPENING`."""
-    return max(HOLD_RATE, level / MAX_OPENING)
+def _kept_alive_at(record: ClientRecord) -> float | None:
+    """When the holder's first keep-alive message was due (None: it sent none). It went then
+    or a little later, so a reply before it came before any keep-alive."""
+    after = record.number("kept_alive_after")
+    if after is None or record.connected is None:
+        return None
+    return record.connected + after
+
+
+def _ended(record: ClientRecord) -> float | None:
+    """When the connection ended for a server that saw it (a refused one: when refused)."""
+    if record.outcome is Outcome.REFUSED:
+        return record.closed or record.started
+    return record.ended_at
+
+
+def open_during(records: Sequence[ClientRecord], began: float, ended: float) -> int:
+    """Holders that started before ``began`` and were open through ``ended``."""
+    count = 0
+    for record in records:
+        if record.connected is None or record.started >= began:
+            continue
+        end = record.ended_at
+        if end is None or end >= ended:
+            count += 1
+    return count
 
 
 @dataclass(frozen=True, kw_only=True)
 class Step:
-    """One step of the ramp: what became of its holders and of its probe."""
+    """One step of the ramp: holders asked for so far, how those before its probe fared, and
+    the probe (with when it ran)."""
 
-    level: int
-    held: int
-    rejected: int
-    unaccepted: int
-    dropped: int
+    count: int
+    held: int  # holders open through the probe
+    quiet: int  # holders open when it began: the server quiet after the step's arrivals
+    fates: dict[str, int]
     probe: ProbeView | None
+    began: float  # the probe's start and end (monotonic)
+    ended: float
 
-    def __post_init__(self) -> None:
-        counts = (self.held, self.rejected, self.unaccepted, self.dropped)
-        if self.level < 1 or min(counts) < 0:
-            raise ValueError(f"level: expected a step of >= 1 and counts >= 0, got {counts}")
-        if self.held + self.rejected + self.unaccepted != self.level:
-            raise ValueError(f"held: {counts[:3]} do not add up to level {self.level}")
+    @property
+    def confirmed(self) -> bool:
+        """The probe got an answer (or a close): the server had drained its accept queue, so
+        the holders before it were accepted by the server, not only by the kernel."""
+        return self.probe is not None and self.probe.state is not ProbeState.STALLED
 
     def to_json(self) -> dict[str, object]:
         return {
-            "level": self.level,
+            "level": self.count,
             "held": self.held,
-            "rejected": self.rejected,
-            "unaccepted": self.unaccepted,
-            "dropped": self.dropped,
+            "quiet": self.quiet,
+            **self.fates,
             "probe": None if self.probe is None else self.probe.describe(),
             "probe_state": None if self.probe is None else self.probe.state.value,
         }
 
 
-def step_roles(level: int, settings: VerifySettings, window: float) -> list[Role]:
-    """``level`` silent holders opened at :data:`HOLD_RATE`; a probe ``window`` after all of
-    them connected (or failed to), so rejections at once have shown by then."""
-    hold = FloodParams(
-        rate=hold_rate(level),
-        hold=3600.0,  # ended by the stage once its probe is done
-        connect_timeout=settings.connect_timeout,
-    )
-    holders = Role(name="hold", spec=ClientSpec.of(hold, count=level))
-    return [holders, probe_role(settings, start=window)]
-
-
-def read_step(level: int, stage: StageResult, settings: VerifySettings, window: float) -> Step:
-    """Classify a step's holders (held, rejected at once, never accepted, dropped later).
-
-    "At once" means before the probe started, which is ``window`` after the last holder
-    connected: under thousands of holders a server's accept queue lags our handshakes, and
-    its rejections come that much later than each holder's own connect.
-    """
-    holders = stage.of("hold")
-    views = probe_views(stage, settings)
-    settled = max((r.connected for r in holders if r.connected is not None), default=0.0)
-    cutoff = max(settled + window, views[0].started if views else 0.0)
-    rejected = unaccepted = dropped = 0
-    for record in holders:
-        end = record.server_ended_at
-        if record.outcome is Outcome.REFUSED or (end is not None and end <= cutoff):
-            rejected += 1
-        elif record.connected is None:
-            unaccepted += 1
-        elif record.server_closed_after is not None:
-            dropped += 1
-    return Step(
-        level=level,
-        held=level - rejected - unaccepted,
-        rejected=rejected,
-        unaccepted=unaccepted,
-        dropped=dropped,
-        probe=views[0] if views else None,
-    )
-
-
 @dataclass(frozen=True, kw_only=True)
-class Ramp:
-    """What the ramp did: its steps, the stages it ran, and why it stopped short, if it did."""
+class Limit:
+    """What the holders show: the limit (None: none seen), how the server acts at it, the
+    most held at once, and how the holders fared."""
 
-    steps: list[Step]
-    stages: list[StageResult]
-    cut: str | None = None
+    held: int | None
+    how: str
+    peak: int  # the most held at a quiet moment (a probe's start), the server's holding
+    fates: dict[str, int]
+    dropped_after: float | None  # median seconds a dropped holder lasted, if any were
+    stalled: bool = False  # the last probe got no answer: the server may have stopped accepting
+
+
+def _how(record: ClientRecord) -> str:
+    if record.outcome is Outcome.REFUSED:
+        return "refused"
+    head = record.reply_head.split("\r\n", 1)[0].strip()
+    if head:
+        return head[:60]
+    return "reset" if record.reset is not None else "closed before any request"
+
+
+def count_fates(fated: Sequence[tuple[ClientRecord, Fate]]) -> dict[str, int]:
+    """Holders per fate, every fate listed."""
+    return {f.value: sum(1 for _, g in fated if g is f) for f in Fate}
+
+
+def read_limit(fated: Sequence[tuple[ClientRecord, Fate]], steps: Sequence[Step]) -> Limit:
+    """The limit a whole ramp's holders show (see the module docstring)."""
+    counts = count_fates(fated)
+    dropped = sorted(
+        end - r.started
+        for r, f in fated
+        if f is Fate.DROPPED and (end := r.server_ended_at) is not None
+    )
+    after = dropped[len(dropped) // 2] if dropped else None
+    alive = [r for r, f in fated if f is not Fate.REJECTED]
+    # Counted when quiet, after the step's arrivals settled: a close is seen a scheduler's
+    # moment after the server sent it, which counts double while holders pour in.
+    peak = max((s.quiet for s in steps if s.confirmed), default=0)
+    stalled = bool(steps) and not steps[-1].confirmed
+    rejected = [r for r, f in fated if f is Fate.REJECTED]
+    if rejected:
+        first = min(rejected, key=lambda r: _ended(r) or r.started)
+        held = open_during(alive, first.started, _ended(first) or first.started)
+        return Limit(held=held, how=_how(first), peak=peak, fates=counts, dropped_after=after)
+    if counts[Fate.EVICTED.value]:
+        how = f"past it the oldest idle ones were closed, {counts[Fate.EVICTED.value]:,} in all"
+        return Limit(held=peak, how=how, peak=peak, fates=counts, dropped_after=after)
+    return Limit(held=None, how="", peak=peak, fates=counts, dropped_after=after, stalled=stalled)
 
 
 def judge(
+    limit: Limit,
     steps: Sequence[Step],
     settings: VerifySettings,
     *,
     cut: str | None = None,
-    window: float = AT_ONCE,
+    plan: dict[str, object] | None = None,
 ) -> CheckResult:
-    """The held count at the first step with a rejection; "no rejection up to N" otherwise.
-
-    ``cut`` says why the ramp stopped before its last step (time, descriptors), if it did.
-    """
-    finished = cut is None
-    stop = next((s for s in steps if s.rejected or s.unaccepted), None)
+    """The held count at the first rejection, or "no rejection up to N held"; inconclusive
+    where the holders could not be held (the reason in numbers), never a wrong number."""
+    expect = settings.expectations
+    detail: dict[str, object] = {
+        "steps": [s.to_json() for s in steps],
+        "fates": limit.fates,
+        "peak": limit.peak,
+        "plan": plan,
+        "cut": cut,
+    }
     if not steps:
-        measured, value = f"not measured: {cut or 'no step ran'}", None
-    elif stop is not None:
-        value = stop.held
-        how = "rejected at once" if stop.rejected else "not accepted (connect timed out)"
-        measured = f"{stop.held} held, the next {how}"
-    else:
-        value = None
-        measured = f"no rejection up to {steps[-1].level} held"
-        if cut:
-            measured += f" ({cut})"
-    worse = next((s for s in steps if s.probe is None or not s.probe.available), None)
-    if worse is not None and worse.probe is not None:
-        measured += f"; probes {worse.probe.describe()} from {worse.level} held"
-    elif steps:
-        measured += "; probes ok at every step"
-    expected = settings.expectations.max_connections
-    if expected is NO_LIMIT:
-        holds = bool(steps) and stop is None and finished
-        failure = f"expected no limit, measured: {measured}"
-    else:
-        holds = value == expected
-        failure = f"expected {expected} held at once, measured: {measured}"
+        return undecided(CHECK, expect, cut or "no step ran", detail=detail)
+    promised = expect.get(CHECK)
+    if limit.held is not None:
+        if limit.fates.get(Fate.REJECTED.value):
+            measured = f"{limit.held:,} held, the next rejected ({limit.how})"
+        else:
+            measured = f"{limit.held:,} held at once; {limit.how}"
+        return judged(
+            CHECK,
+            expect,
+            measured=measured,
+            value=limit.held,
+            holds=limit.held == promised,
+            failure=f"expected {promised} held at once, measured: {measured}",
+            detail=detail,
+        )
+    measured = f"no rejection up to {limit.peak:,} held at once"
+    short = _short(limit, steps, cut)
+    if short:
+        measured += f" ({short})"
+    count = expect.count(CHECK)
+    if count is not None and limit.peak <= count:
+        why = f"{measured}: {count + 1:,} were needed"
+        return undecided(CHECK, expect, why, measured=measured, detail=detail)
+    top = steps[-1].count
+    if promised is NO_LIMIT and limit.peak < top:
+        why = f"{measured}: {top:,} were asked for"
+        return undecided(CHECK, expect, why, measured=measured, detail=detail)
     return judged(
         CHECK,
-        settings.expectations,
+        expect,
         measured=measured,
-        value=value,
-        holds=holds,
-        failure=failure,
-        detail={"steps": [s.to_json() for s in steps], "at_once": window, "finished": finished},
+        value=None,
+        holds=promised is NO_LIMIT,
+        failure=f"expected {promised} held at once, measured: {measured}",
+        detail=detail,
     )
 
 
-async def ramp(
-    settings: VerifySettings,
-    target: Target,
-    *,
-    limit: float,
-    window: float,
-    say: Callable[[str], None],
-) -> Ramp:
-    """Run the steps until a rejection, the last level, ``limit`` seconds or too few files."""
-    deadline = time.monotonic() + limit
-    done = Ramp(steps=[], stages=[])
-    for level in levels(settings.hold_target, settings.max_hold):
-        need = (
-            settings.connect_timeout
-            + (level - 1) / hold_rate(level)
-            + window
-            + settings.probe_timeout
-            + MARGIN
-        )
-        if time.monotonic() + need > deadline:
-            return Ramp(steps=done.steps, stages=done.stages, cut=f"no time left to hold {level}")
-        try:
-            stage = await run_stage(
-                f"{CHECK}: hold {level}",
-                step_roles(level, settings, window),
-                target,
-                limit=need,
-                until=["probe"],
-                gated=["probe"],
-                seed=settings.seed,
-            )
-        except FdLimitError as exc:
-            say(f"  hold {level}: cannot: {exc}")
-            return Ramp(steps=done.steps, stages=done.stages, cut=f"cannot hold {level}: {exc}")
-        done.stages.append(stage)
-        step = read_step(level, stage, settings, window)
-        done.steps.append(step)
-        probe = "no probe" if step.probe is None else f"probe {step.probe.describe()}"
-        say(f"  hold {level}: {step.held} held, {step.rejected} rejected at once; {probe}")
-        if step.rejected or step.unaccepted:
-            return done
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return Ramp(steps=done.steps, stages=done.stages, cut="the time slice ended")
-        done.stages.extend(
-            await recover(CHECK, settings, target, limit=min(settings.recovery, left))
-        )
-    return done
+def _short(limit: Limit, steps: Sequence[Step], cut: str | None) -> str:
+    """Why fewer were held than asked for: drops (and after how long), unaccepted, a cut."""
+    parts = []
+    dropped = limit.fates.get(Fate.DROPPED.value, 0)
+    if dropped:
+        after = "" if limit.dropped_after is None else f" after {limit.dropped_after:.1f} s"
+        parts.append(f"{dropped:,} closed by the server{after}")
+    unaccepted = limit.fates.get(Fate.UNACCEPTED.value, 0)
+    if unaccepted:
+        parts.append(f"{unaccepted:,} never accepted")
+    if limit.stalled:
+        last = steps[-1]
+        if last.probe is None:
+            parts.append(f"no probe ran at {last.count:,}")
+        else:
+            parts.append(f"the last probe got no answer with {last.held:,} held")
+    if cut:
+        parts.append(cut)
+    return "; ".join(parts)

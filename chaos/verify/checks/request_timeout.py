@@ -2,7 +2,8 @@
 inside the idle timeout; is it cut, and how long after its first byte?
 
 HTTP: slowloris (a request line, then a header line per interval, never the blank line).
-Raw: one byte per interval. A server that answers each piece (an echo) is never cut: honest.
+Other protocols: the start of a request that never ends (the profile's), then one letter per
+interval. A server that answers each piece (an echo) is never cut: honest.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Sequence
 from ...faults import SlowlorisParams, SlowSendParams
 from ...params import FaultParams
 from ...plan import ClientSpec
+from ...protocols import HttpProfile, PatternProfile
 from ...record import ClientRecord
 from ..settings import VerifySettings
 from ..stage import Role
-from ..verdict import CheckResult
-from .timing import judge_timeout, not_measured
+from ..verdict import CheckResult, undecided
+from .timing import judge_timeout
 
 __all__ = ["CHECK", "ROLE", "judge", "roles", "trickle_interval"]
 
@@ -47,23 +49,27 @@ def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
 
 
 def trickler(settings: VerifySettings, *, hold: float, interval: float) -> FaultParams:
-    """A client trickling an endless request: slowloris (HTTP), or a byte at a time (raw)."""
-    if settings.protocol == "http":
+    """A client trickling an endless request: slowloris (HTTP), else the profile's unending
+    request a byte at a time."""
+    profile = settings.profile
+    if isinstance(profile, HttpProfile):
         return SlowlorisParams(
             hold=hold, interval=interval, connect_timeout=settings.connect_timeout
         )
+    start = profile.unending if isinstance(profile, PatternProfile) else b""
+    letters = math.ceil(hold / interval) + 1
     return SlowSendParams(
+        payload=(start + b"a" * letters).decode("latin-1"),
         hold=hold,
         interval=interval,
         chunk=1,
-        size=math.ceil(hold / interval) + 1,
         connect_timeout=settings.connect_timeout,
     )
 
 
-def _answered(record: ClientRecord, protocol: str) -> str | None:
+def _answered(record: ClientRecord, settings: VerifySettings) -> str | None:
     """What the server answered instead of timing out, if it did: ``400``, ``5 bytes``."""
-    if protocol == "http":
+    if isinstance(settings.profile, HttpProfile):
         status = record.status
         return None if status is None or status == TIMEOUT_STATUS else str(status)
     return f"{record.bytes_received} bytes" if record.bytes_received else None
@@ -81,10 +87,10 @@ def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckRes
         if record.connected is None or record.first_sent is None:
             continue
         end = record.server_ended_at
-        answer = _answered(record, settings.protocol)
+        answer = _answered(record, settings)
         if end is not None and answer is not None:
             after = end - record.first_sent
-            return not_measured(
+            return undecided(
                 CHECK,
                 settings.expectations,
                 f"the server answered {answer} and closed after {after:.2f} s",

@@ -15,8 +15,8 @@ from ...plan import ClientSpec
 from ...record import ClientRecord, ServerEnd
 from ..settings import VerifySettings
 from ..stage import Role
-from ..verdict import CheckResult
-from .timing import judge_timeout, not_measured
+from ..verdict import CheckResult, undecided
+from .timing import judge_timeout
 
 __all__ = ["CHECK", "MIN_LARGE", "ROLE", "judge", "large_enough", "roles"]
 
@@ -28,8 +28,8 @@ MIN_LARGE = 4 * 1024 * 1024
 
 def large_enough(record: ClientRecord | None, settings: VerifySettings) -> str | None:
     """None if ``record`` (the baseline fetch of the large path) qualifies, else why not."""
-    if settings.protocol != "http":
-        return "raw protocol: no large response to ask for"
+    if settings.profile.large(str(settings.target), settings.large_path) is None:
+        return f"{settings.profile.name}: no large response to ask for"
     if record is None:
         return "the large response was not fetched"
     where = f"GET {settings.large_path}"
@@ -55,11 +55,14 @@ def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
 
 
 def judge(
-    records: Sequence[ClientRecord], settings: VerifySettings, unavailable: str | None = None
+    records: Sequence[ClientRecord],
+    settings: VerifySettings,
+    *,
+    unavailable: str | None = None,
 ) -> CheckResult:
     """Seconds from the request leaving to the server giving up on the response."""
     if unavailable is not None:
-        return not_measured(CHECK, settings.expectations, unavailable)
+        return undecided(CHECK, settings.expectations, unavailable)
     samples: list[float | None] = []
     kinds = []
     for record in records:

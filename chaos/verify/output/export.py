@@ -18,8 +18,9 @@ from .timeline import build_timeline
 __all__ = ["FORMAT_VERSION", "run_to_json", "span_verdict"]
 
 # Bumped when a field changes meaning; readers can refuse what they do not understand.
-FORMAT_VERSION = 1
-_SEVERITY = (Verdict.FAIL, Verdict.PASS, Verdict.INFO, Verdict.SKIPPED)
+# 2: the inconclusive verdict and exit status 3, the calibration, the protocol profile.
+FORMAT_VERSION = 2
+_SEVERITY = (Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.PASS, Verdict.INFO, Verdict.SKIPPED)
 
 
 def span_verdict(verdicts: list[str]) -> str:
@@ -52,6 +53,8 @@ def run_to_json(run: VerifyRun, *, raw: bool = True) -> JSONObject:
         "target": str(settings.target),
         "source": run.source,
         "protocol": settings.protocol,
+        "profile": settings.profile.describe(),
+        "calibration": None if run.calibration is None else run.calibration.to_json(),
         "started_at": started_at.isoformat(timespec="seconds"),
         "duration": run.duration,
         "exit_code": run.exit_code,

@@ -28,7 +28,13 @@ SERIES = {
     "refused": ("#7b2cbf", "refused (cumulative)"),
 }
 PROBES = {"ok": "#2a9d2a", "queued": "#e0a000", "rejected": "#d62828", "stalled": "#111111"}
-BANDS = {"pass": "#2a9d2a", "FAIL": "#d62828", "info": "#8a8a8a", "skipped": "#c0c0c0"}
+BANDS = {
+    "pass": "#2a9d2a",
+    "FAIL": "#d62828",
+    "inconclusive": "#e0a000",
+    "info": "#8a8a8a",
+    "skipped": "#c0c0c0",
+}
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #222; }
@@ -36,11 +42,13 @@ h1 { font-size: 1.4em; margin-bottom: 0.2em; }
 .sub { color: #555; margin-top: 0; }
 .summary { font-size: 1.1em; font-weight: 600; padding: 8px 12px; border-radius: 4px; }
 .summary.ok { background: #e6f4e6; } .summary.failed { background: #fbe3e3; }
+.summary.inconclusive { background: #fdf1d6; }
 table { border-collapse: collapse; margin: 12px 0; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
 td.verdict { font-weight: 600; }
 td.pass { color: #1d7a1d; } td.FAIL { color: #b01818; } td.info, td.skipped { color: #666; }
+td.inconclusive { color: #a06800; }
 .legend span { margin-right: 16px; white-space: nowrap; }
 .swatch { display: inline-block; width: 14px; height: 4px; vertical-align: middle;
   margin-right: 4px; }
@@ -219,7 +227,9 @@ def _table(data: JSONObject) -> str:
             f'<td class="verdict {verdict}">{verdict}</td></tr>'
         )
     rows.append("</tbody></table>")
-    reasons = [c for c in data["checks"] if c["reason"]]
+    reasons = [
+        c for c in data["checks"] if c["reason"] and c["verdict"] in ("FAIL", "inconclusive")
+    ]
     if reasons:
         rows.append("<ul>")
         rows += [f"<li><b>{escape(c['check'])}</b>: {escape(c['reason'])}</li>" for c in reasons]
@@ -234,23 +244,28 @@ def _steps(data: JSONObject) -> str:
         return ""
     rows = [
         "<h2>Concurrency steps</h2>",
-        '<table id="steps"><thead><tr><th>held at once (asked)</th><th>held</th>'
-        "<th>rejected at once</th><th>never accepted</th><th>dropped later</th><th>probe</th>"
-        "</tr></thead><tbody>",
+        '<table id="steps"><thead><tr><th>holders asked for</th><th>held when quiet</th>'
+        "<th>held through the probe</th><th>rejected</th><th>evicted</th><th>dropped</th>"
+        "<th>never accepted</th><th>probe</th></tr></thead><tbody>",
     ]
     for s in steps:
-        rows.append(
-            f"<tr><td>{s['level']}</td><td>{s['held']}</td><td>{s['rejected']}</td>"
-            f"<td>{s['unaccepted']}</td><td>{s['dropped']}</td>"
-            f"<td>{escape(str(s['probe']))}</td></tr>"
-        )
+        cells = [s[key] for key in ("level", "quiet", "held", "rejected", "evicted", "dropped")]
+        cells += [s["unaccepted"], escape(str(s["probe"]))]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     rows.append("</tbody></table>")
     return "\n".join(rows)
 
 
+def _calibration(data: JSONObject) -> str:
+    calibration = data.get("calibration")
+    if not calibration:
+        return ""
+    return f'<p class="small" id="calibration">Calibration: {escape(calibration["summary"])}.</p>'
+
+
 def render_html(data: JSONObject) -> str:
     """The report for a run, from :func:`~chaos.verify.output.export.run_to_json` output."""
-    ok = data["exit_code"] == 0
+    mood = {0: "ok", 3: "inconclusive"}.get(data["exit_code"], "failed")
     settings = data["settings"]
     notes = "".join(f"<li>{escape(n)}</li>" for n in data["notes"])
     config = ""
@@ -269,8 +284,9 @@ def render_html(data: JSONObject) -> str:
 <p class="sub">{escape(data["source"])}; protocol {escape(data["protocol"])}; started
 {escape(data["started_at"])}; took {data["duration"]:.1f} s of a {settings["budget"]:g} s
 budget; tolerance {settings["tolerance"]:g} s.</p>
-<p class="summary {"ok" if ok else "failed"}" id="summary">{escape(data["summary"])}
+<p class="summary {mood}" id="summary">{escape(data["summary"])}
 (exit {data["exit_code"]})</p>
+{_calibration(data)}
 {_table(data)}
 <h2>Timeline</h2>
 {_chart(data)}

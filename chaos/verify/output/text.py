@@ -8,6 +8,9 @@ from ..verdict import CheckResult, Verdict
 
 __all__ = ["failed", "format_table", "summary_line"]
 
+# The verdicts of a check that carried an expectation.
+_EXPECTED = (Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE)
+
 
 def failed(results: Sequence[CheckResult]) -> list[CheckResult]:
     """The rows whose verdict fails the run."""
@@ -15,19 +18,31 @@ def failed(results: Sequence[CheckResult]) -> list[CheckResult]:
 
 
 def summary_line(results: Sequence[CheckResult], duration: float) -> str:
-    """One line: every expectation held, or which ones failed."""
-    judged = [r for r in results if r.verdict in (Verdict.PASS, Verdict.FAIL)]
+    """One line: every expectation held, which ones failed, or which could not be decided."""
+    judged = [r for r in results if r.verdict in _EXPECTED]
     bad = failed(results)
+    open_ = [r for r in results if r.verdict is Verdict.INCONCLUSIVE]
+    undecided = f"; {len(open_)} inconclusive ({', '.join(r.check for r in open_)})"
     if bad:
         names = ", ".join(r.check for r in bad)
-        return f"FAILED: {len(bad)} of {len(judged)} expectations ({names}) in {duration:.1f} s"
+        line = f"FAILED: {len(bad)} of {len(judged)} expectations ({names})"
+        return line + (undecided if open_ else "") + f" in {duration:.1f} s"
+    if open_:
+        names = ", ".join(r.check for r in open_)
+        held = len(judged) - len(open_)
+        rest = f"; the other {held} hold" if held else ""
+        return (
+            f"INCONCLUSIVE: {len(open_)} of {len(judged)} expectations could not be decided "
+            f"here ({names}){rest}, in {duration:.1f} s"
+        )
     if not judged:
         return f"measured only (no expectations given) in {duration:.1f} s"
     return f"ok: all {len(judged)} expectations hold, in {duration:.1f} s"
 
 
 def format_table(results: Sequence[CheckResult]) -> str:
-    """Check, expected, measured, verdict: aligned columns, reasons for failures underneath."""
+    """Check, expected, measured, verdict: aligned columns; underneath, the reason of every
+    failure and of every check that could not be decided."""
     header = ("check", "expected", "measured", "verdict")
     rows = [(r.check, r.expected or "-", r.measured, r.verdict.value) for r in results]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
@@ -35,7 +50,7 @@ def format_table(results: Sequence[CheckResult]) -> str:
     for row in [header, *rows]:
         cells = [row[i].ljust(widths[i]) for i in range(3)]
         lines.append("  " + "  ".join([*cells, row[3]]).rstrip())
-    for r in failed(results):
-        if r.reason:
+    for r in results:
+        if r.reason and r.verdict in (Verdict.FAIL, Verdict.INCONCLUSIVE):
             lines.append(f"  {r.check}: {r.reason}")
     return "\n".join(lines)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 
 from ..settings import Schedule, VerifySettings
-from . import attacks, baseline, concurrency, hogging, timeouts
-from .base import RunState, Say, Span, Stage
+from . import attacks, baseline, calibrate, concurrency, hogging, timeouts
+from .base import Judge, RunState, Say, Span, Stage
 
-__all__ = ["STAGES", "RunState", "Say", "Span", "Stage", "schedule", "stage_named"]
+__all__ = ["STAGES", "Judge", "RunState", "Say", "Span", "Stage", "schedule", "stage_named"]
 
 STAGES: tuple[Stage, ...] = (
     baseline.STAGE,
+    calibrate.STAGE,
     timeouts.STAGE,
     concurrency.STAGE,
     hogging.STAGE,

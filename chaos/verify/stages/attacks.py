@@ -6,6 +6,7 @@ accept-queue overflow counter read around it, then probes until the server answe
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable
 
@@ -47,7 +48,7 @@ async def attack(state: RunState, limit: float, check: AttackCheck) -> None:
         after=seen,
         overflows=None if before is None or after is None else after - before,
     )
-    state.add(check.judge(evidence, settings))
+    state.decide(functools.partial(check.judge, evidence))
 
 
 def _runs(check: AttackCheck) -> Callable[[RunState, float], Awaitable[None]]:

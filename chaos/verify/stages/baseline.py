@@ -19,7 +19,8 @@ async def run(state: RunState, limit: float) -> None:
     """Probe once, and fetch the large response; note why the write check can't run, if so."""
     settings = state.settings
     roles = [probe_role(settings)]
-    wants_large = settings.protocol == "http" and "write-timeout" in settings.checks
+    can_ask = settings.profile.large(str(settings.target), settings.large_path) is not None
+    wants_large = can_ask and "write-timeout" in settings.checks
     if wants_large:
         roles.append(probe_role(settings, "large", path=settings.large_path))
     stage = await run_stage(
@@ -32,6 +33,7 @@ async def run(state: RunState, limit: float) -> None:
     )
     state.stages.append(stage)
     views = probe_views(stage, settings)
+    state.baseline = views[0] if views else None
     seen = views[0].describe() if views else "did not run"
     state.notes.append(f"baseline probe: {seen}")
     state.say(f"  baseline probe: {seen}")

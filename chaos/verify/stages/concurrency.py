@@ -1,37 +1,115 @@
-"""The concurrency stage: the ramp of held connections that finds the server's limit."""
+"""The concurrency stage: plan from the calibration, hold, probe, and judge both limits.
+
+The plan (:mod:`~chaos.verify.checks.holding`) says what to hold and how, or why this machine
+cannot: then both limits are inconclusive with its numbers. Otherwise the ramp
+(:mod:`~chaos.verify.ramp`) holds the counts in turn; with nothing promised of it, the limit
+on requests is then narrowed by bisection, one fresh ramp per step, while time allows.
+"""
 
 from __future__ import annotations
 
-from ..checks import max_connections
+import time
+
+from ..checks import max_connections, max_served
+from ..checks.holding import HoldPlan, plan_holding
+from ..checks.max_served import Observation, observe, read_served
+from ..expectations import LIMIT_KEYS
+from ..ramp import run_ramp
 from ..settings import MAX_CONCURRENCY, MIN_CONCURRENCY
 from .base import RunState, Stage
 
-__all__ = ["STAGE"]
+__all__ = ["STAGE", "idle_hint"]
 
 
-def _idle_hint(state: RunState) -> float | None:
-    """The idle timeout measured (or else promised), which bounds "rejected at once"."""
-    measured = state.results.get("idle-timeout")
-    if measured is not None and isinstance(measured.value, int | float):
-        return float(measured.value)
-    return state.settings.expectations.seconds("idle-timeout")
+def idle_hint(state: RunState) -> float | None:
+    """The shortest silence the server allows: its idle and keep-alive timeouts as measured
+    (else as promised); None when neither is known or it closes idle connections never."""
+    known = []
+    for key in ("idle-timeout", "keepalive-timeout"):
+        measured = state.results.get(key)
+        if measured is not None and isinstance(measured.value, int | float):
+            known.append(float(measured.value))
+        elif (promised := state.settings.expectations.seconds(key)) is not None:
+            known.append(promised)
+    return min(known, default=None)
+
+
+async def _narrow(
+    state: RunState,
+    plan: HoldPlan,
+    observations: list[Observation],
+    *,
+    deadline: float,
+    idle: float | None,
+) -> str:
+    """Bisect the held counts between a request answered and one refused; why it stopped."""
+    settings = state.settings
+    served = read_served(observations)
+    while served.gap:
+        assert served.answered is not None and served.refused is not None
+        count = served.answered + (served.gap + 1) // 2
+        ramp = await run_ramp(
+            plan,
+            settings,
+            settings.target,
+            counts=(count,),
+            deadline=deadline,
+            idle=idle,
+            say=state.say,
+            name="max-served",
+        )
+        state.stages += ramp.stages
+        if not ramp.steps:
+            return ramp.cut or f"no time left to hold {count:,}"
+        step = ramp.steps[-1]
+        found = observe(step.held, step.probe)
+        if found.served is None or found.held in {o.held for o in observations}:
+            observations.append(found)
+            return f"holding {count:,} gave {found.held:,} held and {found.seen}"
+        observations.append(found)
+        served = read_served(observations)
+    return ""
 
 
 async def run(state: RunState, limit: float) -> None:
-    """Ramp up held connections, probing at each step, and judge where rejections began."""
+    """Plan, hold and probe; judge the connections held and the requests served."""
     settings = state.settings
-    window = max_connections.at_once_window(_idle_hint(state))
-    done = await max_connections.ramp(
-        settings, settings.target, limit=limit, window=window, say=state.say
+    deadline = time.monotonic() + limit
+    idle = idle_hint(state)
+    plan = plan_holding(settings, state.calibration, idle=idle, time_left=limit)
+    state.notes.append(f"concurrency plan: {plan.why}")
+    state.say(f"  plan: {plan.why}")
+    if plan.undecidable is not None:
+        state.undecided(LIMIT_KEYS, plan.undecidable)
+        return
+    ramp = await run_ramp(
+        plan,
+        settings,
+        settings.target,
+        counts=plan.counts,
+        deadline=deadline,
+        idle=idle,
+        say=state.say,
     )
-    state.stages += done.stages
-    state.add(max_connections.judge(done.steps, settings, cut=done.cut, window=window))
+    state.stages += ramp.stages
+    observations = [observe(0, state.baseline)] + [observe(s.held, s.probe) for s in ramp.steps]
+    why = ""
+    if max_served.CHECK in settings.checks and settings.expectations.get(max_served.CHECK) is None:
+        why = await _narrow(state, plan, observations, deadline=deadline, idle=idle)
+    if max_connections.CHECK in settings.checks:
+        found = max_connections.read_limit(ramp.fated, ramp.steps)
+        steps, cut, planned = ramp.steps, ramp.cut, plan.to_json()
+        state.decide(lambda s: max_connections.judge(found, steps, s, cut=cut, plan=planned))
+    if max_served.CHECK in settings.checks:
+        served = read_served(observations)
+        top, stopped = plan.top, why or (ramp.cut or "")
+        state.decide(lambda s: max_served.judge(served, s, top=top, why=stopped))
 
 
 STAGE = Stage(
     name="max-connections",
-    title="concurrency limit: hold 1, 2, 4, ... connections and probe",
-    checks=(max_connections.CHECK,),
+    title="concurrency: hold connections, probe after each step",
+    checks=LIMIT_KEYS,
     run=run,
     flexible=(MIN_CONCURRENCY, MAX_CONCURRENCY),
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from ..checks import hogging
 from ..probes import probe_views
 from ..settings import MARGIN, VerifySettings
@@ -27,7 +29,8 @@ async def run(state: RunState, limit: float) -> None:
         seed=settings.seed,
     )
     state.stages.append(stage)
-    state.add(hogging.judge(probe_views(stage, settings), settings))
+    views = probe_views(stage, settings)
+    state.decide(functools.partial(hogging.judge, views))
 
 
 STAGE = Stage(

@@ -1,4 +1,5 @@
-"""The timeouts stage: idle, request, write and half-close clients together, then a guard probe.
+"""The timeouts stage: idle, request, keep-alive, write and half-close clients together, then a
+guard probe.
 
 Each needs one connection and they do not compete, so they share one stage. A busy reply is
 a rejection, never a timeout: it is not timed. And if the guard probe is not answered
@@ -10,18 +11,25 @@ again on its own, time allowing.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 
 from ...faults.probe import DEFAULT_MAX_LATENCY
 from ...record import ClientRecord
-from ..checks import half_close, idle_timeout, max_connections, request_timeout, write_timeout
+from ..checks import (
+    half_close,
+    idle_timeout,
+    keepalive_timeout,
+    request_timeout,
+    write_timeout,
+)
 from ..checks.base import TimeoutCheck
-from ..checks.timing import not_measured
 from ..expectations import CHECKS
-from ..observe import rejected_at_once
+from ..observe import turned_away, within_idle
 from ..probes import probe_role, probe_views
 from ..settings import MARGIN, VerifySettings
 from ..stage import run_stage
+from ..verdict import CheckResult
 from .base import RunState, Stage
 
 __all__ = ["STAGE", "TIMEOUT_CHECKS"]
@@ -30,6 +38,7 @@ __all__ = ["STAGE", "TIMEOUT_CHECKS"]
 TIMEOUT_CHECKS: tuple[TimeoutCheck, ...] = (
     idle_timeout,
     request_timeout,
+    keepalive_timeout,
     half_close,
     write_timeout,
 )
@@ -49,9 +58,7 @@ def _kept(
     records: Sequence[ClientRecord], settings: VerifySettings, window: float
 ) -> list[ClientRecord]:
     """The records of connections the server served or timed, not those it turned away."""
-    return [
-        r for r in records if not rejected_at_once(r, protocol=settings.protocol, window=window)
-    ]
+    return [r for r in records if not turned_away(r, settings.profile, window=window)]
 
 
 async def run(state: RunState, limit: float) -> None:
@@ -59,12 +66,15 @@ async def run(state: RunState, limit: float) -> None:
     settings = state.settings
     chosen = [c for c in TIMEOUT_CHECKS if c.CHECK in settings.checks]
     if state.large_missing is not None and write_timeout in chosen:
-        state.add(write_timeout.judge((), settings, state.large_missing))
+        state.decide(functools.partial(write_timeout.judge, (), unavailable=state.large_missing))
         chosen.remove(write_timeout)
+    for check in [c for c in chosen if not c.roles(settings)]:
+        state.decide(functools.partial(check.judge, ()))  # nothing to send here: it says why
+        chosen.remove(check)
     roles = [role for check in chosen for role in check.roles(settings)]
     if not roles:
         return
-    window = max_connections.at_once_window(settings.expectations.seconds("idle-timeout"))
+    window = within_idle(settings.expectations.seconds("idle-timeout"))
     guard = probe_role(settings, "guard", start=window)
     stage = await run_stage(
         "timeouts",
@@ -87,7 +97,7 @@ async def run(state: RunState, limit: float) -> None:
         if not kept or (saturated and check is not half_close):
             rerun.append((check, kept))
             continue
-        state.add(check.judge(kept, settings))
+        state.decide(functools.partial(check.judge, kept))
     if saturated and rerun:
         seen = guard_views[0].describe() if guard_views else "did not run"
         clients = sum(r.spec.count for r in roles)
@@ -107,12 +117,10 @@ async def _alone(
     need = settings.connect_timeout + settings.timeout_cap(check.CHECK) + MARGIN
     if need > state.left_for(STAGE.name):
         if before:
-            first = check.judge(before, settings)
-            note = f"{first.measured}; measured while the server was saturated"
-            state.add(dataclasses.replace(first, measured=note))
+            state.decide(functools.partial(_saturated, check, before))
         else:
             why = "the server was busy with the other checks; no time left to measure it alone"
-            state.add(not_measured(check.CHECK, settings.expectations, why))
+            state.undecided((check.CHECK,), why)
         return
     stage = await run_stage(
         f"timeouts: {check.CHECK} alone",
@@ -125,15 +133,23 @@ async def _alone(
     records = stage.of(check.ROLE)
     kept = _kept(records, settings, window)
     if records and not kept:
-        why = "the server rejected it at once (busy), even alone"
-        state.add(not_measured(check.CHECK, settings.expectations, why))
+        state.undecided((check.CHECK,), "the server rejected it at once (busy), even alone")
     else:
-        state.add(check.judge(kept, settings))
+        state.decide(functools.partial(check.judge, kept))
+
+
+def _saturated(
+    check: TimeoutCheck, records: list[ClientRecord], settings: VerifySettings
+) -> CheckResult:
+    """``check`` judged from the shared run's ``records``, saying the server was saturated."""
+    first = check.judge(records, settings)
+    note = f"{first.measured}; measured while the server was saturated"
+    return dataclasses.replace(first, measured=note)
 
 
 STAGE = Stage(
     name="timeouts",
-    title="timeouts: idle, request, write, half-close",
+    title="timeouts: idle, request, keep-alive, write, half-close",
     checks=tuple(c for c in CHECKS if c in {t.CHECK for t in TIMEOUT_CHECKS}),
     run=run,
     slice=_slice,

@@ -1,0 +1,121 @@
+"""Real servers nobody here wrote, with the settings a test or a measurement asks for.
+
+nginx (its configuration written by `nginx.py`), redis-server and memcached, as Debian
+installs them: each a `Daemon` whose command line is made from a scratch directory and a
+port. `launched` starts one through `Children` (in its own process group, always stopped) and
+waits until it listens, as the benchmark starts its contenders.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .nginx import WORKER_CONNECTIONS, write_config
+from .procs import Children
+from .serve import HOST, START_TIMEOUT, free_port, wait_listening
+
+__all__ = ["Daemon", "launched", "memcached", "nginx", "redis"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Daemon:
+    """A server program, its command line for (scratch directory, port), what it was told."""
+
+    name: str
+    program: str
+    argv: Callable[[Path, int], list[str]]
+    settings: dict[str, object] = field(default_factory=dict)
+
+    def absent(self) -> str | None:
+        """Why it cannot run here (not installed), or None."""
+        return None if shutil.which(self.program) else f"{self.program} is not installed"
+
+
+def nginx(
+    *,
+    client_header_timeout: float | None = None,
+    keepalive_timeout: float | None = None,
+    worker_connections: int = WORKER_CONNECTIONS,
+    write_timeout: float | None = None,
+    large: tuple[str, int] | None = None,
+) -> Daemon:
+    """nginx, one worker answering `hello world`, with these settings (None: nginx's own);
+    `write_timeout` and `large` as `write_config` takes them."""
+
+    def argv(scratch: Path, port: int) -> list[str]:
+        nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        conf = write_config(
+            scratch,
+            port,
+            nofile=nofile,
+            client_header_timeout=client_header_timeout,
+            keepalive_timeout=keepalive_timeout,
+            worker_connections=worker_connections,
+            write_timeout=write_timeout,
+            large=large,
+        )
+        return ["nginx", "-p", str(scratch), "-c", str(conf), "-e", str(scratch / "error.log")]
+
+    settings = {
+        "client_header_timeout": client_header_timeout,
+        "keepalive_timeout": keepalive_timeout,
+        "worker_connections": worker_connections,
+        "send_timeout": write_timeout,
+    }
+    return Daemon(name="nginx", program="nginx", argv=argv, settings=settings)
+
+
+def redis(*, timeout: int | None = None, maxclients: int | None = None) -> Daemon:
+    """redis-server with no persistence; `timeout` closes idle clients (whole seconds),
+    `maxclients` turns the one past it away with `-ERR max number of clients reached`."""
+
+    def argv(scratch: Path, port: int) -> list[str]:
+        cmd = ["redis-server", "--port", str(port), "--bind", HOST, "--dir", str(scratch)]
+        cmd += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+        cmd += ["--logfile", str(scratch / "redis.log")]
+        if timeout is not None:
+            cmd += ["--timeout", str(timeout)]
+        if maxclients is not None:
+            cmd += ["--maxclients", str(maxclients)]
+        return cmd
+
+    settings = {"timeout": timeout, "maxclients": maxclients}
+    return Daemon(name="redis", program="redis-server", argv=argv, settings=settings)
+
+
+def memcached(*, idle_timeout: int | None = None) -> Daemon:
+    """memcached on TCP only; `idle_timeout` closes idle clients (whole seconds). Its `-c`
+    is not a hard limit (ANCHORS), so none is offered."""
+
+    def argv(scratch: Path, port: int) -> list[str]:
+        cmd = ["memcached", "-l", HOST, "-p", str(port), "-U", "0", "-m", "16"]
+        if os.geteuid() == 0:  # it refuses to run as root without naming a user
+            cmd += ["-u", "nobody"]
+        if idle_timeout is not None:
+            cmd += ["-o", f"idle_timeout={idle_timeout}"]
+        return cmd
+
+    settings = {"idle_timeout": idle_timeout}
+    return Daemon(name="memcached", program="memcached", argv=argv, settings=settings)
+
+
+@contextmanager
+def launched(
+    children: Children, daemon: Daemon, *, cores: frozenset[int] | None = None
+) -> Iterator[tuple[str, int]]:
+    """Start `daemon` on a free loopback port; yields (host, port) once it listens, and stops
+    it however the block ends."""
+    port = free_port()
+    scratch = children.scratch(daemon.name)
+    child = children.start(daemon.argv(scratch, port), cores=cores, name=daemon.name)
+    try:
+        wait_listening(child, (HOST, port), START_TIMEOUT)
+        yield HOST, port
+    finally:
+        child.stop()

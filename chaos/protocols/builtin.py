@@ -1,0 +1,176 @@
+"""The protocols chaos speaks out of the box, and a user's own from three strings.
+
+Each rejection is the one the server documents (and, for Redis and memcached, sends here, see
+ANCHORS): Redis ``-ERR max number of clients reached``, memcached ``ERROR Too many open
+connections``, PostgreSQL's ErrorResponse with SQLSTATE 53300 ("too many clients"), SMTP's 421.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import struct
+
+from .profile import HttpProfile, PatternProfile, Profile
+
+__all__ = [
+    "CUSTOM",
+    "HTTP",
+    "MEMCACHED",
+    "NAMES",
+    "POSTGRES",
+    "PROFILES",
+    "RAW",
+    "REDIS",
+    "SMTP",
+    "custom_profile",
+    "escaped",
+    "get_profile",
+    "profile_named",
+    "startup_packet",
+]
+
+# nginx closed a keep-alive connection after 100 requests until 1.19.10 (keepalive_requests).
+HTTP_KEEPALIVE_LIMIT = 100
+# Exim drops a client after 10 commands that are not mail (smtp_accept_max_nonmail).
+SMTP_KEEPALIVE_LIMIT = 8
+# PostgreSQL's wire protocol 3.0, as the startup packet states it.
+POSTGRES_PROTOCOL = 196608
+# What a raw probe sends when nothing else is said: an echo or line server answers it.
+RAW_REQUEST = b"ping\r\n"
+# How late past its setting each server's idle timeout fires, as measured here. Redis visits
+# every client about once a second against a clock in whole seconds (server.unixtime): a
+# timeout of N closes between N and N + 2 s. memcached sweeps its connections in a thread
+# that sleeps N + 1 s after a sweep that found no other connection, then takes a second to
+# walk them all, against a clock in whole seconds too: N + 0.9 to N + 2.9 s measured, up to
+# N + 3 and the clock's rounding by that account.
+REDIS_LATE = 2.0
+MEMCACHED_LATE = 3.5
+CUSTOM = "custom"
+
+
+def startup_packet(user: str = "chaos", database: str = "chaos") -> bytes:
+    """A PostgreSQL StartupMessage (protocol 3.0) for ``user`` and ``database``."""
+    body = struct.pack("!i", POSTGRES_PROTOCOL)
+    for key, value in (("user", user), ("database", database)):
+        body += key.encode() + b"\0" + value.encode() + b"\0"
+    body += b"\0"
+    return struct.pack("!i", len(body) + 4) + body
+
+
+HTTP = HttpProfile(name="http", summary="HTTP/1.1", keepalive_limit=HTTP_KEEPALIVE_LIMIT)
+REDIS = PatternProfile(
+    name="redis",
+    summary="Redis (inline commands): PING answers +PONG",
+    request=b"PING\r\n",
+    good=re.compile(rb"\+PONG\r\n"),
+    rejections=(re.compile(rb"-ERR max number of clients reached"),),
+    keepalive_message=b"PING\r\n",
+    timer_granularity=REDIS_LATE,
+)
+MEMCACHED = PatternProfile(
+    name="memcached",
+    summary="memcached (text protocol): version answers VERSION x.y.z",
+    request=b"version\r\n",
+    good=re.compile(rb"VERSION [^\r\n]*\r\n"),
+    rejections=(re.compile(rb"ERROR Too many open connections"),),
+    keepalive_message=b"version\r\n",
+    timer_granularity=MEMCACHED_LATE,
+)
+POSTGRES = PatternProfile(
+    name="postgres",
+    summary="PostgreSQL: the startup packet answers an authentication request",
+    hello=startup_packet(),
+    request=b"",
+    # 'R', its length and the authentication code: the server wants (or waives) a password.
+    good=re.compile(rb"R[\s\S]{8}"),
+    # FATAL 53300, "sorry, too many clients already".
+    rejections=(re.compile(rb"E[\s\S]{4}[\s\S]*?C53300\x00"),),
+    terminator=None,
+    # Nothing may be sent before authentication completes: no keep-alive message.
+    keepalive_message=None,
+    # A startup packet announcing 4 KiB that never all arrive.
+    unending=struct.pack("!i", 4096),
+)
+SMTP = PatternProfile(
+    name="smtp",
+    summary="SMTP: the server's 220 banner; NOOP keeps a session alive",
+    request=b"",
+    good=re.compile(rb"220[ -][^\r\n]*\r\n"),
+    rejections=(re.compile(rb"421[ -]"),),
+    keepalive_message=b"NOOP\r\n",
+    keepalive_limit=SMTP_KEEPALIVE_LIMIT,
+    speaks_first=True,
+)
+RAW = PatternProfile(
+    name="raw",
+    summary="any TCP server: a probe sends ping and any answer is good; no rejection is known",
+    request=RAW_REQUEST,
+    good=re.compile(rb"[\s\S]"),
+    terminator=None,
+)
+PROFILES: dict[str, Profile] = {p.name: p for p in (HTTP, REDIS, MEMCACHED, POSTGRES, SMTP, RAW)}
+# Every name a --protocol flag takes: the built-in profiles and a user's own.
+NAMES = (*PROFILES, CUSTOM)
+
+
+def get_profile(name: str) -> Profile:
+    """The built-in profile called ``name``; ValueError naming it otherwise."""
+    try:
+        return PROFILES[name]
+    except (KeyError, TypeError):
+        known = ", ".join(PROFILES)
+        raise ValueError(f"protocol: unknown protocol {name!r}; known: {known}") from None
+
+
+def _pattern(field: str, text: str) -> re.Pattern[bytes]:
+    try:
+        return re.compile(text.encode("latin-1"))
+    except (re.error, UnicodeEncodeError) as exc:
+        raise ValueError(f"{field}: not a regular expression over bytes: {exc}") from None
+
+
+def custom_profile(send: str, match: str = "", reject: str = "") -> PatternProfile:
+    """A user's own protocol: ``send`` (latin-1 text, one character per byte) is the probe and
+    the keep-alive; a good answer starts with ``match`` (any byte if empty), a rejection with
+    ``reject`` (none if empty). ValueError names a bad field."""
+    if not send:
+        raise ValueError("send: a custom protocol needs the bytes a probe sends")
+    try:
+        request = send.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError("send: expected latin-1 text (one character per byte)") from None
+    return PatternProfile(
+        name=CUSTOM,
+        summary=f"custom: sends {send!r}",
+        request=request,
+        good=_pattern("match", match or r"[\s\S]"),
+        rejections=(_pattern("reject", reject),) if reject else (),
+        terminator=None,
+        keepalive_message=request,
+    )
+
+
+def profile_named(name: str, *, send: str = "", match: str = "", reject: str = "") -> Profile:
+    """The profile a ``--protocol`` names: a built-in one, or ``custom`` made of the three
+    strings (which only ``custom`` takes). ValueError names what is wrong."""
+    if name == CUSTOM:
+        return custom_profile(send, match, reject)
+    own = (("send", send), ("match", match), ("reject", reject))
+    given = [field for field, value in own if value]
+    if given:
+        raise ValueError(f"{given[0]}: only the custom protocol takes its own message and patterns")
+    return get_profile(name)
+
+
+def escaped(text: str) -> str:
+    """Command-line text with backslash escapes read (``PING\\r\\n``), one character per byte.
+
+    ValueError for a broken escape, so a flag parsed by it reports the value.
+    """
+    try:
+        data = codecs.escape_decode(text.encode("latin-1", "backslashreplace"))[0]
+    except ValueError as exc:
+        raise ValueError(f"bad escape in {text!r}: {exc}") from None
+    assert isinstance(data, bytes)
+    return data.decode("latin-1")

@@ -1,0 +1,162 @@
+"""The concurrency ramp: holders opened step by step in the background, a probe after each.
+
+Each step adds holders (in a stage of their own, :func:`~chaos.verify.stage.in_background`)
+up to the step's count, waits until every one of them has connected or failed, lets a
+rejection sent at accept arrive (:data:`~chaos.verify.checks.holding.SETTLE`), then probes.
+The probe is also the marker that the server's accept queue has drained: the queue is first
+in, first out, so a probe answered means every holder before it was accepted (or turned
+away). Holders stay open until the ramp ends, so the steps add up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+import trio
+
+from ..engine.fdlimit import FdLimitError
+from ..record import ClientRecord
+from ..target import Target
+from .checks.holding import SETTLE, HoldPlan
+from .checks.max_connections import Fate, Step, count_fates, fate, open_during
+from .observe import ProbeState, ProbeView
+from .probes import probe_role, probe_views
+from .settings import MARGIN, VerifySettings
+from .stage import Background, Role, StageResult, in_background, run_stage
+
+__all__ = ["SETTLE_POLL", "Ramp", "run_ramp"]
+
+# How often the ramp looks whether a step's holders have all connected.
+SETTLE_POLL = 0.01
+_ROLE = "hold"
+
+
+@dataclass(kw_only=True)
+class Ramp:
+    """What a ramp did: its steps, every holder's record, its stages, and why it stopped short."""
+
+    steps: list[Step] = field(default_factory=list)
+    fated: list[tuple[ClientRecord, Fate]] = field(default_factory=list)
+    stages: list[StageResult] = field(default_factory=list)
+    cut: str | None = None
+
+
+async def _settle(held: Background, deadline: float) -> bool:
+    """Wait until every holder of ``held`` has connected or failed; False at ``deadline``."""
+    while not held.settled():
+        if time.monotonic() >= deadline:
+            return False
+        await trio.sleep(SETTLE_POLL)
+    return True
+
+
+async def run_ramp(
+    plan: HoldPlan,
+    settings: VerifySettings,
+    target: Target,
+    *,
+    counts: tuple[int, ...],
+    deadline: float,
+    idle: float | None,
+    say: Callable[[str], None],
+    name: str = "max-connections",
+) -> Ramp:
+    """Hold ``counts`` connections in turn, probing after each, until ``deadline``; ``idle``
+    (the server's idle timeout, if known) tells a rejection from an idle close."""
+    done = Ramp()
+    probe_need = settings.probe_timeout + SETTLE + MARGIN
+    probes: list[tuple[int, float, float, ProbeView | None]] = []
+    running: list[Background] = []
+    async with AsyncExitStack() as stack:
+        opened = 0
+        for count in counts:
+            more = count - opened
+            left = deadline - time.monotonic()
+            opening = 0.0 if plan.rate is None else more / plan.rate
+            if opening + probe_need > left:
+                done.cut = f"no time left to hold {count:,} (opening them takes {opening:.1f} s)"
+                break
+            spec = plan.holders(more, hold=left, connect_timeout=settings.connect_timeout)
+            try:
+                held = await stack.enter_async_context(
+                    in_background(
+                        f"{name}: hold {count}",
+                        [Role(name=_ROLE, spec=spec)],
+                        target,
+                        limit=left,
+                        seed=settings.seed + opened,
+                    )
+                )
+            except FdLimitError as exc:
+                done.cut = f"cannot hold {count:,}: {exc}"
+                break
+            running.append(held)
+            opened = count
+            if not await _settle(held, deadline - probe_need):
+                done.cut = f"opening {count:,} took longer than the time left"
+                break
+            await trio.sleep(SETTLE)
+            stage = await run_stage(
+                f"{name}: probe at {count}",
+                [probe_role(settings)],
+                target,
+                limit=settings.probe_timeout + MARGIN,
+                until=["probe"],
+                seed=settings.seed,
+            )
+            done.stages.append(stage)
+            records = stage.of("probe")
+            views = probe_views(stage, settings)
+            view = views[0] if views else None
+            ended = max((r.ended_at or r.started for r in records), default=time.monotonic())
+            probes.append((count, view.started if view else ended, ended, view))
+            say(
+                f"  hold {count:,}: " + ("no probe" if view is None else f"probe {view.describe()}")
+            )
+    for number, held in enumerate(running):
+        assert held.result is not None  # set when its block ended
+        done.stages.append(held.result)
+        refused_by = None
+        if number < len(probes):
+            _, _, ended, view = probes[number]
+            if view is None or view.state in (ProbeState.REJECTED, ProbeState.STALLED):
+                refused_by = ended
+        done.fated += [
+            (
+                r,
+                fate(
+                    r,
+                    settings.profile,
+                    idle=idle,
+                    tolerance=settings.tolerance,
+                    refused_by=refused_by,
+                ),
+            )
+            for r in held.result.of(_ROLE)
+        ]
+    done.stages.sort(key=lambda s: s.result.started)
+    done.steps = [_step(done.fated, *probe) for probe in probes]
+    return done
+
+
+def _step(
+    fated: list[tuple[ClientRecord, Fate]],
+    count: int,
+    began: float,
+    ended: float,
+    view: ProbeView | None,
+) -> Step:
+    """A step as its probe saw it: holders open through the probe, how those before it fared."""
+    before = [(r, f) for r, f in fated if r.started < began]
+    return Step(
+        count=count,
+        held=open_during([r for r, _ in before], began, ended),
+        quiet=open_during([r for r, _ in before], began, began),
+        fates=count_fates(before),
+        probe=view,
+        began=began,
+        ended=ended,
+    )

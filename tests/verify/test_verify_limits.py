@@ -1,0 +1,265 @@
+"""The two limit checks judged from hand-made records, and the plan the calibration makes:
+a rejection is recognised by what it is, the limit read from the wire, and where this machine
+cannot drive a check the verdict is inconclusive with the numbers, never FAIL."""
+
+from __future__ import annotations
+
+import pytest
+
+from chaos.protocols import HTTP, RAW
+from chaos.record import ClientRecord, Outcome
+from chaos.target import Target
+from chaos.verify import Expectations, ProbeState, ProbeView, Verdict, VerifySettings
+from chaos.verify.calibration import Calibration, measure
+from chaos.verify.checks import max_connections, max_served
+from chaos.verify.checks.holding import doubling, plan_holding
+from chaos.verify.checks.max_connections import Fate, Step, count_fates, fate, read_limit
+from chaos.verify.checks.max_served import Observation, observe, read_served
+
+TARGET = Target(host="127.0.0.1", port=9)
+T0 = 100.0
+BUSY = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+OK = ProbeView(state=ProbeState.OK, latency=0.001, status=200, started=T0)
+REFUSED = ProbeView(state=ProbeState.REJECTED, latency=0.001, status=503, started=T0)
+
+
+def settings(**expect) -> VerifySettings:
+    return VerifySettings(target=TARGET, expectations=Expectations(**expect), tolerance=0.1)
+
+
+def holder(started: float, *, end: float | None = None, **fields) -> ClientRecord:
+    """A holder that started at T0 + ``started`` s and connected a millisecond later; the
+    server ended it at T0 + ``end`` s, or it was held until we closed it at T0 + 60 s."""
+    base = dict(
+        kind="holder",
+        index=0,
+        local_port=40000,
+        started=T0 + started,
+        connected=T0 + started + 0.001,
+        outcome=Outcome.HELD_TO_END,
+        closed=T0 + 60,
+    )
+    if end is not None:
+        base.update(server_eof=T0 + end, outcome=Outcome.CLOSED_BY_SERVER, closed=T0 + end)
+    return ClientRecord(**{**base, **fields})
+
+
+def step(fated, count: int, began: float, probe: ProbeView | None = OK) -> Step:
+    before = [(r, f) for r, f in fated if r.started < T0 + began]
+    records = [r for r, _ in before]
+    return Step(
+        count=count,
+        held=max_connections.open_during(records, T0 + began, T0 + began + 0.01),
+        quiet=max_connections.open_during(records, T0 + began, T0 + began),
+        fates=count_fates(before),
+        probe=probe,
+        began=T0 + began,
+        ended=T0 + began + 0.01,
+    )
+
+
+def test_a_rejection_reply_is_one_however_late_the_accept_queue_lets_it_arrive():
+    late = holder(0.0, end=3.0, reply_head=BUSY, first_byte=T0 + 3.0)
+    assert fate(late, HTTP, idle=5.0, tolerance=0.1) is Fate.REJECTED
+    # The same reply to a keep-alive request turned the request away, not the connection.
+    kept = holder(
+        0.0,
+        end=3.0,
+        reply_head=BUSY,
+        first_byte=T0 + 3.0,
+        detail={"messages": 1, "kept_alive_after": 2.5},
+    )
+    assert fate(kept, HTTP, idle=5.0, tolerance=0.1) is Fate.DROPPED
+    assert (
+        fate(
+            holder(0.0, outcome=Outcome.REFUSED, connected=None, closed=None),
+            HTTP,
+            idle=None,
+            tolerance=0.1,
+        )
+        is Fate.REJECTED
+    )
+    unaccepted = holder(0.0, connected=None, closed=None, outcome=Outcome.CONNECT_TIMEOUT)
+    assert fate(unaccepted, HTTP, idle=None, tolerance=0.1) is Fate.UNACCEPTED
+
+
+def test_a_silent_close_is_told_by_the_probe_and_the_idle_timeout():
+    soon = holder(0.0, end=0.4)
+    # The server refused the step's probe too: the close was a rejection.
+    assert fate(soon, RAW, idle=5.0, tolerance=0.1, refused_by=T0 + 0.5) is Fate.REJECTED
+    # It served the probe: it closed an old idle connection to make room (nginx).
+    assert fate(soon, RAW, idle=5.0, tolerance=0.1) is Fate.EVICTED
+    # As late as the idle timeout: that timeout, whatever the probe did.
+    idle = holder(0.0, end=5.05)
+    assert fate(idle, RAW, idle=5.0, tolerance=0.1, refused_by=T0 + 6) is Fate.DROPPED
+    # No idle timeout known: nothing is too soon for one; only the refused probe tells.
+    assert fate(soon, RAW, idle=None, tolerance=0.1) is Fate.DROPPED
+    assert fate(soon, RAW, idle=None, tolerance=0.1, refused_by=T0 + 0.5) is Fate.REJECTED
+
+
+def test_the_limit_is_the_holders_started_before_the_first_rejection_and_still_open():
+    # Four held; the fifth turned away 2 s later (the accept queue lagged), the sixth too.
+    records = [holder(0.001 * n) for n in range(4)]
+    records += [holder(0.004, end=2.0, reply_head=BUSY), holder(0.005, end=2.1, reply_head=BUSY)]
+    # One of the four dropped only later: it was open when the fifth was turned away.
+    records[1] = holder(0.001, end=4.0)
+    fated = [(r, fate(r, HTTP, idle=None, tolerance=0.1)) for r in records]
+    steps = [step(fated, 6, began=2.5, probe=REFUSED)]
+    limit = read_limit(fated, steps)
+    assert limit.held == 4 and limit.how.startswith("HTTP/1.1 503")
+    right = max_connections.judge(limit, steps, settings(max_connections=4))
+    assert right.verdict is Verdict.PASS and right.value == 4
+    assert right.measured == "4 held, the next rejected (HTTP/1.1 503 Service Unavailable)"
+    wrong = max_connections.judge(limit, steps, settings(max_connections=5))
+    assert wrong.verdict is Verdict.FAIL and "expected 5 held at once" in wrong.reason
+
+
+def test_a_server_that_evicts_idle_connections_holds_what_it_held_when_quiet():
+    # Three held when the first probe began; the fourth and fifth evicted the two oldest.
+    records = [holder(0.0, end=0.21), holder(0.001, end=0.21), holder(0.002)]
+    records += [holder(0.2), holder(0.201)]
+    fated = [(r, fate(r, HTTP, idle=5.0, tolerance=0.1)) for r in records]
+    assert [f for _, f in fated].count(Fate.EVICTED) == 2
+    steps = [step(fated, 3, began=0.1), step(fated, 5, began=0.3)]
+    limit = read_limit(fated, steps)
+    assert limit.held == 3 and "oldest idle ones were closed" in limit.how
+    assert max_connections.judge(limit, steps, settings(max_connections=3)).verdict is Verdict.PASS
+    assert max_connections.judge(limit, steps, settings(max_connections=5)).verdict is Verdict.FAIL
+
+
+def test_holders_the_server_dropped_leave_the_limit_undecided_never_failed():
+    # Promised 10; only 8 ever open at once, two cut by an idle timeout while the rest opened.
+    records = [holder(0.0, end=5.0), holder(0.01, end=5.01)] + [
+        holder(5.1 + n / 100) for n in range(8)
+    ]
+    fated = [(r, fate(r, HTTP, idle=5.0, tolerance=0.1)) for r in records]
+    steps = [step(fated, 10, began=6.0)]
+    limit = read_limit(fated, steps)
+    result = max_connections.judge(limit, steps, settings(max_connections=10))
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert (
+        "no rejection up to 8 held at once (2 closed by the server after 5.0 s)" in result.measured
+    )
+    assert "11 were needed" in result.reason
+    # Held more at once than promised, with no rejection: that is broken.
+    assert max_connections.judge(limit, steps, settings(max_connections=7)).verdict is Verdict.FAIL
+    # Held only by the kernel: a probe that got no answer counts nothing before it as held.
+    stalled = [
+        step(
+            fated,
+            10,
+            began=6.0,
+            probe=ProbeView(state=ProbeState.STALLED, latency=None, status=None, started=T0),
+        )
+    ]
+    assert read_limit(fated, stalled).peak == 0
+
+
+def test_requests_served_is_exact_only_between_an_answer_and_a_refusal():
+    exact = read_served([observe(0, OK), observe(5, OK), observe(6, REFUSED), observe(8, REFUSED)])
+    assert exact.exact and (exact.answered, exact.refused) == (5, 6)
+    result = max_served.judge(exact, settings(max_served=6), top=8)
+    assert result.verdict is Verdict.PASS and result.value == 6
+    assert result.measured.startswith("6 open: a request answered with 5 held, refused with 6")
+    assert max_served.judge(exact, settings(max_served=7), top=8).verdict is Verdict.FAIL
+    gap = read_served([observe(4, OK), observe(8, REFUSED)])
+    assert gap.gap == 3
+    assert (
+        max_served.judge(gap, settings(max_served=6), top=8, why="no time left").verdict
+        is Verdict.INCONCLUSIVE
+    )
+    assert max_served.judge(gap, settings(max_served=3), top=8).verdict is Verdict.FAIL
+    never = read_served([observe(0, OK), observe(32, OK)])
+    assert max_served.judge(never, settings(max_served="none"), top=32).verdict is Verdict.PASS
+    assert max_served.judge(never, settings(max_served=10), top=32).verdict is Verdict.FAIL
+    # A probe that got no answer decides nothing.
+    assert observe(
+        4, ProbeView(state=ProbeState.STALLED, latency=None, status=None, started=T0)
+    ) == Observation(held=4, served=None, seen="stalled")
+    assert observe(4, None).seen == "no probe"
+
+
+def calibration(
+    connect: float, serve: float | None, accept: float | None = None
+) -> Calibration:
+    return Calibration(
+        connect_rate=connect,
+        accept_rate=accept,
+        serve_rate=serve,
+        opened=200,
+        tried=200,
+        answered=50,
+    )
+
+
+def test_the_server_accepting_slower_than_we_connect_paces_the_plan():
+    # 200 connects in 10 ms, the probe behind them answered 100 ms after the first.
+    burst = [holder(0.00005 * n, connected=T0 + 0.00005 * n + 0.00001) for n in range(200)]
+    after = ProbeView(state=ProbeState.OK, latency=0.002, status=200, started=T0 + 0.098)
+    timed = measure(burst, [], after=after)
+    assert timed.connect_rate == pytest.approx(200 / 0.00996, rel=0.01)
+    assert timed.accept_rate == pytest.approx(2_000, rel=0.01)
+    assert "the server accepted 2,000/s" in timed.describe()
+    refused = ProbeView(state=ProbeState.REJECTED, latency=0.002, status=503, started=T0 + 0.098)
+    assert measure(burst, [], after=refused).accept_rate is None
+    # Our 20,000/s would open 2,001 well inside the 0.2 s idle timeout; the server's 2,000/s
+    # takes a second, so silent holders would be cut: the plan says so in numbers.
+    promised = settings(max_connections=2_000, idle_timeout=0.2)
+    plan = plan_holding(promised, calibration(20_000, 3_000, accept=2_000), idle=0.2, time_left=60)
+    assert plan.opening == pytest.approx(2_001 / 2_000)
+    assert plan.undecidable is not None and plan.undecidable.startswith(
+        "opened 20,000 connections/s, the server accepted 2,000 connections/s: holding 2,001 "
+        "takes 1.00 s, past what the 0.20 s idle timeout allows"
+    )
+    fast = plan_holding(promised, calibration(2_000, 3_000, accept=20_000), idle=5.0, time_left=60)
+    assert fast.opening == pytest.approx(2_001 / 2_000) and "accepted" not in fast.why
+
+
+def test_a_slow_client_makes_the_plan_say_inconclusive_with_its_numbers():
+    promised = settings(max_connections=10_000, max_served=10_000, idle_timeout=5.0)
+    slow = plan_holding(promised, calibration(500, 300), idle=5.0, time_left=60)
+    assert slow.counts == (9_999, 10_000, 10_001)
+    assert slow.undecidable == (
+        "opened 500 connections/s: holding 10,001 takes 20.00 s, past what the 5.00 s idle "
+        "timeout allows; keeping them alive needs 4,000 requests/s, more than 50% of the "
+        "300/s the server answered"
+    )
+    fast = plan_holding(promised, calibration(20_000, 3_000), idle=5.0, time_left=60)
+    assert fast.undecidable is None and fast.message == "" and "holders stay silent" in fast.why
+    short = plan_holding(promised, calibration(20_000, 3_000), idle=5.0, time_left=1.0)
+    assert short.undecidable is not None and "1.0 s were left" in short.undecidable
+    capped = settings(max_connections=10_000, idle_timeout=5.0).__class__(
+        target=TARGET, expectations=Expectations(max_connections=10_000), connect_rate=100
+    )
+    assert (
+        "opened 100 connections/s"
+        in plan_holding(capped, calibration(20_000, 3_000), idle=5.0, time_left=600).why
+    )
+    raw = VerifySettings(
+        target=TARGET, protocol="raw", expectations=Expectations(max_connections=100)
+    )
+    none = plan_holding(raw, calibration(50, 3_000), idle=1.0, time_left=60)
+    assert none.undecidable is not None and "raw has no keep-alive message" in none.undecidable
+
+
+def test_a_cheap_keep_alive_holds_past_a_short_idle_timeout():
+    search = plan_holding(settings(), calibration(5_000, 5_000), idle=0.3, time_left=20)
+    assert search.searching and search.counts == doubling(256) == (1, 2, 4, 8, 16, 32, 64, 128, 256)
+    assert search.message.startswith("GET / HTTP/1.1") and search.interval == pytest.approx(0.15)
+    unknown = plan_holding(settings(), calibration(5_000, 2_000), idle=None, time_left=20)
+    assert unknown.message == "" and "no idle timeout is known" in unknown.why
+    timed_out = plan_holding(settings(), None, idle=1.0, time_left=20)
+    assert (
+        timed_out.undecidable is not None and "could not time our connects" in timed_out.undecidable
+    )
+
+
+def test_no_row_claims_a_probe_that_did_not_run():
+    fated = [(holder(0.001 * n), Fate.HELD) for n in range(2)]
+    steps = [step(fated, 1, began=0.1), step(fated, 2, began=0.2, probe=None)]
+    limit = max_connections.judge(read_limit(fated, steps), steps, settings())
+    assert limit.measured == "no rejection up to 2 held at once (no probe ran at 2)"
+    served = read_served([observe(s.held, s.probe) for s in steps])
+    row = max_served.judge(served, settings(), top=2)
+    assert row.measured == "requests answered with up to 2 held"  # what the one probe saw
+    assert "every step" not in limit.measured + row.measured

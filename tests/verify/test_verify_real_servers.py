@@ -1,0 +1,223 @@
+"""Verify against real servers nobody here wrote, as Debian installs them: nginx, Redis and
+memcached, each started once with short settings. Every setting is measured within the
+tolerance, and a wrong expectation for each is judged FAIL from the same run's evidence.
+
+The runs overlap, each on a server of its own (each mostly waits for a server's timeout), so
+the module costs about the longest of them. Skipped when a program is absent; ``.ci/run``
+installs them with apt-get when it can.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bench.daemons import Daemon, launched, memcached, nginx, redis
+from bench.procs import Children
+from chaos.protocols import MEMCACHED, REDIS
+from chaos.target import Target
+from chaos.verify import Expectations, Verdict, VerifyRun, VerifySettings, verify
+
+ROOT = Path(__file__).resolve().parents[2]
+# The wire's slack (verify's default); Redis and memcached add their whole-second clocks.
+TOLERANCE = 0.25
+# Far more than these runs take (2-5 s each); only the worst case must fit.
+BUDGET = 30.0
+# nginx's worker_connections here. It keeps some of them free (its listening socket, and a
+# sixteenth spare) and, at the limit, closes the oldest idle connections to make room, in
+# batches (ngx_drain_connections): it holds a few fewer idle clients than this at once.
+WORKERS = 32
+# Redis: idle clients closed after a second; past 100 clients,
+# -ERR max number of clients reached.
+REDIS_TIMEOUT, MAXCLIENTS = 1, 100
+# memcached: idle clients closed after two seconds, swept up to 3.5 s late.
+MEMCACHED_IDLE = 2
+# How late each server's idle timeout may fire: its profile's timer granularity.
+REDIS_LATE, MEMCACHED_LATE = REDIS.timer_granularity, MEMCACHED.timer_granularity
+# The fault command against Redis: 1.5 x maxclients silent clients, held past the latest
+# idle close (one to three seconds in), so each is cut; the run ends with the last close.
+NEVER_SEND = MAXCLIENTS * 3 // 2
+NEVER_SEND_HOLD = REDIS_TIMEOUT + REDIS_LATE + 1
+
+
+# One job at one server's target; its result goes to the test that reads it.
+Work = Callable[[str], object]
+
+
+def run_once(
+    target: str, protocol: str, expect: Expectations, checks: tuple[str, ...]
+) -> VerifyRun:
+    settings = VerifySettings(
+        target=Target.parse(target),
+        protocol=protocol,
+        expectations=expect,
+        checks=checks,
+        tolerance=TOLERANCE,
+        budget=BUDGET,
+    )
+    return verify(settings)
+
+
+def verifying(protocol: str, expect: Expectations, checks: tuple[str, ...]) -> Work:
+    return lambda target: run_once(target, protocol, expect, checks)
+
+
+def never_send_table(target: str) -> str:
+    """The fault command's table, run as a user runs it."""
+    argv = [sys.executable, "-m", "chaos", "never-send", "--target", target, "--quiet"]
+    argv += ["--count", str(NEVER_SEND), "--hold", str(NEVER_SEND_HOLD), "--protocol", "redis"]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+# What runs at each server (by name), the server started for it alone.
+JOBS: dict[str, tuple[Daemon, Work]] = {
+    "nginx": (
+        nginx(client_header_timeout=1, keepalive_timeout=2, worker_connections=WORKERS),
+        verifying(
+            "http",
+            Expectations(idle_timeout=1, request_timeout=1, keepalive_timeout=2),
+            ("idle-timeout", "request-timeout", "keepalive-timeout", "max-connections"),
+        ),
+    ),
+    "redis": (
+        redis(timeout=REDIS_TIMEOUT, maxclients=MAXCLIENTS),
+        verifying(
+            "redis",
+            Expectations(
+                idle_timeout=REDIS_TIMEOUT,
+                keepalive_timeout=REDIS_TIMEOUT,
+                max_connections=MAXCLIENTS,
+            ),
+            ("idle-timeout", "keepalive-timeout", "max-connections", "max-served"),
+        ),
+    ),
+    # Another Redis alike: verify's holders would take the first one's client slots.
+    "redis-table": (redis(timeout=REDIS_TIMEOUT, maxclients=MAXCLIENTS), never_send_table),
+    "memcached": (
+        memcached(idle_timeout=MEMCACHED_IDLE),
+        verifying(
+            "memcached",
+            Expectations(idle_timeout=MEMCACHED_IDLE, keepalive_timeout=MEMCACHED_IDLE),
+            ("idle-timeout", "keepalive-timeout"),
+        ),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def runs() -> Iterator[dict[str, object]]:
+    """Every job run at once, each at its own server: by name, what it gave (or raised), or
+    (a ``Skipped``) why its server could not run here."""
+    out: dict[str, object] = {}
+    with Children(ROOT) as children, contextlib.ExitStack() as stack:
+        targets = {}
+        for name, (daemon, _) in JOBS.items():
+            missing = daemon.absent()
+            if missing:
+                out[name] = Skipped(missing)
+                continue
+            host, port = stack.enter_context(launched(children, daemon))
+            targets[name] = f"{host}:{port}"
+        with ThreadPoolExecutor(max_workers=len(JOBS)) as pool:
+            futures = {name: pool.submit(JOBS[name][1], target) for name, target in targets.items()}
+            for name, future in futures.items():
+                out[name] = future.exception() or future.result()
+        yield out
+
+
+@dataclass(frozen=True)
+class Skipped:
+    reason: str
+
+
+def result_of(runs: dict[str, object], name: str) -> object:
+    got = runs[name]
+    if isinstance(got, Skipped):
+        pytest.skip(got.reason)
+    if isinstance(got, BaseException):
+        raise got
+    return got
+
+
+def verified(runs: dict[str, object], name: str) -> VerifyRun:
+    run = result_of(runs, name)
+    assert isinstance(run, VerifyRun)
+    return run
+
+
+def by_check(run: VerifyRun) -> dict:
+    return {r.check: r for r in run.results}
+
+
+def assert_each_fails(run: VerifyRun, wrong: Expectations) -> None:
+    """Every check ``wrong`` promises something of is judged FAIL from ``run``'s evidence."""
+    judged = by_check(run.judged(wrong))
+    for check in wrong.given():
+        assert judged[check].verdict is Verdict.FAIL, (check, judged[check].measured)
+        assert judged[check].reason
+
+
+def test_nginx_header_and_keepalive_timeouts_and_worker_connections(runs):
+    run = verified(runs, "nginx")
+    results = by_check(run)
+    assert run.exit_code == 0, [(r.check, r.measured, r.reason) for r in run.results]
+    # client_header_timeout cuts a silent client and a trickled head alike, from the accept.
+    for check, seconds in (("idle-timeout", 1), ("request-timeout", 1), ("keepalive-timeout", 2)):
+        assert results[check].value == pytest.approx(seconds, abs=TOLERANCE), check
+    held = results["max-connections"]
+    assert WORKERS - WORKERS // 8 - 1 <= held.value <= WORKERS - 1, held.measured
+    assert "oldest idle ones were closed" in held.measured
+    assert_each_fails(
+        run,
+        Expectations(
+            idle_timeout=2, request_timeout=2, keepalive_timeout=1, max_connections=WORKERS
+        ),
+    )
+
+
+def test_redis_timeout_and_maxclients(runs):
+    run = verified(runs, "redis")
+    results = by_check(run)
+    assert run.exit_code == 0, [(r.check, r.measured, r.reason) for r in run.results]
+    for check in ("idle-timeout", "keepalive-timeout"):
+        # It checks now and then, in whole seconds: a timeout of N closes from N to N + 2 s.
+        value = results[check].value
+        assert REDIS_TIMEOUT - TOLERANCE <= value <= REDIS_TIMEOUT + REDIS_LATE + TOLERANCE
+    limit = results["max-connections"]
+    assert limit.value == MAXCLIENTS
+    assert limit.measured.endswith("the next rejected (-ERR max number of clients reached)")
+    assert results["max-served"].value == MAXCLIENTS, results["max-served"].measured
+    assert_each_fails(
+        run, Expectations(idle_timeout=4, keepalive_timeout=4, max_connections=MAXCLIENTS + 1)
+    )
+
+    # The fault commands tell its rejection from its idle close: a third of the silent
+    # clients turned away at once, the rest cut by the idle timeout.
+    table = result_of(runs, "redis-table")
+    assert isinstance(table, str)
+    lines = table.splitlines()
+    counts = {line.split()[0]: int(line.split()[1]) for line in lines[2:4]}
+    assert counts == {"rejected": NEVER_SEND - MAXCLIENTS, "closed_by_server": MAXCLIENTS}, lines
+    closed = next(line for line in lines if line.startswith("  never_send"))
+    least = int(closed.split()[3])  # milliseconds until the first idle close
+    assert least >= REDIS_TIMEOUT * 1000 - TOLERANCE * 1000, closed
+
+
+def test_memcached_idle_timeout(runs):
+    run = verified(runs, "memcached")
+    results = by_check(run)
+    assert run.exit_code == 0, [(r.check, r.measured, r.reason) for r in run.results]
+    for check in ("idle-timeout", "keepalive-timeout"):
+        value = results[check].value
+        assert MEMCACHED_IDLE - TOLERANCE <= value <= MEMCACHED_IDLE + MEMCACHED_LATE + TOLERANCE
+    # Wrong by more than the sweep's lateness: 8 s, when it closes within 2 to 5.5 s.
+    assert_each_fails(run, Expectations(idle_timeout=8, keepalive_timeout=8))
