@@ -12,8 +12,6 @@ from chaos.faults import ask, holder
 from chaos.protocols import REDIS, Reply
 from chaos.record import Outcome
 
-from .conftest import LONG
-
 # The test servers' idle timeout: short, so a silent client is cut within the test.
 IDLE = 0.3
 REJECTION = b"-ERR max number of clients reached\r\n"
@@ -124,7 +122,7 @@ def test_the_fault_table_tells_a_rejection_from_an_idle_close(serve, capsys):
     clients = MaxClients(3)
     server = serve(lambda conn: redis_like(conn, clients))
     # The hold only bounds a server too loaded to close on time: each ends at its idle close.
-    argv = ["never-send", "--target", server.target, "--count", "5", "--hold", str(LONG)]
+    argv = ["never-send", "--target", server.target, "--count", "5", "--hold", "5"]
     assert main([*argv, "--protocol", "redis", "--quiet"]) == 0
     lines = capsys.readouterr().out.splitlines()
     counts = {line.split()[0]: line.split()[1] for line in lines[2:4]}
