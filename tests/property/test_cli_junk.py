@@ -29,7 +29,7 @@ import chaos.cli.verify
 import toolkit.cli
 
 # Enough junk to meet each flag with each kind of bad value; each example takes milliseconds.
-EXAMPLES = 60
+EXAMPLES = 30
 JUNK = settings(
     max_examples=EXAMPLES,
     deadline=None,
