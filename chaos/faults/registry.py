@@ -13,6 +13,7 @@ from .never_send import FAULT as NEVER_SEND
 from .oversized import FAULT as OVERSIZED
 from .probe import FAULT as PROBE
 from .reset import FAULT as RESET
+from .scripted import FAULT as SCRIPTED
 from .slow_body import FAULT as SLOW_BODY
 from .slow_read import FAULT as SLOW_READ
 from .slow_send import FAULT as SLOW_SEND
@@ -34,6 +35,7 @@ FAULTS: dict[str, Fault[Any]] = {
         GARBAGE,
         OVERSIZED,
         FLOOD,
+        SCRIPTED,
         PROBE,
     )
 }
