@@ -23,6 +23,7 @@ from ..faults import (
     OversizedParams,
     ProbeParams,
     ResetParams,
+    ScriptedParams,
     SlowBodyParams,
     SlowlorisParams,
     SlowReadParams,
@@ -35,14 +36,19 @@ from ..faults.registry import FAULTS, get_fault
 from ..faults.reset import DATA
 from ..params import FaultParams, HoldParams
 from ..plan import ClientSpec, Plan
+from ..script.steps import format_steps
+from ..script.strategies import Script, moves, scripts
 
 __all__ = [
     "FAULT_KINDS",
     "LARGE_RESPONSE",
+    "Script",
     "chaos_plans",
     "client_specs",
     "fault_params",
+    "moves",
     "payloads",
+    "scripts",
     "server_configs",
 ]
 
@@ -182,6 +188,13 @@ def fault_params(
         ),
         FloodParams: st.builds(FloodParams, hold=st.sampled_from((0.0, max_hold / 2))),
         ProbeParams: st.builds(ProbeParams),
+        ScriptedParams: st.builds(
+            ScriptedParams,
+            steps=scripts(tick=interval[0], max_moves=2, large_path=LARGE_RESPONSE).map(
+                lambda s: format_steps(s.steps)
+            ),
+            hold=hold,
+        ),
     }
 
 
