@@ -3,7 +3,8 @@
 Fixtures: `toolkit_server_factory` (session) starts toolkit servers and shuts them all down at
 the end; `toolkit_server` (per test) is a fresh one with short timeouts; `chaos_target` is the
 server under test (`--chaos-target HOST:PORT`, or that fresh toolkit server); `chaos_expect`
-is what it promises; `chaos` runs plans against it and judges them from the wire.
+is what it promises; `chaos` runs plans against it and judges them from the wire, and
+`chaos.hunt(budget=...)` searches scripted clients for a hold past its timeouts.
 Options live in one group, `chaos`; Hypothesis profiles `ci` and `deep` are chosen with
 `--chaos-profile` or the CHAOS_PROFILE environment variable.
 """
@@ -23,6 +24,7 @@ from hypothesis import HealthCheck, settings
 from toolkit import Server, ServerConfig
 
 from ..faults.probe import probe
+from ..hunt import HuntBounds, HuntResult, hunt
 from ..plan import ClientSpec, Plan
 from ..record import ClientRecord
 from ..result import ChaosResult
@@ -212,6 +214,18 @@ class ChaosSession:
     def probe(self) -> ClientRecord:
         """One well-formed request now; `detail["available"]` says whether it was served."""
         return trio.run(functools.partial(probe, self.target))
+
+    def hunt(self, *, budget: float = 10.0, seed: int = 0, **options: Any) -> HuntResult:
+        """Search client scripts for a hold past the target's timeouts, ``budget`` seconds
+        with ``seed`` (the same seed, the same search: fixed for CI); ``result.exit_code``
+        is 0 when every bound held. ``options`` are :func:`chaos.hunt.hunt`'s."""
+        bounds = HuntBounds(
+            idle_timeout=self.expect.idle_timeout,
+            request_timeout=self.expect.request_timeout,
+            write_timeout=self.expect.write_timeout,
+            tolerance=self.expect.tolerance,
+        )
+        return hunt(self.target, bounds, budget=budget, seed=seed, **options)
 
 
 @pytest.fixture

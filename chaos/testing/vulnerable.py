@@ -18,6 +18,7 @@ import argparse
 import math
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -35,6 +36,8 @@ __all__ = ["JOIN_TIMEOUT", "VulnerableConfig", "VulnerableServer", "main"]
 JOIN_TIMEOUT = 5.0
 # How long a rejected client may keep sending before its socket closes: time to read the 503.
 DRAIN = 0.2
+# SO_LINGER on, zero seconds: close() sends RST and discards unsent data.
+_ABORT = struct.pack("ii", 1, 0)
 _BYTES = b"/bytes/"
 _MAX_BODY = 16 * 1024 * 1024
 
@@ -158,6 +161,8 @@ class _Connection:
                 self.bytes_out += sent
                 data = data[sent:]
         except TimeoutError:
+            # An RST, not a FIN queued behind the unsent response for the kernel to retry.
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _ABORT)
             raise _Ended(CloseReason.WRITE_TIMEOUT) from None
         except OSError:
             raise _Ended(CloseReason.RESET) from None

@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .expectations import Expectations
 
-__all__ = ["CheckResult", "Measured", "Verdict", "judged"]
+__all__ = [
+    "EXIT_FAIL",
+    "EXIT_INCONCLUSIVE",
+    "EXIT_PASS",
+    "CheckResult",
+    "Measured",
+    "Verdict",
+    "exit_code",
+    "judged",
+    "undecided",
+]
 
 # A check's machine-readable measurement: seconds, a count, a share, a behaviour, or nothing.
 Measured = float | int | str | None
 
 
 class Verdict(StrEnum):
-    """How a check came out. Only ``fail`` makes the run fail."""
+    """How a check came out. Only ``FAIL`` breaks a promise; ``inconclusive`` means it could
+    not be decided here (the machine too slow to drive the check, the budget too short), which
+    is never a failure, as Jepsen's ``:unknown`` is not."""
 
     PASS = "pass"  # measured, and within the expectation
-    FAIL = "FAIL"  # measured outside the expectation, or not measurable though expected
+    FAIL = "FAIL"  # positive evidence that the expectation is broken
+    INCONCLUSIVE = "inconclusive"  # expected, but not decidable here; the reason says why
     INFO = "info"  # measured; nothing was expected, so nothing to judge
     SKIPPED = "skipped"  # not measurable here (and nothing was expected)
+
+
+# What each exit status of a run means; a tool error (bad input, no server) is 2, elsewhere.
+EXIT_PASS = 0
+EXIT_FAIL = 1
+EXIT_INCONCLUSIVE = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +73,36 @@ class CheckResult:
             "reason": self.reason,
             "detail": self.detail,
         }
+
+
+def exit_code(results: Sequence[CheckResult]) -> int:
+    """1 when a promise is broken; else 3 when one could not be decided; else 0."""
+    verdicts = {r.verdict for r in results}
+    if Verdict.FAIL in verdicts:
+        return EXIT_FAIL
+    return EXIT_INCONCLUSIVE if Verdict.INCONCLUSIVE in verdicts else EXIT_PASS
+
+
+def undecided(
+    check: str,
+    expectations: Expectations,
+    why: str,
+    *,
+    measured: str | None = None,
+    detail: dict[str, object] | None = None,
+) -> CheckResult:
+    """A check that could not be decided here: inconclusive if something was expected of it
+    (never a failure: nothing showed the promise broken), else skipped. ``why`` says why,
+    with its numbers; ``measured`` is what was measured, if anything was."""
+    expected = expectations.display(check)
+    return CheckResult(
+        check=check,
+        expected=expected,
+        measured=f"not measured: {why}" if measured is None else measured,
+        verdict=Verdict.SKIPPED if expected is None else Verdict.INCONCLUSIVE,
+        reason="" if expected is None else f"expected {expected}, but {why}",
+        detail=detail or {},
+    )
 
 
 def judged(
