@@ -48,8 +48,9 @@ Say = Callable[[str], None]
 DEFAULT_BUDGET = 60.0
 # Without any bound, each scripted client is held this long: past most servers' defaults.
 DEFAULT_CAP = 12.0
-# Moves per script: room for a setup, the attack and a twist; few enough to read.
-DEFAULT_MOVES = 4
+# Moves per script: room for a setup, the attack and a twist; few enough to read (and each
+# trial short: a move past the attack mostly waits for the server to close).
+DEFAULT_MOVES = 3
 # A trial lasts this long past the longest bound, so a hold that outlasts it is seen clearly.
 MARGIN_TICKS = 2
 # A loopback handshake takes microseconds; a second covers one dropped SYN's retry.

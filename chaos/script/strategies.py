@@ -126,9 +126,11 @@ def _http_moves(tick: float, large_path: str) -> dict[str, st.SearchStrategy[lis
         return [Send(tuple(_request(m) for m in methods))]
 
     @st.composite
-    def pin(draw: st.DrawFn) -> list[Step]:
+    def pin(draw: st.DrawFn, *, trickle: bool) -> list[Step]:
+        """Each request ends in the write that starts the next; the rest of that one comes
+        after a pause, or trickles."""
         first = draw(st.integers(1, 3))
-        if draw(st.booleans()):
+        if trickle:
             wait: Step = Trickle((_p("rest"),), draw(every), draw(size))
             close: tuple[Part, ...] = (_p("end"), _p("next", first))
         else:
@@ -161,7 +163,8 @@ def _http_moves(tick: float, large_path: str) -> dict[str, st.SearchStrategy[lis
         "trickle-head": trickle_head(),
         "body": body(),
         "burst": burst(),
-        "pin": pin(),
+        "pin": pin(trickle=False),
+        "pin-trickle": pin(trickle=True),
         "reader": reader(),
         "malformed": malformed,
         "pause": inside.map(lambda s: [Pause(s)]),
