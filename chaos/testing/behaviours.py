@@ -1,6 +1,6 @@
 """Every row of the toolkit's bounds table as scripted clients, and the judge of one such client.
 
-:func:`example` is the plain script of a row (the one the row's deterministic test runs);
+:func:`example` is the plain script of a row (the property tests' explicit example);
 :func:`behaviour_scripts` draws the row's variations for Hypothesis: split or trickled in
 other pieces and paces, late or early, with HEAD, ``Expect: 100-continue``, pipelining, and
 what else keeps the client inside the row. Every pace is a fraction of the server's idle

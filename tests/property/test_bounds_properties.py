@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import time
 
+import hypothesis
 import trio
 from hypothesis import HealthCheck, Phase, given, settings, target
 from hypothesis import strategies as st
 
 import chaos
-from chaos.testing.behaviours import Behaviour, behaviour_scripts, judge, params_for
+from chaos.testing.behaviours import Behaviour, behaviour_scripts, example, judge, params_for
 from chaos.testing.bounds import IN_PROCESS_TOLERANCE
 from chaos.testing.checker import join
 from chaos.testing.checker.violation import Violation
@@ -33,8 +34,9 @@ CONFIG = {**TIMEOUTS, "queue_timeout": 0.15, "workers": len(BEHAVIOURS), "max_pe
 HOLD = 1.5
 # How long the server gets to log closes after the clients are done (bounded wait).
 LOG_WAIT = 2.0
-# A tenth of the profile's examples per mode (at least two): the CI profile's 15 gives 2.
-EXAMPLES = max(2, settings.default.max_examples // 10)
+# Generated examples per mode besides each row's plain client: a tenth of the profile's (the
+# CI profile's 15 gives 1, the deep profile's 300 gives 30).
+EXAMPLES = max(1, settings.default.max_examples // 10)
 QUICK = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -99,17 +101,21 @@ def check_toolkit(dispatch: str, clients: list[Behaviour]) -> None:
     assert not found, "\n".join(map(str, found))
 
 
-_ROWS = {d: every_row(ServerConfig(dispatch=d, **CONFIG)) for d in DISPATCH_MODES}  # type: ignore[arg-type]
+_CONFIGS = {d: ServerConfig(dispatch=d, **CONFIG) for d in DISPATCH_MODES}  # type: ignore[arg-type]
+_ROWS = {d: every_row(config) for d, config in _CONFIGS.items()}
+_PLAIN = {d: [example(b, config) for b in BEHAVIOURS] for d, config in _CONFIGS.items()}
 
 
 @QUICK
 @given(clients=_ROWS["readiness"])
+@hypothesis.example(clients=_PLAIN["readiness"])
 def test_no_generated_client_outlasts_its_row_with_readiness(clients: list[Behaviour]) -> None:
     check_toolkit("readiness", clients)
 
 
 @QUICK
 @given(clients=_ROWS["on-accept"])
+@hypothesis.example(clients=_PLAIN["on-accept"])
 def test_no_generated_client_outlasts_its_row_on_accept(clients: list[Behaviour]) -> None:
     check_toolkit("on-accept", clients)
 
