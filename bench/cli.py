@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", help=f"comma-separated measurements of: {', '.join(ALL)}")
     parser.add_argument("--contenders", help="comma-separated contender names to run")
     parser.add_argument("--no-wrk", action="store_true", help="use our own load client")
+    parser.add_argument(
+        "--base", type=Path, help="a directory holding another build's toolkit/, run beside ours"
+    )
     return parser
 
 
@@ -73,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
     from .measures import ALL
 
     measures = _pick(args.only, list(ALL), "measurement")
-    everyone = all_contenders()
+    everyone = all_contenders(args.base)
     chosen = set(_pick(args.contenders, [c.name for c in everyone], "contender"))
     absent = {c.name: why for c in everyone if c.name in chosen and (why := c.absent())}
     runnable = [c for c in everyone if c.name in chosen and c.name not in absent]

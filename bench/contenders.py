@@ -59,9 +59,14 @@ class Contender:
         return None if found else f"absent ({self.needs} not installed)"
 
 
-def _ours(model: str, dispatch: str | None) -> Callable[[int, Settings, Path], list[str]]:
+def _ours(
+    model: str, dispatch: str | None, source: Path | None = None
+) -> Callable[[int, Settings, Path], list[str]]:
     def argv(port: int, settings: Settings, scratch: Path) -> list[str]:
         cmd = [sys.executable, "-m", "toolkit", "serve", "--host", "127.0.0.1"]
+        if source is not None:
+            # -P: not the working directory's toolkit, the one in `source`.
+            cmd = ["env", f"PYTHONPATH={source}", sys.executable, "-P", *cmd[1:]]
         cmd += ["--port", str(port), "--model", model, "--handler", "http-hello"]
         if dispatch is not None:
             cmd += ["--dispatch", dispatch]
@@ -102,8 +107,11 @@ def _nginx(port: int, settings: Settings, scratch: Path) -> list[str]:
     return ["nginx", "-p", str(scratch), "-c", str(conf), "-e", str(scratch / "error.log")]
 
 
-def all_contenders() -> list[Contender]:
-    """Every contender in table order: ours, stdlib, references, the nginx ceiling."""
+def all_contenders(base: Path | None = None) -> list[Contender]:
+    """Every contender in table order: ours, stdlib, references, the nginx ceiling.
+
+    With `base` (a directory holding another build's `toolkit/`, an older commit exported),
+    that build's pool runs too, as `base:pool/...`, so two builds compare in one run."""
     same = float
     ours = [
         Contender(
@@ -116,6 +124,18 @@ def all_contenders() -> list[Contender]:
         )
         for dispatch in ("on-accept", "readiness")
     ]
+    if base is not None:
+        ours += [
+            Contender(
+                name=f"base:pool/{dispatch}",
+                family="ours",
+                argv=_ours("pool", dispatch, base),
+                idle_timeout=same,
+                takes_request_timeout=True,
+                note=f"the build in {base}",
+            )
+            for dispatch in ("on-accept", "readiness")
+        ]
     ours += [
         Contender(
             name=model,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .clock import now
-from .config import DISPATCH_MODES, MODELS, OVERLOAD_POLICIES, ServerConfig
+from .config import DISPATCH_MODES, HTTP_PARSERS, MODELS, OVERLOAD_POLICIES, ServerConfig
 from .connection import Connection
 from .errors import (
     BadRequest,
@@ -22,6 +22,7 @@ from .server import Server
 __all__ = [
     "DISPATCH_MODES",
     "HANDLERS",
+    "HTTP_PARSERS",
     "MODELS",
     "OVERLOAD_POLICIES",
     "BadRequest",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 
 __all__ = [
     "DISPATCH_MODES",
+    "HTTP_PARSERS",
     "MODELS",
     "OVERLOAD_POLICIES",
     "ServerConfig",
@@ -15,6 +16,7 @@ __all__ = [
 MODELS = ("pool", "iterative", "thread-per-connection")
 DISPATCH_MODES = ("on-accept", "readiness")
 OVERLOAD_POLICIES = ("busy", "close")
+HTTP_PARSERS = ("llhttp", "h11")
 
 # Loopback: a test server should not be reachable from the network unless asked.
 DEFAULT_HOST = "127.0.0.1"
@@ -48,6 +50,10 @@ DEFAULT_LOG_CAPACITY = 100_000
 # For the pool: park idle connections in a selector (a descriptor each, not a thread); the
 # other models can only dispatch on accept. Chosen by model when not given.
 DEFAULT_POOL_DISPATCH = "readiness"
+# llhttp (C, through httptools) reads a request head in a few microseconds where h11 (pure
+# Python) takes tens: h11 was over half the server's Python time (bench/PROFILE.md). h11 stays
+# as the reference the tests hold llhttp to, behaviour by behaviour.
+DEFAULT_HTTP_PARSER = "llhttp"
 
 
 def _positive_finite(name: str, value: float) -> None:
@@ -88,6 +94,7 @@ class ServerConfig:
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
     model: str = "pool"
     dispatch: str | None = None  # None: by model (see `dispatch_mode`)
+    http_parser: str = DEFAULT_HTTP_PARSER
     log_capacity: int = DEFAULT_LOG_CAPACITY
 
     def __post_init__(self) -> None:
@@ -110,6 +117,7 @@ class ServerConfig:
         _one_of("model", self.model, MODELS)
         if self.dispatch is not None:
             _one_of("dispatch", self.dispatch, DISPATCH_MODES)
+        _one_of("http_parser", self.http_parser, HTTP_PARSERS)
         if self.dispatch == "readiness" and self.model != "pool":
             raise ValueError(f"dispatch 'readiness' needs model 'pool', got model {self.model!r}")
         _int_in("log_capacity", self.log_capacity, 1, 100_000_000)

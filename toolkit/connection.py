@@ -156,7 +156,19 @@ class Connection:
         self._send(data, self.state.interim_deadline(now()))
 
     def _send(self, data: bytes, deadline: float) -> None:
-        view = memoryview(data)
+        self._check_forced()
+        try:
+            sent = self.sock.send(data)  # the common case: it all fits in the send buffer
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError as exc:
+            self._check_forced()
+            raise PeerReset(str(exc)) from None
+        if sent:
+            self.state.wrote(now(), sent)
+        if sent == len(data):
+            return
+        view = memoryview(data)[sent:]
         while view:
             self._check_forced()
             try:

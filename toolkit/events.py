@@ -135,8 +135,11 @@ class _Entry:
         self.worker_time = 0.0
         self.worker_longest = 0.0
 
-    def freeze(self) -> ConnectionRecord:
-        return ConnectionRecord(
+    def row(self) -> _Row:
+        """The finished record as a tuple of plain values (the reason by its value): the
+        garbage collector stops tracking such a tuple, so a full log costs a collection
+        nothing, where as many record objects made every full collection a long pause."""
+        return (
             self.id,
             self.peer_host,
             self.peer_port,
@@ -145,13 +148,27 @@ class _Entry:
             self.dispatched,
             self.first_byte,
             self.closed,
-            self.reason,
+            None if self.reason is None else self.reason.value,
             self.bytes_in,
             self.bytes_out,
             self.responses,
             self.worker_time,
             self.worker_longest,
         )
+
+    def freeze(self) -> ConnectionRecord:
+        return _record(self.row())
+
+
+_Row = tuple[
+    int, str, int, float, float | None, float | None, float | None, float | None, str | None,
+    int, int, int, float, float,
+]  # fmt: skip
+
+
+def _record(row: _Row) -> ConnectionRecord:
+    reason = row[8]
+    return ConnectionRecord(*row[:8], None if reason is None else CloseReason(reason), *row[9:])
 
 
 class EventLog:
@@ -160,9 +177,12 @@ class EventLog:
     def __init__(self, capacity: int = 100_000) -> None:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
+        # Threads in wait_for/wait_record: a change notifies only when someone waits (a
+        # notify is Python code on every gauge move, several per request).
+        self._waiters = 0
         self._next_id = 1
         self._live: dict[int, _Entry] = {}
-        self._finished: deque[ConnectionRecord] = deque(maxlen=capacity)
+        self._finished: deque[_Row] = deque(maxlen=capacity)
         self._reasons: Counter[str] = Counter()
         self._gauges = {"open": 0, "busy": 0, "pending": 0, "parked": 0, "lingering": 0}
         self._peaks = dict(self._gauges)
@@ -218,7 +238,7 @@ class EventLog:
         worker_longest: float = 0.0,
     ) -> bool:
         """Log the one close of a connection; a second close is counted as a bug, not recorded."""
-        with self._changed:
+        with self._lock:
             entry = self._live.pop(conn_id, None)
             if entry is None:
                 self._duplicate_closes += 1
@@ -232,12 +252,12 @@ class EventLog:
             entry.worker_longest = worker_longest
             if entry.admitted is not None:
                 self._bump("open", -1)
-            self._finished.append(entry.freeze())
+            self._finished.append(entry.row())
             self._reasons[str(reason)] += 1
             self._closed += 1
             if reason is CloseReason.HANDLER_ERROR:
                 self._handler_errors += 1
-            self._changed.notify_all()
+            self._notify()
             return True
 
     # --- gauges and counters ---------------------------------------------------------------
@@ -245,14 +265,32 @@ class EventLog:
     def gauge(self, name: str, delta: int) -> None:
         """Move a gauge (busy, pending, parked, lingering) and its high-water mark."""
         with self._lock:
-            self._bump(name, delta)
+            value = self._gauges[name] + delta
+            self._gauges[name] = value
+            if value > self._peaks[name]:
+                self._peaks[name] = value
+            if self._waiters:
+                self._changed.notify_all()
 
     def _bump(self, name: str, delta: int) -> None:
         value = self._gauges[name] + delta
         self._gauges[name] = value
         if value > self._peaks[name]:
             self._peaks[name] = value
-        self._changed.notify_all()
+        self._notify()
+
+    def _notify(self) -> None:
+        """Holds `_lock`: wake the waiters, if there are any."""
+        if self._waiters:
+            self._changed.notify_all()
+
+    def _wait(self, predicate: Callable[[], object], timeout: float) -> bool:
+        """Holds `_lock`: wait until `predicate()` holds (re-checked on every change)."""
+        self._waiters += 1
+        try:
+            return bool(self._changed.wait_for(predicate, timeout))
+        finally:
+            self._waiters -= 1
 
     def accept_backoff(self) -> None:
         """The acceptor ran out of descriptors (EMFILE/ENFILE) and backed off."""
@@ -299,7 +337,8 @@ class EventLog:
     def records(self) -> list[ConnectionRecord]:
         """Finished records (oldest first, up to capacity), then the live ones."""
         with self._lock:
-            return list(self._finished) + [e.freeze() for e in self._live.values()]
+            finished = [_record(row) for row in self._finished]
+            return finished + [e.freeze() for e in self._live.values()]
 
     def wait_record(self, peer_port: int, timeout: float) -> ConnectionRecord:
         """The closed record of the connection from `peer_port`, waiting up to `timeout` for it.
@@ -309,13 +348,13 @@ class EventLog:
         """
 
         def find() -> ConnectionRecord | None:
-            for record in reversed(self._finished):
-                if record.peer_port == peer_port:
-                    return record
+            for row in reversed(self._finished):
+                if row[2] == peer_port:
+                    return _record(row)
             return None
 
-        with self._changed:
-            if self._changed.wait_for(find, timeout):
+        with self._lock:
+            if self._wait(find, timeout):
                 found = find()
                 assert found is not None
                 return found
@@ -323,5 +362,5 @@ class EventLog:
 
     def wait_for(self, predicate: Callable[[Stats], bool], timeout: float) -> bool:
         """Block until `predicate(stats)` holds (re-checked on every change) or `timeout` passes."""
-        with self._changed:
-            return self._changed.wait_for(lambda: predicate(self._snapshot()), timeout)
+        with self._lock:
+            return self._wait(lambda: predicate(self._snapshot()), timeout)

@@ -95,12 +95,16 @@ class Lingerer:
         self._loop.arm(conn, due[0], self._finish)
 
     def _readable(self, conn: Connection) -> None:
-        if conn in self._held and drained(conn.sock):
+        if conn not in self._held:
+            return
+        if drained(conn.sock):
             self._finish(conn)
+        else:
+            self._loop.rearm(conn.sock)
 
     def _finish(self, conn: Connection, watched: bool = True) -> None:
         if watched:
-            self._loop.unwatch(conn.sock)
+            self._loop.forget(conn.sock)
             self._loop.cancel(conn)
             self._held.discard(conn)
         conn.sock.close()

@@ -3,6 +3,10 @@
 `offer` never blocks: it admits a connection if a worker is idle or the pending queue has
 room, and otherwise says no, so the caller can reject the connection at once instead of
 hanging it. How long a queued connection may wait is its state's rule (`take_expired`).
+
+An idle worker sleeps on a lock of its own, which `offer` releases to wake exactly that
+worker: one plain lock hand-off per request, where a Condition allocates a lock per wait and
+runs its bookkeeping in Python on both sides.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from .clock import now
 from .connection import Connection
 from .events import CloseReason, EventLog
+from .state import Place
 
 __all__ = ["WorkerPool"]
 
@@ -29,7 +34,8 @@ class WorkerPool:
         self._max_pending = max_pending
         self._log = log
         self._queue: deque[Connection] = deque()
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()  # guards everything below
+        self._sleepers: deque[threading.Lock] = deque()  # idle workers' wake-up locks, held
         self._idle = 0
         self._reported_pending = 0
         self._stopping = False
@@ -50,16 +56,19 @@ class WorkerPool:
 
     def offer(self, conn: Connection) -> bool:
         """Admit `conn` if a worker is idle or the queue has room; never blocks."""
-        with self._cond:
+        with self._lock:
             # Connections beyond the idle workers' share are the ones that really wait.
             if self._stopping or len(self._queue) - self._idle >= self._max_pending:
                 return False
+            if conn.state.place is Place.NEW:  # a parked one was admitted when it was parked
+                self._log.admitted(conn.id)
             conn.state.queued(now())
-            self._log.admitted(conn.id)
             self._queue.append(conn)
             self._sync_pending()
-            self._cond.notify()
-            return True
+            sleeper = self._sleepers.popleft() if self._sleepers else None  # the longest idle
+        if sleeper is not None:
+            sleeper.release()
+        return True
 
     def take_expired(self, t: float) -> tuple[list[tuple[Connection, CloseReason]], float | None]:
         """Remove the queued connections whose deadline has passed at `t` (with the reason),
@@ -70,7 +79,7 @@ class WorkerPool:
         """
         expired: list[tuple[Connection, CloseReason]] = []
         upcoming: float | None = None
-        with self._cond:
+        with self._lock:
             for conn in list(self._queue):  # at most max_pending plus the idle workers' share
                 due = conn.state.next_deadline()
                 if due is None:
@@ -88,26 +97,32 @@ class WorkerPool:
 
     def drain(self) -> list[Connection]:
         """Stop admitting; remove and return every waiting connection."""
-        with self._cond:
+        with self._lock:
             self._stopping = True
             conns = list(self._queue)
             self._queue.clear()
             self._sync_pending()
-            self._cond.notify_all()
+            self._wake_all()
         return conns
 
     def join(self, timeout: float) -> list[threading.Thread]:
         """Let workers exit once idle; return those still alive after `timeout` in total."""
-        with self._cond:
+        with self._lock:
             self._stopping = True
-            self._cond.notify_all()
+            self._wake_all()
         deadline = now() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - now()))
         return [t for t in self._threads if t.is_alive()]
 
+    def _wake_all(self) -> None:
+        """Holds `_lock`: wake every sleeping worker (to see that the pool stops)."""
+        for sleeper in self._sleepers:
+            sleeper.release()
+        self._sleepers.clear()
+
     def _sync_pending(self) -> None:
-        """Report as pending only the connections no idle worker is about to take. Holds `_cond`."""
+        """Report as pending only the connections no idle worker is about to take. Holds `_lock`."""
         waiting = max(0, len(self._queue) - self._idle)
         if waiting != self._reported_pending:
             self._log.gauge("pending", waiting - self._reported_pending)
@@ -115,22 +130,36 @@ class WorkerPool:
 
     def _work(self, run: Callable[[Connection], None]) -> None:
         conn: Connection | None = None
+        busy = False
+        wake = threading.Lock()
+        wake.acquire()  # held: an `offer` releases it to wake this worker
+        lock = self._lock
         while True:
-            with self._cond:
-                if conn is not None:
-                    # Busy ends and idle begins in one step, so `busy == 0` means "will admit".
-                    self._log.gauge("busy", -1)
-                    conn = None
-                self._idle += 1
-                self._sync_pending()
-                while not self._queue and not self._stopping:
-                    self._cond.wait()
-                self._idle -= 1
-                if not self._queue:
-                    return
+            with lock:
+                # A worker that takes the next connection straight away stays busy; one that
+                # goes idle ends busy and begins idle in one step, so `busy == 0` means
+                # "will admit".
+                if not self._queue or self._stopping:
+                    if busy:
+                        self._log.gauge("busy", -1)
+                        busy = False
+                    self._idle += 1
+                    self._sync_pending()
+                    while not self._queue and not self._stopping:
+                        self._sleepers.append(wake)
+                        lock.release()
+                        try:
+                            wake.acquire()
+                        finally:
+                            lock.acquire()
+                    self._idle -= 1
+                    if not self._queue:
+                        return
                 conn = self._queue.popleft()
                 self._sync_pending()
-                self._log.gauge("busy", 1)
+                if not busy:
+                    self._log.gauge("busy", 1)
+                    busy = True
             try:
                 run(conn)
             except Exception:

@@ -1,20 +1,26 @@
 """The readiness front: connections wait for their client on the I/O loop, not in a worker.
 
-A new connection, or a keep-alive one whose next request is not whole, is parked: watched by
-the loop's selector with its state's next deadline armed. It costs a descriptor and a small
-record, not a thread. For a session that frames its requests (HTTP), the loop thread reads
-what arrives into the session's own parser's buffer, and hands the connection to the pool
-only once those bytes may complete a request head: a client trickling its head never occupies
-a worker (waitress's design, plus the total deadline waitress lacks). The parsing itself runs
-on the worker, which hands the connection straight back if the head is not whole after all:
-the loop thread is the one thread every request passes through, so it stays light. A session
-without framing is handed over as soon as its socket is readable. Queued connections are
-expired here too.
+A new connection, or a keep-alive one whose next request is not whole, is parked: armed in the
+loop's epoll set for one readable event, with its state's next deadline on the loop's timers.
+It costs a descriptor and a small record, not a thread. Whoever parks it arms it, from its
+own thread: the acceptor for a new connection, the worker that has just served a response for
+a quiet keep-alive one. So a keep-alive request costs the I/O thread one readable event and
+nothing else: no hand-back, no wake-up, no timer moved (a deadline that moves later is left
+armed early and re-armed when it fires).
+
+For a session that frames its requests (HTTP), the loop thread reads what arrives into the
+session's parser's buffer, and hands the connection to the pool only once those bytes may
+complete a request head: a client trickling its head never occupies a worker (waitress's
+design, plus the total deadline waitress lacks). The parsing itself runs on the worker, which
+parks the connection straight back if the head is not whole after all: the loop thread is the
+one thread every request passes through, so it stays light. A session without framing is
+handed over as soon as its socket is readable. Queued connections are expired here too.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from .clock import now
 from .connection import Connection
@@ -41,10 +47,18 @@ class ReadinessFront:
         self._pool = pool
         self._loop = loop
         self._log = service.log
-        self._parked: set[Connection] = set()  # on the loop thread only
+        # Parked connections: added by whoever parks (before the socket is armed), removed by
+        # the loop thread when it takes one back (an event, a deadline, shutdown).
+        self._parked: set[Connection] = set()
+        self._lock = threading.Lock()  # a park is published whole before anyone takes it
         self._stopped = False
         self._queue_timer_at: float | None = None  # on the loop thread only
+        # Requests read in this batch of events, handed to the pool when it ends: a worker
+        # woken at once would only wait for the GIL while the loop thread reads the rest.
+        self._ready: list[Connection] = []  # on the loop thread only
+        loop.on_batch_end(self._hand_over)
         loop.on_stop(self._close_all)
+        service.on_close(self._forget)
 
     def admit(self, conn: Connection) -> None:
         self._log.admitted(conn.id)
@@ -53,71 +67,90 @@ class ReadinessFront:
     def on_tick(self) -> float | None:
         return None  # queued connections are expired on the loop thread, which queues them
 
-    # --- from other threads ---------------------------------------------------------------
+    # --- from any thread ------------------------------------------------------------------
 
     def park(self, conn: Connection) -> None:
-        """Hand a connection to the loop; closed at once if the front has stopped.
-
-        No lock: one racing `stop_admitting` is caught by `_register`'s own check, on the loop
-        thread, which runs after the close-all that `stop_admitting` queues."""
-        if self._stopped or not self._loop.call_soon(lambda: self._register(conn)):
+        """Wait for `conn`'s client on the loop: arm its socket and make sure a timer runs by
+        its next deadline. On the parking thread; closed at once if the front has stopped."""
+        state = conn.state
+        with self._lock:
+            parked = not self._stopped
+            if parked:
+                state.parked()
+                due = state.next_deadline()
+                assert due is not None  # a parked connection always waits on a read deadline
+                self._parked.add(conn)
+                try:
+                    self._loop.arm_by(conn, due[0], self._expire)
+                    self._loop.watch(conn.sock, self._readable, conn)
+                except (OSError, ValueError):
+                    self._parked.discard(conn)
+                    parked = False
+        if parked:
+            self._log.gauge("parked", 1)
+        else:
             self._service.close(conn, CloseReason.SHUTDOWN)
 
     def stop_admitting(self) -> None:
         """Close every parked connection (reason shutdown); later arrivals are closed at once."""
-        self._stopped = True
+        with self._lock:
+            self._stopped = True
         # If the loop has already stopped, its closer has closed them all.
         self._loop.call_soon(self._close_all)
 
+    def _forget(self, conn: Connection) -> None:
+        """`conn` is closing (on any thread): drop its timer and its socket's callback."""
+        self._loop.cancel(conn)
+        self._loop.forget(conn.sock)
+
     # --- on the loop thread ---------------------------------------------------------------
 
-    def _register(self, conn: Connection) -> None:
-        if self._stopped:
-            self._service.close(conn, CloseReason.SHUTDOWN)
-            return
-        conn.state.parked()
-        try:
-            self._loop.watch(conn.sock, self._readable, conn)
-        except (OSError, ValueError):
-            self._service.close(conn, CloseReason.RESET)
-            return
-        self._parked.add(conn)
-        self._log.gauge("parked", 1)
-        self._arm(conn)
-
-    def _arm(self, conn: Connection) -> None:
-        due = conn.state.next_deadline()
-        assert due is not None  # a parked connection always waits on a read deadline
-        self._loop.arm(conn, due[0], self._expire)
-
-    def _unpark(self, conn: Connection) -> None:
-        self._loop.unwatch(conn.sock)
-        self._loop.cancel(conn)
-        self._parked.discard(conn)
+    def _take(self, conn: Connection) -> bool:
+        """Take a parked connection back from the parked set; False if it is not parked."""
+        with self._lock:
+            if conn not in self._parked:
+                return False
+            self._parked.discard(conn)
         self._log.gauge("parked", -1)
+        return True
 
     def _readable(self, conn: Connection) -> None:
         if conn not in self._parked:
             return
         try:
             step = self._receive(conn)
+            if step is Ready.NEED_DATA:
+                # The request may have begun: its deadline may now be the earlier one.
+                due = conn.state.next_deadline()
+                assert due is not None
+                self._loop.arm_by(conn, due[0], self._expire)
+                self._loop.rearm(conn.sock)
+                return
         except ConnectionEnded as exc:
-            self._unpark(conn)
+            self._take(conn)
             reply = exc.reply or self._service.final_reply(conn, exc.reason)
             self._service.close(conn, exc.reason, reply)
             return
         except Exception:
             logger.exception("readiness stage failed on connection %d", conn.id)
-            self._unpark(conn)
+            self._take(conn)
             self._service.close(conn, CloseReason.HANDLER_ERROR)
             return
-        if step is Ready.NEED_DATA:
-            self._arm(conn)  # the request may have begun: its deadline is now the earlier one
-            return
-        self._unpark(conn)
+        self._take(conn)
         if step is Ready.CLOSED:
             self._service.close(conn, conn.state.clean_close_reason())
-        elif hand_off(self._service, self._pool, conn):
+        else:
+            self._ready.append(conn)
+
+    def _hand_over(self) -> None:
+        """Offer the pool what this batch read (each at once turned away if it is full)."""
+        if not self._ready:
+            return
+        ready, self._ready = self._ready, []
+        queued = False
+        for conn in ready:
+            queued = hand_off(self._service, self._pool, conn) or queued
+        if queued:
             self._arm_queue_timer()
 
     def _receive(self, conn: Connection) -> Ready:
@@ -137,19 +170,26 @@ class ReadinessFront:
         return Ready.REQUEST if news else Ready.NEED_DATA
 
     def _expire(self, conn: Connection) -> None:
-        if conn not in self._parked:
-            return
-        reason = conn.state.expired(now())
-        if reason is None:
-            self._arm(conn)  # woken early (the clock's granularity): wait the rest
-            return
-        self._unpark(conn)
-        self._service.close(conn, reason, self._service.final_reply(conn, reason))
+        with self._lock:
+            if conn not in self._parked:
+                return  # on a worker, queued or closed: its next park arms a timer again
+            reason = conn.state.expired(now())
+            if reason is None:
+                # Armed early (the deadline moved later since): wait the rest.
+                due = conn.state.next_deadline()
+                assert due is not None
+                self._loop.arm(conn, due[0], self._expire)
+                return
+        if self._take(conn):
+            self._service.close(conn, reason, self._service.final_reply(conn, reason))
 
     def _arm_queue_timer(self) -> None:
-        """Wake for the oldest queued connection's deadline (queued here, so FIFO order)."""
+        """Make sure the queue is looked at by the deadline of what was just queued: queued
+        here, in FIFO order, so with no timer armed nothing queued is due earlier."""
         if self._queue_timer_at is None:
-            self._expire_queue(self)
+            due = now() + self._service.config.queue_timeout
+            self._queue_timer_at = due
+            self._loop.arm(self, due, self._expire_queue)
 
     def _expire_queue(self, _: object) -> None:
         upcoming = expire_queued(self._service, self._pool)
@@ -158,6 +198,10 @@ class ReadinessFront:
             self._loop.arm(self, upcoming, self._expire_queue)
 
     def _close_all(self) -> None:
-        for conn in list(self._parked):
-            self._unpark(conn)
+        self._hand_over()  # read before the stop: the pool turns them away (shutdown)
+        with self._lock:
+            parked = list(self._parked)
+            self._parked.clear()
+        for conn in parked:
+            self._log.gauge("parked", -1)
             self._service.close(conn, CloseReason.SHUTDOWN)

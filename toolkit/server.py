@@ -42,7 +42,10 @@ class Server:
         self.config = config if config is not None else ServerConfig()
         if isinstance(handler, str):
             handler = make_handler(
-                handler, max_request_bytes=self.config.max_request_bytes, sleep=sleep
+                handler,
+                max_request_bytes=self.config.max_request_bytes,
+                sleep=sleep,
+                parser=self.config.http_parser,
             )
         self.handler = handler
         self.log = EventLog(self.config.log_capacity)

@@ -53,7 +53,16 @@ class Service:
         self.lingerer = lingerer
         self.stopping = threading.Event()
         self._live: dict[int, Connection] = {}
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        # Signalled as connections leave a worker, once shutdown has begun (only shutdown
+        # waits for that; every request passes here, so no notify otherwise).
+        self._drained = threading.Condition(self._lock)
+        self._on_close: list[Callable[[Connection], None]] = []
+
+    def on_close(self, hook: Callable[[Connection], None]) -> None:
+        """Call `hook(conn)` as each connection closes, before its socket is released (a
+        part that watches sockets forgets it there, before the descriptor can be reused)."""
+        self._on_close.append(hook)
 
     # --- one connection -------------------------------------------------------------------
 
@@ -78,7 +87,7 @@ class Service:
         keeping this thread waiting on the client."""
         if conn.state.taken(now()):
             self.log.dispatched(conn.id)
-        with self._cond:
+        with self._lock:
             self._live[conn.id] = conn
         # Handed over by the readiness stage, a framing session is asked first: its bytes
         # may complete a request, or not quite yet (then it goes straight back).
@@ -150,6 +159,8 @@ class Service:
             self.log.closed(conn.id, reason)  # counted by the log as a duplicate close
             return
         self._leave(conn)
+        for hook in self._on_close:
+            hook(conn)
         abort = reason is CloseReason.WRITE_TIMEOUT
         lingers = not abort and self._lingers(conn, reason, reply)
         try:
@@ -192,26 +203,26 @@ class Service:
 
     def _leave(self, conn: Connection) -> None:
         """`conn` is no longer on a worker (parked again, or closed)."""
-        with self._cond:
-            if self._live.pop(conn.id, None) is not None:
-                self._cond.notify_all()
+        with self._lock:
+            if self._live.pop(conn.id, None) is not None and self.stopping.is_set():
+                self._drained.notify_all()
 
     # --- all connections (shutdown) -------------------------------------------------------
 
     def close_awaiting(self) -> int:
         """Close connections idle between requests; in-flight ones keep their grace period."""
-        with self._cond:
+        with self._lock:
             lives = list(self._live.values())
         return sum(conn.close_if_awaiting() for conn in lives)
 
     def wait_drained(self, timeout: float) -> bool:
         """Wait until no connection is being served, or `timeout` passes."""
-        with self._cond:
-            return self._cond.wait_for(lambda: not self._live, timeout)
+        with self._lock:
+            return self._drained.wait_for(lambda: not self._live, timeout)
 
     def force_close_all(self) -> int:
         """Unblock every connection still being served; their threads close and log them."""
-        with self._cond:
+        with self._lock:
             lives = list(self._live.values())
         for conn in lives:
             conn.force_close()

@@ -13,7 +13,7 @@ from collections.abc import Hashable
 __all__ = ["TimerHeap"]
 
 # Rebuild once the heap holds this many more entries than there are live timers.
-_COMPACT_SLACK = 1024
+_COMPACT_SLACK = 64
 
 
 class TimerHeap:
@@ -35,6 +35,11 @@ class TimerHeap:
         if len(self._heap) > 2 * len(self._armed) + _COMPACT_SLACK:
             self._heap = [(d, s, k) for k, (d, s) in self._armed.items()]
             heapq.heapify(self._heap)
+
+    def deadline(self, key: Hashable) -> float | None:
+        """`key`'s pending deadline, or None."""
+        entry = self._armed.get(key)
+        return None if entry is None else entry[0]
 
     def cancel(self, key: Hashable) -> None:
         self._armed.pop(key, None)

@@ -18,6 +18,7 @@ __all__ = ["Throughput", "run"]
 
 # Targets from the issue.
 KEEPALIVE_VS_WAITRESS = 2.0
+KEEPALIVE_P99 = 0.010
 NEWCONN_VS_SOCKETSERVER = 1.2
 NEWCONN_P99 = 0.010
 
@@ -130,16 +131,23 @@ def _verdicts(section: Section[Throughput]) -> None:
     socketserver = section.row("socketserver")
     for row in ours(section):
         name = row.contender
-        target = f"{name}: keep-alive >= {KEEPALIVE_VS_WAITRESS:g}x waitress"
+        target = (
+            f"{name}: keep-alive >= {KEEPALIVE_VS_WAITRESS:g}x waitress, "
+            f"p99 < {KEEPALIVE_P99 * 1000:g} ms, 0 non-2xx"
+        )
         if waitress is None:
             section.verdicts.append(Verdict(target, "-", None, "waitress absent or not measured"))
         else:
             ratio = row.ka_rps / waitress.ka_rps if waitress.ka_rps else 0.0
+            p99 = row.ka_p99_ms
+            clean = row.ka_bad.startswith("0 /")
+            met = ratio >= KEEPALIVE_VS_WAITRESS and p99 is not None and p99 < KEEPALIVE_P99 * 1000
             section.verdicts.append(
                 Verdict(
                     target,
-                    f"{ratio:.2f}x ({row.ka_rps:,.0f} vs {waitress.ka_rps:,.0f} req/s)",
-                    ratio >= KEEPALIVE_VS_WAITRESS,
+                    f"{ratio:.2f}x ({row.ka_rps:,.0f} vs {waitress.ka_rps:,.0f} req/s), "
+                    f"p99 {ms(p99)}, non-2xx / errors {row.ka_bad}",
+                    met and clean,
                 )
             )
         target = (

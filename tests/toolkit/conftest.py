@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from toolkit import DISPATCH_MODES, MODELS, Server, ServerConfig
+from toolkit import DISPATCH_MODES, HTTP_PARSERS, MODELS, Server, ServerConfig
 
 # Slack allowed on every timing assertion; raise it on a slow machine (seconds).
 TOLERANCE = float(os.environ.get("TOOLKIT_TEST_TOLERANCE", "0.1"))
@@ -20,6 +20,12 @@ SERVER_MODES = [("pool", d) for d in DISPATCH_MODES] + [(m, "on-accept") for m i
 @pytest.fixture(params=DISPATCH_MODES)
 def dispatch(request: pytest.FixtureRequest) -> str:
     """Run the test once per dispatch mode of the pool model."""
+    return request.param
+
+
+@pytest.fixture(params=HTTP_PARSERS)
+def parser(request: pytest.FixtureRequest) -> str:
+    """Run the test once per HTTP parser the server can read requests with."""
     return request.param
 
 

@@ -1,5 +1,6 @@
-"""HTTP as h11 and RFC 9110 define it, from the wire, in both dispatch modes: HEAD,
-`Expect: 100-continue`, pipelining in order, HTTP/1.0, bare-LF heads."""
+"""HTTP as h11 and RFC 9110 define it, from the wire, in both dispatch modes and with both
+parsers: HEAD, `Expect: 100-continue`, pipelining in order (after sized and chunked bodies),
+HTTP/1.0, bare-LF heads, the Host header HTTP/1.1 requires."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ IDLE = 3.0
 
 
 def test_head_gets_the_get_headers_and_no_body(
-    make_server: Callable[..., Server], dispatch: str
+    make_server: Callable[..., Server], dispatch: str, parser: str
 ) -> None:
-    server = make_server(dispatch=dispatch, idle_timeout=IDLE)
+    server = make_server(dispatch=dispatch, http_parser=parser, idle_timeout=IDLE)
     with connect(server.address) as sock:
         sock.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
         head = recv_until(sock, b"\r\n\r\n", ANSWER_WITHIN)
@@ -32,9 +33,9 @@ def test_head_gets_the_get_headers_and_no_body(
 
 
 def test_expect_100_continue_is_asked_for_the_body(
-    make_server: Callable[..., Server], dispatch: str
+    make_server: Callable[..., Server], dispatch: str, parser: str
 ) -> None:
-    server = make_server(dispatch=dispatch, idle_timeout=IDLE)
+    server = make_server(dispatch=dispatch, http_parser=parser, idle_timeout=IDLE)
     with connect(server.address) as sock:
         sock.sendall(
             b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
@@ -47,9 +48,11 @@ def test_expect_100_continue_is_asked_for_the_body(
 
 
 def test_expect_100_continue_with_a_body_too_large_gets_413_at_once(
-    make_server: Callable[..., Server], dispatch: str
+    make_server: Callable[..., Server], dispatch: str, parser: str
 ) -> None:
-    server = make_server(dispatch=dispatch, idle_timeout=IDLE, max_request_bytes=1024)
+    server = make_server(
+        dispatch=dispatch, http_parser=parser, idle_timeout=IDLE, max_request_bytes=1024
+    )
     with connect(server.address) as sock:
         sock.sendall(
             b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 9999\r\n\r\n"
@@ -62,9 +65,9 @@ def test_expect_100_continue_with_a_body_too_large_gets_413_at_once(
 
 
 def test_pipelined_requests_are_answered_in_order(
-    make_server: Callable[..., Server], dispatch: str
+    make_server: Callable[..., Server], dispatch: str, parser: str
 ) -> None:
-    server = make_server(dispatch=dispatch, idle_timeout=IDLE)
+    server = make_server(dispatch=dispatch, http_parser=parser, idle_timeout=IDLE)
     with connect(server.address) as sock:
         sock.sendall(
             b"GET /bytes/1 HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -79,11 +82,11 @@ def test_pipelined_requests_are_answered_in_order(
 
 
 def test_http_1_0_is_answered_then_closed(
-    make_server: Callable[..., Server], dispatch: str
+    make_server: Callable[..., Server], dispatch: str, parser: str
 ) -> None:
     """h11 never keeps an HTTP/1.0 connection alive (persistence is optional for 1.0), so
     asking for keep-alive still ends with the answer and a close."""
-    server = make_server(dispatch=dispatch, idle_timeout=IDLE)
+    server = make_server(dispatch=dispatch, http_parser=parser, idle_timeout=IDLE)
     for head in (b"GET / HTTP/1.0\r\n\r\n", b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"):
         with connect(server.address) as sock:
             sock.sendall(head)
@@ -94,11 +97,42 @@ def test_http_1_0_is_answered_then_closed(
 
 
 def test_a_head_with_bare_lf_line_ends_is_served(
-    make_server: Callable[..., Server], dispatch: str
+    make_server: Callable[..., Server], dispatch: str, parser: str
 ) -> None:
     """h11 accepts LF-only lines; whatever frames the request must agree with it."""
-    server = make_server(dispatch=dispatch, idle_timeout=IDLE)
+    server = make_server(dispatch=dispatch, http_parser=parser, idle_timeout=IDLE)
     with connect(server.address) as sock:
-        sock.sendall(b"GET / HTTP/1.1\nHost: x\n\r\n")
-        answer = recv_until(sock, b"hello world", ANSWER_WITHIN)
-    assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer
+        for head in (b"GET / HTTP/1.1\nHost: x\n\r\n", b"GET / HTTP/1.1\nHost: x\n\n"):
+            sock.sendall(head)
+            answer = recv_until(sock, b"hello world", ANSWER_WITHIN)
+            assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer
+
+
+def test_a_chunked_body_is_read_to_its_end_and_the_next_request_answered(
+    make_server: Callable[..., Server], dispatch: str, parser: str
+) -> None:
+    """Sent in one write, a chunked request and the request after it: the body ends where
+    its last chunk and trailers end, and not a byte of the next request is lost."""
+    server = make_server(dispatch=dispatch, http_parser=parser, idle_timeout=IDLE)
+    with connect(server.address) as sock:
+        sock.sendall(
+            b"POST /bytes/2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3\r\na\nb\r\n4;ext=1\r\n\r\n\r\n\r\n0\r\nX-Trailer: t\r\n\r\n"
+            b"GET /bytes/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        data, ended = read_until_closed(sock, ANSWER_WITHIN)
+    assert ended is not None
+    assert parse_responses(data, [b"POST", b"GET"]) == [(200, b"xx"), (200, b"xxx")]
+
+
+def test_an_http_1_1_request_needs_exactly_one_host(
+    make_server: Callable[..., Server], dispatch: str, parser: str
+) -> None:
+    server = make_server(dispatch=dispatch, http_parser=parser, idle_timeout=IDLE)
+    for head in (b"GET / HTTP/1.1\r\n\r\n", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"):
+        with connect(server.address) as sock:
+            sock.sendall(head)
+            data, ended = read_until_closed(sock, ANSWER_WITHIN)
+            port = local_port(sock)
+        assert data.startswith(b"HTTP/1.1 400 ") and ended is not None, data
+        assert server.log.wait_record(port, 5.0).reason is CloseReason.BAD_REQUEST

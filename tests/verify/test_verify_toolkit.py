@@ -3,6 +3,8 @@ within the tolerance and finds the concurrency limit exactly; a wrong expectatio
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from chaos.cli import main
@@ -111,7 +113,11 @@ def test_a_wrong_expectation_exits_1_naming_the_check(toolkit_server, capsys):
     summary = next(line for line in out.splitlines() if line.startswith("FAILED"))
     assert "idle-timeout" in summary and "max-connections" in summary
     assert "half-close" not in summary
-    assert "expected 1 s ± 0.1 s, measured 0.30 s" in out
+    # The measured timeout is the configured 0.3 s within the tolerance, not to the digit: a
+    # throttled machine (`slow`) stalls the server for a few milliseconds now and then.
+    found = re.search(r"expected 1 s ± 0\.1 s, measured (\d+\.\d+) s", out)
+    assert found is not None, out
+    assert float(found[1]) == pytest.approx(CONFIGS["on-accept"]["idle_timeout"], abs=TOLERANCE)
     assert "expected 5 held at once, measured: 4 held" in out
 
 

@@ -12,12 +12,16 @@ __all__ = ["Reply", "canned", "phrase"]
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What an HTTP app answers: status, body, extra headers, and simulated work before it."""
+    """What an HTTP app answers: status, body, extra headers, and simulated work before it.
+
+    `fixed` says the app answers exactly this every time (a constant): the server frames it
+    once and sends the same bytes again."""
 
     status: int = 200
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
+    fixed: bool = False
 
 
 def phrase(status: int) -> str:

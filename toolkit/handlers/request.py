@@ -1,0 +1,61 @@
+"""What an HTTP app is given: a request head, whichever parser read it; and the one way a
+session calls the app.
+
+`Request` is the shape both sessions hand an app: h11's own `h11.Request` already has it, and
+the llhttp session builds a `ParsedRequest`. Header names are lower-case, values stripped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+from .replies import Reply
+
+if TYPE_CHECKING:
+    from ..connection import Connection
+
+__all__ = ["ParsedRequest", "Request", "answer", "content_length"]
+
+
+class Request(Protocol):
+    """An HTTP request head: method, target, headers (lower-case names) and version."""
+
+    @property
+    def method(self) -> bytes: ...
+
+    @property
+    def target(self) -> bytes: ...
+
+    @property
+    def headers(self) -> Sequence[tuple[bytes, bytes]]: ...
+
+    @property
+    def http_version(self) -> bytes: ...
+
+
+class ParsedRequest(NamedTuple):
+    """A request head as the llhttp session read it (a tuple: cheap to make per request)."""
+
+    method: bytes
+    target: bytes
+    headers: tuple[tuple[bytes, bytes], ...]
+    http_version: bytes
+
+
+def content_length(request: Request) -> int | None:
+    """The Content-Length the parser validated, if the request declares one."""
+    for name, value in request.headers:
+        if name == b"content-length":
+            return int(value)
+    return None
+
+
+def answer(conn: Connection, app: Callable[[Request], Reply], request: Request) -> Reply:
+    """The app's reply to a whole request: its clock stops, the app runs (and its simulated
+    work, cut short if the server force-closes the connection)."""
+    conn.request_done()
+    reply = app(request)
+    if reply.delay > 0:
+        conn.pause(reply.delay)
+    return reply
