@@ -27,6 +27,11 @@ from toolkit.bounds import BEHAVIOURS
 
 # The toolkit tests' slack, widened the same way on a slow machine (TOOLKIT_TEST_TOLERANCE).
 TOLERANCE = float(os.environ.get("TOOLKIT_TEST_TOLERANCE", IN_PROCESS_TOLERANCE))
+# Eight clients share one server's threads (two of them sending 16 MB), so its timers fire
+# later than for the toolkit tests' one client: at half a CPU, a never-reads worker was let
+# go 0.13 s after its write deadline. Twice their slack, widened with the load per core.
+# (The pin found on the vulnerable server is judged with the toolkit tests' own slack.)
+SHARED = 2
 # Short deadlines, each a different length, so a bound summing the wrong ones shows.
 TIMEOUTS = {"idle_timeout": 0.1, "request_timeout": 0.25, "write_timeout": 0.15}
 CONFIG = {**TIMEOUTS, "queue_timeout": 0.15, "workers": len(BEHAVIOURS), "max_pending": 8}
@@ -77,12 +82,12 @@ def logged(log: EventLog, records: list[chaos.ClientRecord]) -> list[ConnectionR
     return [by_port.get(r.local_port) for r in records]
 
 
-def violations(config: ServerConfig, clients: list[Behaviour], log: EventLog, address) -> list:
+def violations(
+    config: ServerConfig, clients: list[Behaviour], log: EventLog, address, *, slack: float
+) -> list:
     records = run_clients(address, clients)
     found: list[Violation] = []
     worst = 0.0
-    # Eight clients on one server at once, on a shared machine: the slack grows with the load.
-    slack = widened(TOLERANCE)
     for client, record, server in zip(clients, records, logged(log, records), strict=True):
         assert record.connected is not None, record
         assert server is not None, f"{client.name}: no server record of {record.local_port}"
@@ -97,7 +102,7 @@ def check_toolkit(dispatch: str, clients: list[Behaviour]) -> None:
     server = Server(config, "http-hello")
     address = server.start()
     try:
-        found = violations(config, clients, server.log, address)
+        found = violations(config, clients, server.log, address, slack=widened(SHARED * TOLERANCE))
     finally:
         server.shutdown()
     assert not found, "\n".join(map(str, found))
@@ -133,7 +138,7 @@ def test_the_same_property_finds_the_pipelining_pin_on_the_old_rule() -> None:
     @given(st.lists(behaviour_scripts("pipelining", config), min_size=4, max_size=4))
     def pipelining(clients: list[Behaviour]) -> None:
         with VulnerableServer(vulnerable) as server:
-            found = violations(config, clients, server.log, server.address)
+            found = violations(config, clients, server.log, server.address, slack=TOLERANCE)
         seen.append(found)
         assert not [v for v in found if v.invariant == "worker"], "\n".join(map(str, found))
 
