@@ -1,5 +1,8 @@
 """nginx as the ceiling: one worker (or several), `return 200 "hello world"`, files in a scratch
-prefix."""
+prefix.
+
+Tests aim the chaos suite at the same nginx, with a write timeout and a large file to refuse.
+"""
 
 from __future__ import annotations
 
@@ -27,10 +30,14 @@ http {{
     scgi_temp_path {prefix}/scgi;
 {timeouts}    server {{
         listen 127.0.0.1:{port}{listen};
-        location / {{ default_type text/plain; return 200 "hello world"; }}
+{locations}        location / {{ default_type text/plain; return 200 "hello world"; }}
     }}
 }}
 """
+
+
+def _ms(seconds: float) -> str:
+    return f"{max(1, round(seconds * 1000))}ms"
 
 
 def write_config(
@@ -41,16 +48,32 @@ def write_config(
     *,
     workers: int = 1,
     connections: int = WORKER_CONNECTIONS,
+    write_timeout: float | None = None,
+    large: tuple[str, int] | None = None,
 ) -> Path:
     """Write nginx.conf under `prefix`; `idle_timeout` sets client_header_timeout (whole head).
 
     With several `workers` each listens on its own socket (`reuseport`), so the kernel spreads
     connections evenly and no worker runs out of its `connections` before the others.
+    `write_timeout` sets send_timeout and resets a connection it ends (without the reset, the
+    kernel keeps sending an unread response after nginx closes). `large` is a URL path under
+    /bytes/ and a size: a file nginx serves there (sparse, it costs no disk).
     """
-    timeouts = ""
+    timeouts = locations = ""
     if idle_timeout is not None:
-        ms = max(1, round(idle_timeout * 1000))
-        timeouts = f"    client_header_timeout {ms}ms;\n    keepalive_timeout {ms}ms;\n"
+        ms = _ms(idle_timeout)
+        timeouts = f"    client_header_timeout {ms};\n    keepalive_timeout {ms};\n"
+    if write_timeout is not None:
+        timeouts += f"    send_timeout {_ms(write_timeout)};\n    reset_timedout_connection on;\n"
+    if large is not None:
+        url, size = large
+        if not url.startswith("/bytes/"):
+            raise ValueError(f"large: expected a path under /bytes/, got {url!r}")
+        file = prefix / "www" / url.lstrip("/")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with file.open("wb") as out:
+            out.truncate(size)
+        locations = f"        location /bytes/ {{ root {prefix}/www; }}\n"
     path = prefix / "nginx.conf"
     path.write_text(
         _TEMPLATE.format(
@@ -59,6 +82,7 @@ def write_config(
             connections=connections,
             nofile=nofile,
             timeouts=timeouts,
+            locations=locations,
             workers=workers,
             listen=" backlog=4096 reuseport" if workers > 1 else "",
         )

@@ -29,9 +29,9 @@ __all__ = [
 # Longer than one SYN retransmission (1 s on Linux), so one dropped SYN is retried before we
 # call the attempt a connect timeout.
 DEFAULT_CONNECT_TIMEOUT = 2.0
-# Long enough to outlast typical server idle/header timeouts (often 5 s), short enough that a
-# forgotten run ends by itself.
-DEFAULT_HOLD = 10.0
+# Past the longest common client timeouts (nginx's header, body and send timeouts and Apache's
+# Timeout are 60 s), so the server ends the connection, not we; a plan's horizon ends it sooner.
+DEFAULT_HOLD = 75.0
 
 _T = TypeVar("_T")
 _META = "chaos.option"

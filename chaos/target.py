@@ -11,11 +11,44 @@ from dataclasses import dataclass
 
 import trio
 
-__all__ = ["Endpoint", "SockAddr", "Target", "as_target", "resolve"]
+__all__ = [
+    "MAX_LABEL",
+    "PREFLIGHT_TIMEOUT",
+    "Endpoint",
+    "SockAddr",
+    "Target",
+    "as_target",
+    "resolve",
+    "unreachable",
+]
 
 
+# A reachable loopback server answers a handshake in microseconds; a second is generous.
+PREFLIGHT_TIMEOUT = 1.0
+# DNS's limit on one label of a name (RFC 1035); IDNA encoding refuses longer ones.
+MAX_LABEL = 63
 # An IPv4 ``(host, port)`` or IPv6 ``(host, port, flowinfo, scope_id)`` socket address.
 SockAddr = tuple[str, int] | tuple[str, int, int, int]
+
+
+def _check_host(host: str) -> None:
+    """Refuse a name the resolver cannot even encode: getaddrinfo would raise UnicodeError."""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        return
+    except ValueError:
+        pass
+    for label in host.removesuffix(".").split("."):
+        if not 0 < len(label) <= MAX_LABEL:
+            raise ValueError(
+                f"host: each dot-separated label needs 1 to {MAX_LABEL} characters, "
+                f"got {len(label)} in {host!r}"
+            )
+    try:
+        host.encode("idna")
+    except UnicodeError as exc:
+        why = exc.__cause__ or exc  # the codec wraps the reason in a second UnicodeError
+        raise ValueError(f"host: cannot be encoded for the resolver ({why}): {host!r}") from None
 
 
 def _inet(sockaddr: object) -> SockAddr:
@@ -35,6 +68,7 @@ class Target:
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host.strip():
             raise ValueError(f"host: expected a non-empty host name, got {self.host!r}")
+        _check_host(self.host)
         if isinstance(self.port, bool) or not isinstance(self.port, int):
             raise ValueError(f"port: expected an integer, got {self.port!r}")
         if not 0 < self.port < 65536:
@@ -49,7 +83,7 @@ class Target:
             host, sep, port = text[1:].partition("]:")
         else:
             host, sep, port = text.rpartition(":")
-        if not sep or not host or not port.isdigit():
+        if not sep or not host or not (port.isascii() and port.isdigit()):
             raise ValueError(f"target: expected HOST:PORT, got {text!r}")
         try:
             return cls(host=host, port=int(port))
@@ -93,3 +127,15 @@ async def resolve(target: Target) -> Endpoint:
 def as_target(target: Target | str) -> Target:
     """Accept a :class:`Target` or its ``HOST:PORT`` text."""
     return target if isinstance(target, Target) else Target.parse(target)
+
+
+def unreachable(target: Target, timeout: float = PREFLIGHT_TIMEOUT) -> str | None:
+    """Why a connection to ``target`` cannot be opened now, or None when one opens (and is
+    closed at once): the check before an attack, so a wrong address fails in one line."""
+    try:
+        with socket.create_connection((target.host, target.port), timeout=timeout):
+            return None
+    except TimeoutError:
+        return "connect timed out"
+    except OSError as exc:
+        return exc.strerror or str(exc)

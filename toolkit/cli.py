@@ -29,11 +29,16 @@ _CHOICES = {
 }
 
 
+def _one_line(text: str) -> str:
+    """``text`` as one line: a user's value may hold line breaks, shown escaped."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 class _OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {_one_line(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,14 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         server = Server(ServerConfig(**values), args.handler, sleep=args.sleep)
     except ValueError as exc:
-        parser.exit(2, f"toolkit: error: {exc}\n")
+        parser.error(str(exc))
     # Block the signals before any thread starts, so only sigwait below receives them.
     signals = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
     try:
         host, port = server.start()
-    except OSError as exc:
-        parser.exit(2, f"toolkit: error: cannot listen on {args.host}:{args.port}: {exc}\n")
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a host name IDNA cannot encode
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        parser.error(f"cannot listen on {args.host}:{args.port}: {exc}")
     # What start-up made (modules, classes, functions) lives as long as the process: out of
     # the garbage collector's way, a full collection walks only what serving made.
     gc.freeze()

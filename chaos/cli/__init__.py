@@ -15,7 +15,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from .usage import EXIT_USAGE, Parser, UsageError
+from .usage import EXIT_USAGE, Parser, UsageError, one_line
 
 __all__ = [
     "COMMAND_MODULES",
@@ -44,6 +44,8 @@ def build_parser(modules: Sequence[str] | None = None) -> Parser:
     parser = Parser(
         prog="chaos",
         description="Misbehaving TCP clients: aim one fault or a whole plan at a server.",
+        epilog="example: chaos slowloris --target 127.0.0.1:8080 --count 50; "
+        "chaos COMMAND --help for each command's flags",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES if modules is None else modules:
@@ -58,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
     except UsageError as exc:
-        print(f"chaos: {exc}", file=sys.stderr)
+        print(f"chaos: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
 from typing import TextIO
 
@@ -14,14 +13,13 @@ from ..engine.segment import WHOLE, Segment
 from ..plan import Plan
 from ..result import ChaosResult
 from ..runner import Progress, clients_in, run
-from ..target import Target
+from ..target import Target, unreachable
 from .table import format_table
 from .usage import UsageError
 
 __all__ = [
     "EXIT_FAILED",
     "LONG_RUN",
-    "PREFLIGHT_TIMEOUT",
     "ProgressLine",
     "add_output_flags",
     "add_run_flags",
@@ -33,8 +31,6 @@ __all__ = [
 # A run that could not finish (a shard process died): not bad input, not a result either.
 EXIT_FAILED = 1
 
-# A reachable loopback server answers a handshake in microseconds; a second is generous.
-PREFLIGHT_TIMEOUT = 1.0
 # Runs at least this long report progress on stderr.
 LONG_RUN = 2.0
 
@@ -85,13 +81,9 @@ def check_target(text: str, *, allow_remote: bool) -> Target:
         raise UsageError(
             f"refusing non-loopback target {target}; pass --allow-remote to aim elsewhere"
         )
-    try:
-        with socket.create_connection((target.host, target.port), timeout=PREFLIGHT_TIMEOUT):
-            pass
-    except TimeoutError:
-        raise UsageError(f"cannot reach {target}: connect timed out") from None
-    except OSError as exc:
-        raise UsageError(f"cannot reach {target}: {exc.strerror or exc}") from None
+    why = unreachable(target)
+    if why is not None:
+        raise UsageError(f"cannot reach {target}: {why}")
     return target
 
 

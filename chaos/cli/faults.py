@@ -15,7 +15,14 @@ from .common import add_output_flags, add_run_flags, check_target, execute
 from .flags import add_flags, given
 from .usage import Subparsers, UsageError
 
-__all__ = ["HORIZON_MARGIN", "add_param_flags", "default_horizon", "plan_from_args", "register"]
+__all__ = [
+    "HORIZON_MARGIN",
+    "add_param_flags",
+    "command_name",
+    "default_horizon",
+    "plan_from_args",
+    "register",
+]
 
 # Time added to a single fault's own bound for the default horizon, so it ends on its own terms.
 HORIZON_MARGIN = 0.5
@@ -37,11 +44,23 @@ def plan_from_args(fault: Fault[Any], args: argparse.Namespace) -> Plan:
         spec = ClientSpec(
             kind=fault.kind, params=given(args, options(fault.params)), count=args.count
         )
-        horizon = args.horizon or default_horizon(spec.parsed(), spec.count)
+        horizon = args.horizon
+        if horizon is None:
+            horizon = default_horizon(spec.parsed(), spec.count)
         seed = secrets.randbelow(2**31) if args.seed is None else args.seed
         return Plan(clients=(spec,), horizon=horizon, seed=seed, target=args.target)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def command_name(kind: str) -> str:
+    """The one spelling of a fault's subcommand: ``never-send`` for ``never_send``."""
+    return kind.replace("_", "-")
+
+
+def _example(fault: Fault[Any]) -> str:
+    hold = " --hold 30" if any(o.name == "hold" for o in options(fault.params)) else ""
+    return f"example: chaos {command_name(fault.kind)} --target 127.0.0.1:8080 --count 10{hold}"
 
 
 def _handler(fault: Fault[Any]) -> Callable[[argparse.Namespace], int]:
@@ -55,10 +74,10 @@ def _handler(fault: Fault[Any]) -> Callable[[argparse.Namespace], int]:
 
 def register(subparsers: Subparsers) -> None:
     """Add one subcommand per registered fault."""
-    for kind, fault in FAULTS.items():
-        aliases = [kind.replace("_", "-")] if "_" in kind else []
+    for fault in FAULTS.values():
+        summary = fault.summary.replace("``", "")
         parser = subparsers.add_parser(
-            kind, aliases=aliases, help=fault.summary, description=fault.summary
+            command_name(fault.kind), help=summary, description=summary, epilog=_example(fault)
         )
         parser.add_argument("--target", required=True, metavar="HOST:PORT", help="server to aim at")
         parser.add_argument("--count", type=int, default=1, help="how many clients (default: 1)")

@@ -39,7 +39,11 @@ def handle(args: argparse.Namespace) -> int:
 def register(subparsers: Subparsers) -> None:
     """Add the ``merge`` subcommand."""
     parser = subparsers.add_parser(
-        "merge", help="merge the results of a plan's segments into one result"
+        "merge",
+        help="merge the results of a plan's segments into one result",
+        description="Merge the results of a plan's segments (chaos run --segment I/N --json) "
+        "into the result one process running the whole plan would have left.",
+        epilog="example: chaos merge r0.json r1.json r2.json r3.json",
     )
     parser.add_argument("results", nargs="+", metavar="RESULT.json", help="a segment's result")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")

@@ -8,11 +8,11 @@ at that wall-clock second, so the segments of one plan run on several hosts toge
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from ..engine.segment import Segment
+from ..jsondata import parse
 from ..plan import Plan
 from .common import add_output_flags, add_run_flags, check_target, execute
 from .usage import Subparsers, UsageError
@@ -23,11 +23,11 @@ __all__ = ["handle", "load_plan", "read_json", "register"]
 def read_json(path: str) -> Any:
     """The JSON in file ``path``; UsageError (one line) if it cannot be read or parsed."""
     try:
-        return json.loads(Path(path).read_text())
+        return parse(Path(path).read_bytes(), path)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path} is not valid JSON: {exc}") from None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def load_plan(path: str) -> Plan:
@@ -57,7 +57,12 @@ def handle(args: argparse.Namespace) -> int:
 
 def register(subparsers: Subparsers) -> None:
     """Add the ``run`` subcommand."""
-    parser = subparsers.add_parser("run", help="run a plan (or replay a result) from JSON")
+    parser = subparsers.add_parser(
+        "run",
+        help="run a plan (or replay a result) from JSON",
+        description="Run a plan saved as JSON, or replay exactly the plan inside a saved result.",
+        epilog="example: chaos run plan.json --target 127.0.0.1:8080 --json > result.json",
+    )
     parser.add_argument("plan", metavar="PLAN.json", help="a plan, or a result to replay")
     parser.add_argument("--target", metavar="HOST:PORT", help="override the plan's target")
     parser.add_argument(

@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn, TypeAlias
 
-__all__ = ["EXIT_USAGE", "Parser", "Subparsers", "UsageError"]
+__all__ = ["EXIT_USAGE", "Parser", "Subparsers", "UsageError", "one_line"]
 
 EXIT_USAGE = 2
 
 
 # What a command module's register() adds its subcommands to.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line: a user's value (a path, a flag) may hold line breaks, escaped here."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class UsageError(Exception):

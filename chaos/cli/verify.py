@@ -31,7 +31,9 @@ __all__ = ["handle", "register"]
 EPILOG = f"""expectation keys: {", ".join(CHECKS)}.
 Timeouts take seconds or 'none'; max-connections a count or 'none'; half-close respond|close;
 flood and resets 'survives'; hogging 'available'. Without --target, an embedded toolkit
-server with its default configuration is verified against that configuration."""
+server with its default configuration is verified against that configuration.
+
+example: chaos verify --target 127.0.0.1:8080 --expect idle-timeout=5 request-timeout=10"""
 # Every setting but the target and the expectations is a flag of its own.
 SETTINGS = options(VerifySettings)
 

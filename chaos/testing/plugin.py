@@ -1,57 +1,41 @@
 """The pytest plugin (entry point `pytest11`): servers, chaos runs and profiles for any project.
 
 Fixtures: `toolkit_server_factory` (session) starts toolkit servers and shuts them all down at
-the end; `toolkit_server` (per test) is a fresh one with short timeouts; `chaos_target` is the
-server under test (`--chaos-target HOST:PORT`, or that fresh toolkit server); `chaos_expect`
-is what it promises; `chaos` runs plans against it and judges them from the wire, and
-`chaos.hunt(budget=...)` searches scripted clients for a hold past its timeouts.
-Options live in one group, `chaos`; Hypothesis profiles `ci` and `deep` are chosen with
-`--chaos-profile` or the CHAOS_PROFILE environment variable.
+the end; `toolkit_server` (per test) is a fresh one with short timeouts; `chaos_served`
+(session) is the user's own server command (`--chaos-serve "python -m app --port {port}"`);
+`chaos_target` is the server under test (`--chaos-target HOST:PORT`, else the served
+command, else a fresh toolkit server); `chaos_expect` is what it promises; `chaos` runs plans
+against it and judges them from the wire, and `chaos.hunt(budget=...)` searches scripted
+clients for a hold past its timeouts (`chaos_async` is the same for trio tests, awaited);
+`chaos_check` runs the whole conformance suite from a user's own test. Options live in one
+group, `chaos`; the Hypothesis profiles `ci` and `deep` are chosen with `--chaos-profile` or
+CHAOS_PROFILE; markers `chaos_<check>` pick the suite's checks.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
+from dataclasses import replace
 from typing import Any
 
 import pytest
-import trio
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
 from toolkit import Server, ServerConfig
 
-from ..faults.probe import probe
-from ..hunt import HuntBounds, HuntResult, hunt
-from ..plan import ClientSpec, Plan
-from ..record import ClientRecord
-from ..result import ChaosResult
-from ..runner import run
 from ..target import Target
 from ..verify.settings import WIRE_TOLERANCE
+from . import profiles
+from .attack import AsyncChaosSession, ChaosSession
 from .bounds import IN_PROCESS_TOLERANCE, Bounds
-from .checker import Violation, check_wire
+from .conformance import CHECKS, Conformance, hold_to_checks, reach
+from .serve import START_TIMEOUT, ServedCommand, ServeError, start
 
 __all__ = ["PROFILES", "TEST_CONFIG", "ChaosSession"]
 
-# Servers under chaos are slow to set up per example by Hypothesis's standards: that is fine.
-_SUPPRESSED = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
-PROFILES = {
-    # Reproducible and quick: the same examples on every run, few enough for a CI budget.
-    "ci": settings(
-        max_examples=15,
-        derandomize=True,
-        deadline=None,
-        print_blob=True,
-        suppress_health_check=_SUPPRESSED,
-    ),
-    # A real search: many examples, random each run, failures saved to the example database.
-    "deep": settings(
-        max_examples=300, deadline=None, print_blob=True, suppress_health_check=_SUPPRESSED
-    ),
-}
+PROFILES = profiles.PROFILES
 # A toolkit server whose timeouts fire within tens of milliseconds, so each test is quick.
 TEST_CONFIG = ServerConfig(
     idle_timeout=0.1,
@@ -63,6 +47,11 @@ TEST_CONFIG = ServerConfig(
     shutdown_grace=0.05,
     dispatch="readiness",
 )
+_TIMEOUTS = (
+    ("idle-timeout", "closes a silent client"),
+    ("request-timeout", "cuts a request trickled from its first byte"),
+    ("write-timeout", "cuts a client that does not read"),
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,15 +62,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the chaos suite against this server instead of a toolkit one",
     )
     group.addoption(
+        "--chaos-serve",
+        metavar="COMMAND",
+        help="start this server command for the session, e.g. 'python -m app --port {port}' "
+        "({port} is a free port), and aim the chaos suite at it",
+    )
+    group.addoption(
+        "--chaos-serve-timeout",
+        type=float,
+        default=START_TIMEOUT,
+        metavar="SECONDS",
+        help=f"longest wait for the --chaos-serve command to listen (default {START_TIMEOUT:g})",
+    )
+    group.addoption(
         "--chaos-allow-remote",
         action="store_true",
         help="allow a --chaos-target that is not loopback",
     )
-    for name, what in (
-        ("idle-timeout", "closes a silent client"),
-        ("request-timeout", "cuts a request trickled from its first byte"),
-        ("write-timeout", "cuts a client that does not read"),
-    ):
+    for name, what in _TIMEOUTS:
         group.addoption(
             f"--chaos-{name}",
             type=float,
@@ -93,34 +91,98 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         metavar="SECONDS",
         help=f"slack on every timing judgement (default {IN_PROCESS_TOLERANCE:g}, or "
-        f"{WIRE_TOLERANCE:g} with --chaos-target; env CHAOS_TOLERANCE)",
+        f"{WIRE_TOLERANCE:g} for a server in another process; env CHAOS_TOLERANCE)",
     )
     group.addoption(
         "--chaos-profile",
         choices=sorted(PROFILES),
-        help="Hypothesis profile (env CHAOS_PROFILE): ci or deep",
+        help="Hypothesis profile for chaos tests (env CHAOS_PROFILE): ci (default for the "
+        f"suite, {profiles.CI_EXAMPLES} examples) or deep ({profiles.DEEP_EXAMPLES})",
+    )
+    group.addoption(
+        "--chaos-examples",
+        type=int,
+        metavar="N",
+        help="examples per generated check of the suite (default: the profile's)",
     )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    for name, profile in PROFILES.items():
-        settings.register_profile(name, profile)
-    chosen = config.getoption("chaos_profile") or os.environ.get("CHAOS_PROFILE")
-    if chosen:
-        if chosen not in PROFILES:
+def _usage(config: pytest.Config) -> None:
+    """Refuse bad chaos options before any test runs: one line, as pytest reports them."""
+    option = config.getoption
+    given = option("chaos_target")
+    if given is not None and option("chaos_serve") is not None:
+        raise pytest.UsageError("--chaos-target and --chaos-serve: give one server, not two")
+    if given is not None:
+        try:
+            target = Target.parse(given)
+            loopback = option("chaos_allow_remote") or target.is_loopback()
+        except ValueError as exc:
+            raise pytest.UsageError(f"--chaos-target: {exc}") from None
+        except OSError as exc:
+            raise pytest.UsageError(f"--chaos-target {given}: cannot resolve it ({exc})") from None
+        if not loopback:
             raise pytest.UsageError(
-                f"CHAOS_PROFILE must be one of {sorted(PROFILES)}, got {chosen!r}"
+                f"--chaos-target {given} is not loopback; pass --chaos-allow-remote to aim there"
             )
+    command = option("chaos_serve")
+    if command is not None and "{port}" not in command:
+        raise pytest.UsageError(f"--chaos-serve: needs {{port}} where the port goes: {command!r}")
+    examples = option("chaos_examples")
+    if examples is not None and examples < 1:
+        raise pytest.UsageError(f"--chaos-examples: expected an integer >= 1, got {examples}")
+    timeout = option("chaos_serve_timeout")
+    if not timeout > 0:
+        raise pytest.UsageError(f"--chaos-serve-timeout: must be > 0, got {timeout}")
+    try:
+        _promised(config, tolerance=1.0)
+        if option("chaos_tolerance") is not None:
+            Bounds(tolerance=option("chaos_tolerance"))
+    except ValueError as exc:
+        name, _, why = str(exc).partition(":")
+        raise pytest.UsageError(f"--chaos-{name.replace('_', '-')}:{why}") from None
+
+
+def _promised(config: pytest.Config, *, tolerance: float) -> Bounds:
+    """What the options promise of a server in another process."""
+    return Bounds(
+        idle_timeout=config.getoption("chaos_idle_timeout"),
+        request_timeout=config.getoption("chaos_request_timeout"),
+        write_timeout=config.getoption("chaos_write_timeout"),
+        tolerance=tolerance,
+    )
+
+
+def _profile(config: pytest.Config) -> str | None:
+    chosen: str | None = config.getoption("chaos_profile") or os.environ.get("CHAOS_PROFILE")
+    if chosen and chosen not in PROFILES:
+        raise pytest.UsageError(f"CHAOS_PROFILE must be one of {sorted(PROFILES)}, got {chosen!r}")
+    return chosen or None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _usage(config)
+    profiles.register()
+    chosen = _profile(config)
+    if chosen:
         settings.load_profile(chosen)
     config.addinivalue_line("markers", "chaos: a test that attacks a server with chaos clients")
+    for check in CHECKS.values():
+        config.addinivalue_line("markers", f"{check.marker}: the suite's check: {check.summary}")
 
 
-def _tolerance(config: pytest.Config, *, remote: bool) -> float:
+def _remote(config: pytest.Config) -> bool:
+    """Whether the server under test runs in another process (judged with the wire's slack)."""
+    option = config.getoption
+    return option("chaos_target") is not None or option("chaos_serve") is not None
+
+
+def _tolerance(config: pytest.Config) -> float:
     """The option, else CHAOS_TOLERANCE, else the slack for where the server runs."""
     value: float | None = config.getoption("chaos_tolerance")
     if value is not None:
         return value
-    default = WIRE_TOLERANCE if remote else IN_PROCESS_TOLERANCE
+    default = WIRE_TOLERANCE if _remote(config) else IN_PROCESS_TOLERANCE
     return float(os.environ.get("CHAOS_TOLERANCE", default))
 
 
@@ -153,82 +215,76 @@ def toolkit_server(toolkit_server_factory: Callable[..., Server]) -> Iterator[Se
     server.shutdown()
 
 
+@pytest.fixture(scope="session")
+def chaos_served(request: pytest.FixtureRequest) -> Iterator[ServedCommand | None]:
+    """The `--chaos-serve` command, started on first use and stopped (its whole process group)
+    at the end of the session, however it ends; None without the option."""
+    command = request.config.getoption("chaos_serve")
+    if command is None:
+        yield None
+        return
+    try:
+        served = start(command, timeout=request.config.getoption("chaos_serve_timeout"))
+    except (ServeError, ValueError) as exc:
+        pytest.fail(f"--chaos-serve: {exc}", pytrace=False)
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
 @pytest.fixture
 def chaos_target(request: pytest.FixtureRequest) -> str:
-    """HOST:PORT of the server under test: `--chaos-target`, or a fresh toolkit server."""
+    """HOST:PORT of the server under test: `--chaos-target`, the `--chaos-serve` command, or
+    a fresh toolkit server."""
     given = request.config.getoption("chaos_target")
-    if given is None:
-        host, port = request.getfixturevalue("toolkit_server").address
-        return f"{host}:{port}"
-    target = Target.parse(given)
-    if request.config.getoption("chaos_allow_remote"):
-        return str(target)
-    try:
-        loopback = target.is_loopback()
-    except OSError as exc:
-        raise pytest.UsageError(f"--chaos-target {given}: cannot resolve it ({exc})") from None
-    if not loopback:
-        raise pytest.UsageError(
-            f"--chaos-target {given} is not loopback; pass --chaos-allow-remote to aim elsewhere"
-        )
-    return str(target)
+    if given is not None:
+        target = str(Target.parse(given))  # checked in pytest_configure
+        try:
+            reach(target)
+        except AssertionError as exc:
+            pytest.fail(f"--chaos-target: {exc}", pytrace=False)
+        return target
+    served: ServedCommand | None = request.getfixturevalue("chaos_served")
+    if served is not None:
+        return served.target
+    host, port = request.getfixturevalue("toolkit_server").address
+    return str(Target(host=host, port=port))
 
 
 @pytest.fixture
 def chaos_expect(request: pytest.FixtureRequest) -> Bounds:
     """What the server under test promises: the options, or the toolkit server's config."""
-    options = request.config.getoption
-    remote = options("chaos_target") is not None
-    tolerance = _tolerance(request.config, remote=remote)
-    if not remote:
+    config = request.config
+    tolerance = _tolerance(config)
+    if not _remote(config):
         server = request.getfixturevalue("toolkit_server")
         return Bounds.from_config(server.config, tolerance=tolerance)
-    return Bounds(
-        idle_timeout=options("chaos_idle_timeout"),
-        request_timeout=options("chaos_request_timeout"),
-        write_timeout=options("chaos_write_timeout"),
-        tolerance=tolerance,
-    )
-
-
-@dataclass
-class ChaosSession:
-    """Runs plans against one target and judges them from the wire."""
-
-    target: str
-    expect: Bounds
-
-    def run(
-        self, clients: Plan | Sequence[ClientSpec], *, horizon: float = 5.0, seed: int = 0
-    ) -> ChaosResult:
-        plan = (
-            clients
-            if isinstance(clients, Plan)
-            else Plan(clients=tuple(clients), horizon=horizon, seed=seed)
-        )
-        return run(plan, target=self.target)
-
-    def violations(self, result: ChaosResult) -> list[Violation]:
-        return check_wire(result.records, self.expect)
-
-    def probe(self) -> ClientRecord:
-        """One well-formed request now; `detail["available"]` says whether it was served."""
-        return trio.run(functools.partial(probe, self.target))
-
-    def hunt(self, *, budget: float = 10.0, seed: int = 0, **options: Any) -> HuntResult:
-        """Search client scripts for a hold past the target's timeouts, ``budget`` seconds
-        with ``seed`` (the same seed, the same search: fixed for CI); ``result.exit_code``
-        is 0 when every bound held. ``options`` are :func:`chaos.hunt.hunt`'s."""
-        bounds = HuntBounds(
-            idle_timeout=self.expect.idle_timeout,
-            request_timeout=self.expect.request_timeout,
-            write_timeout=self.expect.write_timeout,
-            tolerance=self.expect.tolerance,
-        )
-        return hunt(self.target, bounds, budget=budget, seed=seed, **options)
+    return _promised(config, tolerance=tolerance)
 
 
 @pytest.fixture
-def chaos(chaos_target: str, chaos_expect: Bounds) -> ChaosSession:
+def chaos(request: pytest.FixtureRequest, chaos_target: str, chaos_expect: Bounds) -> ChaosSession:
     """Run chaos plans against the server under test: `chaos.run(specs)`, `chaos.violations(r)`."""
-    return ChaosSession(chaos_target, chaos_expect)
+    chosen = profiles.check_settings(
+        _profile(request.config), examples=request.config.getoption("chaos_examples")
+    )
+    return ChaosSession(chaos_target, chaos_expect, chosen)
+
+
+@pytest.fixture
+def chaos_async(chaos_target: str, chaos_expect: Bounds) -> AsyncChaosSession:
+    """`chaos` for trio tests: `await chaos_async.run(specs)`, `await chaos_async.probe()`."""
+    return AsyncChaosSession(chaos_target, chaos_expect)
+
+
+@pytest.fixture
+def chaos_check(chaos: ChaosSession) -> Callable[..., Conformance]:
+    """`chaos_check(checks=None)` holds the server under test to every wire check (or those
+    named) and returns the findings; raises AssertionError naming each broken setting."""
+
+    def check(checks: Iterable[str] | None = None) -> Conformance:
+        __tracebackhide__ = True
+        return hold_to_checks(checks, lambda: nullcontext(chaos))
+
+    return check

@@ -2,28 +2,20 @@
 
     pytest --pyargs chaos.suite --chaos-target HOST:PORT --chaos-idle-timeout 5 ...
 
-Each promise given as an option is checked from the wire; without `--chaos-target` the suite
-attacks a fresh toolkit server, which is how the project tests the suite itself.
+One test per check of :mod:`chaos.testing.conformance` (their one home), each marked
+``chaos_<check>`` (``-m chaos_idle_timeout`` runs only that one). A timeout not promised by
+an option is skipped. Without ``--chaos-target`` (or ``--chaos-serve``) the suite attacks a
+fresh toolkit server, which is how the project tests the suite itself.
 """
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
 
-from chaos.faults import NeverSendParams, ProbeParams, SlowlorisParams, SlowReadParams
-from chaos.faults.registry import FAULTS
-from chaos.plan import ClientSpec, Plan
-from chaos.record import Outcome
-from chaos.result import ChaosResult
-from chaos.testing.plugin import ChaosSession
-from chaos.testing.strategies import LARGE_RESPONSE, chaos_plans
+from chaos.testing.attack import ChaosSession
+from chaos.testing.conformance import CHECKS, run_check
 
 __all__ = [
-    "HOGGING",
-    "HOSTILE",
-    "MARGIN",
-    "PROBES",
     "test_non_readers_are_cut_at_the_write_timeout",
     "test_serves_again_after_hostile_input",
     "test_silent_clients_are_cut_at_the_idle_timeout",
@@ -31,67 +23,37 @@ __all__ = [
     "test_trickled_requests_are_cut_at_the_request_deadline",
 ]
 
-# Attacks that hold connections open: a server should stay available while they last.
-HOGGING = tuple(kind for kind, fault in FAULTS.items() if fault.traits.holds)
-# Attacks that send hostile input and leave: a server should serve again once they are done.
-HOSTILE = tuple(kind for kind, fault in FAULTS.items() if fault.traits.hostile)
-# Extra seconds past a deadline before a held client gives up: room to see the server act.
-MARGIN = 0.2
+
+def _check(name: str, chaos: ChaosSession) -> None:
+    finding = run_check(name, chaos)
+    needs = CHECKS[name].needs
+    if finding.verdict == "not promised" and needs is not None:
+        flag = "--chaos-" + needs.value.replace("_", "-")
+        pytest.skip(f"the target promises no {needs.value} (pass {flag})")
+    if finding.verdict == "fail":
+        pytest.fail(finding.measured, pytrace=False)
 
 
-def _held_past(chaos: ChaosSession, setting: float | None, what: str) -> float:
-    if setting is None:
-        pytest.skip(f"the target promises no {what} (pass --chaos-{what.replace('_', '-')})")
-    return setting + 3 * chaos.expect.tolerance + MARGIN
-
-
-def _assert_clean(chaos: ChaosSession, result: ChaosResult) -> None:
-    violations = chaos.violations(result)
-    assert not violations, "\n".join(map(str, violations))
-
-
+@pytest.mark.chaos_idle_timeout
 def test_silent_clients_are_cut_at_the_idle_timeout(chaos: ChaosSession) -> None:
-    hold = _held_past(chaos, chaos.expect.idle_timeout, "idle_timeout")
-    result = chaos.run([ClientSpec.of(NeverSendParams(hold=hold), count=3)], horizon=hold + 1)
-    _assert_clean(chaos, result)
-    assert (
-        result.counts.get(Outcome.CLOSED_BY_SERVER.value, 0)
-        + result.counts.get(Outcome.RESET_BY_SERVER.value, 0)
-        == 3
-    )
+    _check("idle-timeout", chaos)
 
 
+@pytest.mark.chaos_request_timeout
 def test_trickled_requests_are_cut_at_the_request_deadline(chaos: ChaosSession) -> None:
-    hold = _held_past(chaos, chaos.expect.request_timeout, "request_timeout")
-    # Trickle well inside the idle timeout, so only the request deadline can cut it.
-    interval = min((chaos.expect.idle_timeout or 1.0) / 4, 0.5)
-    result = chaos.run(
-        [ClientSpec.of(SlowlorisParams(interval=interval, hold=hold), count=2)],
-        horizon=hold + 1,
-    )
-    _assert_clean(chaos, result)
-    assert not result.counts.get(Outcome.HELD_TO_END.value)
+    _check("request-timeout", chaos)
 
 
+@pytest.mark.chaos_write_timeout
 def test_non_readers_are_cut_at_the_write_timeout(chaos: ChaosSession) -> None:
-    hold = _held_past(chaos, chaos.expect.write_timeout, "write_timeout")
-    params = SlowReadParams(path=LARGE_RESPONSE, never_read=True, rcvbuf=4096, hold=hold)
-    result = chaos.run([ClientSpec.of(params)], horizon=hold + 1)
-    _assert_clean(chaos, result)
-    assert not result.counts.get(Outcome.HELD_TO_END.value)
+    _check("write-timeout", chaos)
 
 
-PROBES = ClientSpec.of(ProbeParams(repeat=3, interval=0.05), start=0.05)
+@pytest.mark.chaos_hogging
+def test_stays_available_while_connections_are_hogged(chaos: ChaosSession) -> None:
+    _check("hogging", chaos)
 
 
-@given(plan=chaos_plans(kinds=HOGGING, max_specs=2, max_hold=0.3))
-def test_stays_available_while_connections_are_hogged(chaos: ChaosSession, plan: Plan) -> None:
-    with_probes = Plan(clients=(*plan.clients, PROBES), horizon=plan.horizon, seed=plan.seed)
-    _assert_clean(chaos, chaos.run(with_probes))
-
-
-@given(plan=chaos_plans(kinds=HOSTILE, max_specs=3, max_hold=0.2))
-def test_serves_again_after_hostile_input(chaos: ChaosSession, plan: Plan) -> None:
-    chaos.run(plan)
-    after = chaos.probe()
-    assert after.detail.get("available"), f"not served after the attack: {after}"
+@pytest.mark.chaos_hostile_input
+def test_serves_again_after_hostile_input(chaos: ChaosSession) -> None:
+    _check("hostile-input", chaos)

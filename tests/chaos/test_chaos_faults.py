@@ -16,6 +16,10 @@ import trio
 import chaos
 from chaos import Outcome
 from chaos.faults import NeverSendParams, ProbeParams
+from chaos.faults.registry import FAULTS
+from chaos.params import HoldParams
+from chaos.verify.settings import WIRE_TOLERANCE
+from toolkit import ServerConfig
 
 # A client stamp of a wire event and the server's stamp of its cause differ by at most this.
 TOLERANCE = 0.05
@@ -317,3 +321,21 @@ def test_enotconn_after_the_server_reset_us_is_a_reset_not_an_error() -> None:
     )
     fail(never, OSError(errno.ENOTCONN, "not connected"))  # never connected: a real error
     assert never.record().outcome is Outcome.ERROR
+
+
+# nginx's default client_header_timeout, client_body_timeout and send_timeout (ANCHORS.md).
+NGINX_DEFAULT_TIMEOUT = 60.0
+
+
+# Faults that hold a connection until a server deadline should cut it (flood, by default,
+# closes each connection at once and holds nothing).
+HOLDERS = [f for f in FAULTS.values() if f.traits.cut_by and issubclass(f.params, HoldParams)]
+
+
+@pytest.mark.parametrize("fault", HOLDERS, ids=lambda f: f.kind)
+def test_a_default_hold_outlasts_the_deadline_the_fault_provokes(fault):
+    # A client that gives up first reports held_to_end for a connection the server was about
+    # to cut: 20 slowloris clients against request_timeout 10 all said so with a 10 s hold.
+    deadline = getattr(ServerConfig(), fault.traits.cut_by.value)
+    hold = fault.params().hold
+    assert hold > max(deadline, NGINX_DEFAULT_TIMEOUT) + WIRE_TOLERANCE, fault.kind

@@ -177,6 +177,13 @@ def children_of(pid: int) -> set[int]:
     return descendants(pid) - {pid}
 
 
+def new_children(others: set[int]) -> set[int]:
+    """This process's descendants outside the trees of ``others``: what a run started, not
+    the servers or commands the session already had running (their own children included)."""
+    found = children_of(os.getpid())
+    return found - {pid for other in others for pid in descendants(other)}
+
+
 def alive(pid: int) -> bool:
     try:
         state = (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0]
@@ -219,11 +226,13 @@ def test_sigint_in_the_middle_of_a_run_leaks_no_process_socket_or_descriptor(hol
         clients=[ClientSpec(kind="never_send", params={"hold": 60.0}, count=HELD)], horizon=60
     )
     before = open_fds()
+    # Children the session already had (servers other tests started) are not the run's.
+    others = children_of(os.getpid())
     seen: set[int] = set()
 
     def interrupt() -> None:
         if wait_until(lambda: hold_server.open >= HELD):
-            seen.update(children_of(os.getpid()))
+            seen.update(new_children(others))
             os.kill(os.getpid(), signal.SIGINT)
 
     helper = threading.Thread(target=interrupt, daemon=True)
@@ -233,7 +242,7 @@ def test_sigint_in_the_middle_of_a_run_leaks_no_process_socket_or_descriptor(hol
     helper.join(LONG)
     assert seen, "the run had a shard process when interrupted"
     assert not [pid for pid in seen if alive(pid)]
-    assert not children_of(os.getpid())
+    assert not new_children(others)
     assert hold_server.wait_idle(HELD)
     assert open_fds() == before
 
@@ -261,11 +270,12 @@ def test_a_shard_that_dies_mid_run_is_reported_at_once_and_the_rest_stopped(hold
     plan = Plan(
         clients=[ClientSpec(kind="never_send", params={"hold": 60.0}, count=HELD)], horizon=60
     )
+    others = children_of(os.getpid())  # not the run's: killed, they would fail other tests
     victims: set[int] = set()
 
     def kill_a_shard() -> None:
         if wait_until(lambda: hold_server.open >= HELD):
-            victims.update(children_of(os.getpid()))
+            victims.update(new_children(others))
             for pid in victims:
                 os.kill(pid, signal.SIGKILL)
 

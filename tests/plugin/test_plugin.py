@@ -1,21 +1,55 @@
-"""The pytest plugin, tested with pytester: options, fixtures, profiles and the wire suite."""
+"""The pytest plugin, tested with pytester in this process: options, fixtures, profiles, markers,
+the conformance checks and the wire suite against in-process toolkit servers.
+
+The environment is cleaned of CHAOS_* first (the repository's conftest sets a profile), so each
+run sees only what it is given. `test_as_a_user.py` runs the plugin as users do: another
+process, a fresh virtual environment, outside the repository.
+"""
 
 from __future__ import annotations
 
-import socketserver
-import threading
+import functools
+import os
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+from chaos.testing import ConformanceError, check_server
+from chaos.testing.profiles import check_settings
+from toolkit import Server, ServerConfig
 
 pytest_plugins = ["pytester"]
 
-TINY_PROFILE = """
+# A user's own server command that never times anything out.
+TIMEOUTLESS = Path(__file__).with_name("timeoutless.py")
+# Few examples per generated check: these tests are about the plugin, not the search.
+EXAMPLES = ("--chaos-examples", "3")
+# A user's own Hypothesis profile as strict as they come: if the suite's generated checks
+# took their settings from it, each example (a real attack, 100 ms and more) would fail its
+# 1 ms deadline, and 1,000 examples would take minutes.
+STRICT_PROFILE = """
 from hypothesis import settings
-settings.register_profile("tiny", max_examples=3, derandomize=True, deadline=None)
-def pytest_configure(config):
-    settings.load_profile("tiny")
+settings.register_profile("strict", max_examples=1000, deadline=1, suppress_health_check=())
+settings.load_profile("strict")
 """
+
+
+# The profile this session runs (the repository's conftest chooses it).
+SESSION_PROFILE = os.environ.get("CHAOS_PROFILE", "default")
+
+
+@pytest.fixture(autouse=True)
+def _no_chaos_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A clean environment for each pytester run, and this session's own Hypothesis profile
+    back afterwards: a run in this process that loads `deep` would leave it loaded."""
+    for name in ("CHAOS_PROFILE", "CHAOS_TOLERANCE"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+    settings.load_profile(SESSION_PROFILE)
 
 
 def test_options_live_in_one_group(pytester: pytest.Pytester) -> None:
@@ -24,8 +58,10 @@ def test_options_live_in_one_group(pytester: pytest.Pytester) -> None:
         [
             "*chaos testing of TCP servers*",
             "*--chaos-target=HOST:PORT*",
+            "*--chaos-serve=COMMAND*",
             "*--chaos-idle-timeout=SECONDS*",
             "*--chaos-profile*",
+            "*--chaos-examples=N*",
         ]
     )
 
@@ -47,6 +83,22 @@ def test_fixtures_run_a_plan_against_a_fresh_toolkit_server(pytester: pytest.Pyt
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
 
 
+def test_the_async_fixture_runs_plans_in_a_trio_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import pytest
+        from chaos import ClientSpec
+
+        @pytest.mark.trio
+        async def test_attack(chaos_async, toolkit_server):
+            spec = ClientSpec(kind="never_send", params={"hold": 0.5}, count=2)
+            result = await chaos_async.run([spec], horizon=1.0)
+            assert result.counts["closed_by_server"] == 2
+            assert chaos_async.violations(result) == []
+            assert (await chaos_async.probe()).detail["available"]
+    """)
+    pytester.runpytest("-p", "trio").assert_outcomes(passed=1)
+
+
 @pytest.mark.parametrize(("how", "expected"), [("option", 300), ("env", 15)])
 def test_profiles_are_chosen_by_option_or_environment(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str, expected: int
@@ -54,81 +106,131 @@ def test_profiles_are_chosen_by_option_or_environment(
     pytester.makepyfile(f"""
         from hypothesis import settings
 
-        def test_profile():
+        def test_profile(chaos):
             assert settings.default.max_examples == {expected}
+            assert chaos.settings.max_examples == {expected}
     """)
+    monkeypatch.setenv("CHAOS_PROFILE", "ci")
     if how == "option":
-        monkeypatch.setenv("CHAOS_PROFILE", "ci")
         pytester.runpytest("--chaos-profile", "deep").assert_outcomes(passed=1)
     else:
-        monkeypatch.setenv("CHAOS_PROFILE", "ci")
         pytester.runpytest().assert_outcomes(passed=1)
 
 
-def test_a_remote_target_is_refused_without_the_opt_in(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("def test_it(chaos): pass")
-    result = pytester.runpytest("--chaos-target", "192.0.2.1:80")
-    assert result.ret != 0
-    result.stdout.fnmatch_lines(["*not loopback*--chaos-allow-remote*"])
+def test_the_generated_checks_carry_their_own_settings() -> None:
+    settings.register_profile("greedy", max_examples=1000, deadline=1)
+    chosen = settings.get_profile("greedy")
+    for profile, examples in ((None, 15), ("deep", 300)):
+        own = check_settings(profile)
+        assert (own.max_examples, own.deadline) == (examples, None) != (chosen.max_examples,)
+    assert check_settings("deep", examples=4).max_examples == 4
+    with pytest.raises(ValueError, match="examples"):
+        check_settings(examples=0)
 
 
-def test_the_wire_suite_passes_against_a_toolkit_server(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (("--chaos-target", "192.0.2.1:80"), "not loopback*--chaos-allow-remote"),
+        (("--chaos-target", "a" * 64 + ".example:80"), "--chaos-target: target: host*63"),
+        (("--chaos-target", "127.0.0.1"), "--chaos-target: target: expected HOST:PORT"),
+        (("--chaos-serve", "python -m app"), "--chaos-serve: needs {port}"),
+        (("--chaos-idle-timeout", "-1"), "--chaos-idle-timeout: must be > 0"),
+        (("--chaos-examples", "0"), "--chaos-examples: expected an integer >= 1"),
+    ],
+)
+def test_bad_options_are_one_line_before_any_test_runs(
+    pytester: pytest.Pytester, argv: tuple[str, ...], needle: str
 ) -> None:
-    monkeypatch.delenv("CHAOS_PROFILE", raising=False)
-    pytester.makepyfile(tiny=TINY_PROFILE)
-    pytester.syspathinsert()
-    result = pytester.runpytest("-p", "tiny", "--pyargs", "chaos.suite")
+    pytester.makepyfile("def test_it(chaos): pass")
+    result = pytester.runpytest(*argv)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: *{needle}*"])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_the_wire_suite_passes_against_a_toolkit_server_whatever_the_users_profile(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(STRICT_PROFILE)
+    result = pytester.runpytest("--pyargs", "chaos.suite", *EXAMPLES)
     result.assert_outcomes(passed=5)
 
 
-class _Hello(socketserver.BaseRequestHandler):
-    """Answers one read with a fixed reply; never times anything out (like socketserver)."""
-
-    def handle(self) -> None:
-        if self.request.recv(65536):
-            self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+def test_markers_pick_the_suites_checks(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--pyargs", "chaos.suite", "-m", "chaos_idle_timeout")
+    result.assert_outcomes(passed=1, deselected=4)
 
 
-@pytest.fixture
-def timeoutless_server() -> Iterator[str]:
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Hello)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"{host}:{port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+def test_the_check_fixture_runs_the_named_checks(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        def test_my_server_keeps_its_promises(chaos_check):
+            found = chaos_check(checks=["idle-timeout", "write-timeout"])
+            assert [f.verdict for f in found.findings] == ["pass", "pass"]
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)
 
 
-def test_the_wire_suite_catches_a_server_without_an_idle_timeout(
-    pytester: pytest.Pytester, timeoutless_server: str
-) -> None:
-    result = pytester.runpytest(
-        "--pyargs",
-        "chaos.suite",
-        "--chaos-target",
-        timeoutless_server,
-        "--chaos-idle-timeout",
-        "0.1",
-        "-k",
-        "idle_timeout",
-    )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*idle_timeout*server did not cut it*"])
+def test_check_server_takes_a_factory_and_returns_what_it_measured() -> None:
+    config = ServerConfig(idle_timeout=0.2, request_timeout=0.3, write_timeout=0.3, workers=4)
+    factory = functools.partial(Server, config, "http-hello")
+    few = check_settings(examples=2)
+    found = check_server(factory, idle_timeout=0.2, request_timeout=0.3, settings=few)
+    verdicts = {f.check: f.verdict for f in found.findings}
+    assert verdicts == {
+        "idle-timeout": "pass",
+        "request-timeout": "pass",
+        "write-timeout": "not promised",
+        "hogging": "pass",
+        "hostile-input": "pass",
+    }
+    idle = next(f for f in found.findings if f.check == "idle-timeout")
+    assert idle.measured.startswith("3 of 3 silent clients cut by the server after 0.2")
+
+
+def test_check_server_names_the_setting_a_server_does_not_enforce(timeoutless: str) -> None:
+    began = time.monotonic()
+    with pytest.raises(ConformanceError) as failed:
+        check_server(timeoutless, idle_timeout=0.2, checks=["idle-timeout"])
+    message = str(failed.value)
+    assert message.splitlines()[0] == f"{timeoutless} broke idle-timeout"
+    assert "idle_timeout not enforced (promised 0.2 s): 0 of 3 silent clients cut" in message
+    assert "server did not cut it" in message
+    # It gave up once the promise was clearly broken, not at some far horizon.
+    assert time.monotonic() - began < 0.2 + 3 * 0.25 + 0.2 + 2.0
+    with pytest.raises(ValueError, match="not loopback"):
+        check_server("192.0.2.1:80", idle_timeout=1)
+    with pytest.raises(ValueError, match="checks"):
+        check_server(timeoutless, checks=["idle"])
 
 
 def test_the_default_slack_follows_where_the_server_runs(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, timeoutless_server: str
+    pytester: pytest.Pytester, timeoutless: str
 ) -> None:
     # In this process the clients share the server's clock; across processes, verify's slack.
-    monkeypatch.delenv("CHAOS_TOLERANCE", raising=False)
     pytester.makepyfile("""
         def test_slack(chaos_expect, request):
             remote = request.config.getoption("chaos_target") is not None
             assert chaos_expect.tolerance == (0.25 if remote else 0.1)
     """)
     pytester.runpytest().assert_outcomes(passed=1)
-    pytester.runpytest("--chaos-target", timeoutless_server).assert_outcomes(passed=1)
+    pytester.runpytest("--chaos-target", timeoutless).assert_outcomes(passed=1)
+
+
+def test_a_served_command_that_dies_says_why(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_it(chaos_target): pass")
+    script = pytester.makepyfile(died="import sys; sys.exit('no config file here')")
+    result = pytester.runpytest("--chaos-serve", f"{sys.executable} {script} --port {{port}}")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*--chaos-serve: *python* exited with status 1*no config file*"])
+
+
+def test_a_served_command_is_the_target(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        def test_it(chaos_target, chaos_served, chaos_expect):
+            assert chaos_target == chaos_served.target
+            assert chaos_served.proc.poll() is None
+            assert chaos_expect.tolerance == 0.25
+    """)
+    command = f"{sys.executable} {TIMEOUTLESS} --port {{port}}"
+    pytester.runpytest("--chaos-serve", command).assert_outcomes(passed=1)

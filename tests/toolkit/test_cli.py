@@ -58,6 +58,8 @@ def test_serve_answers_and_stops_gracefully_on_a_signal(sig: int) -> None:
         ["--model", "forking"],
         ["--handler", "gopher"],
         ["--port", "99999"],
+        # A label past DNS's 63 characters: the resolver's IDNA codec raises UnicodeError.
+        ["--host", "a" * 64 + ".example"],
     ],
 )
 def test_bad_flags_get_one_line_and_exit_2(args: list[str]) -> None:
