@@ -27,7 +27,8 @@ __all__ = ["handle", "register"]
 
 EPILOG = """The bound comes from --expect idle-timeout=S request-timeout=S [write-timeout=S]
 (no connection held without progress longer than idle + request, + write while a response
-is unread; no probe unserved longer), or is given outright with --bound S."""
+is unread; no probe unserved longer), or is given outright with --bound S.
+example: chaos hunt --target 127.0.0.1:8080 --expect idle-timeout=5 request-timeout=10"""
 
 
 def register(subparsers: Subparsers) -> None:
