@@ -9,7 +9,7 @@ The names here are the few most code needs, in three groups:
   :class:`Progress`, on one process or several; a :class:`Segment` of it per host, and
   :func:`merge` for their results; :class:`LimitError` (:class:`FdLimitError` for open
   files) when the plan cannot fit, before any connection.
-- **one client of each fault**: ``await never_send(target, hold=5)`` and the other twelve;
+- **one client of each fault**: ``await never_send(target, hold=5)`` and the other thirteen;
   :data:`FAULTS` and :func:`get_fault` find a :class:`Fault` by kind; :func:`is_available` is
   the probes' default judgement.
 
@@ -37,6 +37,7 @@ from .faults import (
     oversized,
     probe,
     reset,
+    scripted,
     slow_body,
     slow_read,
     slow_send,
@@ -78,6 +79,7 @@ __all__ = [
     "reset",
     "run",
     "run_plan",
+    "scripted",
     "slow_body",
     "slow_read",
     "slow_send",

@@ -33,6 +33,7 @@ COMMAND_MODULES: list[str] = [
     "chaos.cli.run",
     "chaos.cli.merge",
     "chaos.cli.verify",
+    "chaos.cli.hunt",
 ]
 # The shell's status for a command ended by SIGINT (128 + 2).
 EXIT_INTERRUPTED = 130

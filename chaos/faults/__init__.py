@@ -13,6 +13,7 @@ from .oversized import OversizedParams, oversized
 from .probe import Predicate, ProbeParams, is_available, probe
 from .registry import FAULTS, get_fault, traits_of
 from .reset import ResetParams, reset
+from .scripted import ScriptedParams, scripted
 from .slow_body import SlowBodyParams, slow_body
 from .slow_read import SlowReadParams, slow_read
 from .slow_send import SlowSendParams, slow_send
@@ -32,6 +33,7 @@ __all__ = [
     "Predicate",
     "ProbeParams",
     "ResetParams",
+    "ScriptedParams",
     "SlowBodyParams",
     "SlowReadParams",
     "SlowSendParams",
@@ -48,6 +50,7 @@ __all__ = [
     "oversized",
     "probe",
     "reset",
+    "scripted",
     "slow_body",
     "slow_read",
     "slow_send",

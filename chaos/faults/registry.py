@@ -15,6 +15,7 @@ from .never_send import FAULT as NEVER_SEND
 from .oversized import FAULT as OVERSIZED
 from .probe import FAULT as PROBE
 from .reset import FAULT as RESET
+from .scripted import FAULT as SCRIPTED
 from .slow_body import FAULT as SLOW_BODY
 from .slow_read import FAULT as SLOW_READ
 from .slow_send import FAULT as SLOW_SEND
@@ -37,6 +38,7 @@ FAULTS: dict[str, Fault[Any]] = {
         OVERSIZED,
         FLOOD,
         HOLDER,
+        SCRIPTED,
         PROBE,
         ASK,
     )

@@ -1,6 +1,7 @@
 """Attacking one server from a test: run plans against a target and judge them from the wire.
 
-:class:`ChaosSession` is for plain test functions (each call runs trio itself);
+:class:`ChaosSession` is for plain test functions (each call runs trio itself), and its
+``hunt()`` searches scripted clients for a hold past the target's timeouts;
 :class:`AsyncChaosSession` is the same for code already inside trio (pytest-trio tests,
 ``trio.run``), whose calls are awaited instead.
 """
@@ -9,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import trio
 from hypothesis import settings
 
 from ..faults.probe import probe
+from ..hunt import HuntBounds, HuntResult, hunt
 from ..plan import ClientSpec, Plan
 from ..record import ClientRecord
 from ..result import ChaosResult
@@ -69,6 +72,18 @@ class ChaosSession(_Aimed):
     def probe(self) -> ClientRecord:
         """One well-formed request now; ``detail["available"]`` says whether it was served."""
         return trio.run(probe, self.target)
+
+    def hunt(self, *, budget: float = 10.0, seed: int = 0, **options: Any) -> HuntResult:
+        """Search client scripts for a hold past the target's timeouts, ``budget`` seconds
+        with ``seed`` (the same seed, the same search: fixed for CI); ``result.exit_code``
+        is 0 when every bound held. ``options`` are :func:`chaos.hunt.hunt`'s."""
+        bounds = HuntBounds(
+            idle_timeout=self.expect.idle_timeout,
+            request_timeout=self.expect.request_timeout,
+            write_timeout=self.expect.write_timeout,
+            tolerance=self.expect.tolerance,
+        )
+        return hunt(self.target, bounds, budget=budget, seed=seed, **options)
 
 
 @dataclass

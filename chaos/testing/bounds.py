@@ -7,13 +7,14 @@ The checkers judge against these; verify's per-check promises are
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 from toolkit import ServerConfig
 
 from ..faults.base import Deadline
 
-__all__ = ["DEFAULT_ACCEPT_LAG", "IN_PROCESS_TOLERANCE", "Bounds"]
+__all__ = ["DEFAULT_ACCEPT_LAG", "IN_PROCESS_TOLERANCE", "Bounds", "widened"]
 
 # An acceptor that only accepts and hands off takes well under a millisecond; 50 ms is the
 # bound the toolkit issue sets for "accepted or rejected at once".
@@ -22,6 +23,14 @@ DEFAULT_ACCEPT_LAG = 0.05
 # only thread wake-ups and GC pauses on a loaded 2-core machine. A server in another process
 # is judged with verify's WIRE_TOLERANCE (0.25 s), which adds its scheduler and timers.
 IN_PROCESS_TOLERANCE = 0.1
+
+
+def widened(slack: float) -> float:
+    """``slack`` scaled by how oversubscribed the CPUs are now (1-minute load per core, at
+    least 1): for judgements whose error includes scheduling delay, which grows with the
+    machine's load, not the server's."""
+    per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return slack * max(1.0, per_core)
 
 
 def _optional_seconds(name: str, value: float | None) -> None:

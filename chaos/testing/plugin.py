@@ -5,7 +5,8 @@ the end; `toolkit_server` (per test) is a fresh one with short timeouts; `chaos_
 (session) is the user's own server command (`--chaos-serve "python -m app --port {port}"`);
 `chaos_target` is the server under test (`--chaos-target HOST:PORT`, else the served
 command, else a fresh toolkit server); `chaos_expect` is what it promises; `chaos` runs plans
-against it and judges them from the wire (`chaos_async` is the same for trio tests, awaited);
+against it and judges them from the wire, and `chaos.hunt(budget=...)` searches scripted
+clients for a hold past its timeouts (`chaos_async` is the same for trio tests, awaited);
 `chaos_check` runs the whole conformance suite from a user's own test. Options live in one
 group, `chaos`; the Hypothesis profiles `ci` and `deep` are chosen with `--chaos-profile` or
 CHAOS_PROFILE; markers `chaos_<check>` pick the suite's checks.

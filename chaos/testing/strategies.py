@@ -24,6 +24,7 @@ from ..faults import (
     OversizedParams,
     ProbeParams,
     ResetParams,
+    ScriptedParams,
     SlowBodyParams,
     SlowlorisParams,
     SlowReadParams,
@@ -36,14 +37,19 @@ from ..faults.registry import FAULTS, get_fault
 from ..faults.reset import DATA
 from ..params import FaultParams, HoldParams
 from ..plan import ClientSpec, Plan
+from ..script.steps import format_steps
+from ..script.strategies import Script, moves, scripts
 
 __all__ = [
     "FAULT_KINDS",
     "LARGE_RESPONSE",
+    "Script",
     "chaos_plans",
     "client_specs",
     "fault_params",
+    "moves",
     "payloads",
+    "scripts",
     "server_configs",
 ]
 
@@ -190,6 +196,13 @@ def fault_params(
             hold=hold,
         ),
         ProbeParams: st.builds(ProbeParams),
+        ScriptedParams: st.builds(
+            ScriptedParams,
+            steps=scripts(tick=interval[0], max_moves=2, large_path=LARGE_RESPONSE).map(
+                lambda s: format_steps(s.steps)
+            ),
+            hold=hold,
+        ),
     }
 
 

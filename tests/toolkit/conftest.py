@@ -13,16 +13,6 @@ from toolkit import DISPATCH_MODES, HTTP_PARSERS, MODELS, Server, ServerConfig
 TOLERANCE = float(os.environ.get("TOOLKIT_TEST_TOLERANCE", "0.1"))
 
 
-def widened(slack: float) -> float:
-    """`slack` scaled by how oversubscribed the CPUs are now (1-minute load per core, at least 1).
-
-    For assertions whose error includes this process's own scheduling delay (thousands of
-    sockets observed by one Python loop), which grows with the machine's load, not the server's.
-    """
-    per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
-    return slack * max(1.0, per_core)
-
-
 # Every (model, dispatch) pair a server can run as.
 SERVER_MODES = [("pool", d) for d in DISPATCH_MODES] + [(m, "on-accept") for m in MODELS[1:]]
 

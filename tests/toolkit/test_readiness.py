@@ -12,10 +12,11 @@ import sys
 import time
 from collections.abc import Callable
 
+from chaos.testing.bounds import widened
 from toolkit import Server
 
 from .clients import GET, STUCK, connect, http_get, read_until_closed
-from .conftest import TOLERANCE, widened
+from .conftest import TOLERANCE
 
 HELD = 10_000
 WORKERS = 4

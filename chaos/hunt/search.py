@@ -1,0 +1,403 @@
+"""The search: Hypothesis draws scripts, ``target()`` steers it toward costlier ones, and
+shrinking turns the first that breaks a bound into the smallest that still does.
+
+Each example is a trial (:mod:`.trial`): a real run against the target, so its numbers carry
+the machine's noise. Two things make the same seed give the same search all the same: the
+scripts' timings are whole ticks (never a float drawn freely), and what steers the search,
+each ``target()`` score, is the measure rounded to the tolerance, so noise below half of it
+cannot change the next example. (A server deadline sitting half-way between two quanta can
+still flip one; the search digest in the result tells two runs apart.) Nothing else feeds
+back: no example database, no time-based choice (one bug is reported, so Hypothesis stops
+generating at the first one rather than after a time). The budget is split before any
+traffic: a trial starts only if it fits, leaving room to replay what broke a bound.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import hypothesis
+import trio
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis.strategies import SearchStrategy
+
+from ..plan import Plan
+from ..script.strategies import Script, scripts
+from ..target import Target, as_target
+from ..verify.verdict import CheckResult, Verdict
+from .bound import HuntBounds
+from .measures import MEASURES, Measure, quantise
+from .result import HuntResult
+from .trial import ServerLog, Setup, Trial, run_trial
+
+__all__ = [
+    "DEFAULT_BUDGET",
+    "DEFAULT_CAP",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MOVES",
+    "Say",
+    "hunt",
+]
+
+Say = Callable[[str], None]
+
+# A minute: enough for a few dozen trials against deadlines of a few seconds.
+DEFAULT_BUDGET = 60.0
+# Without any bound, each scripted client is held this long: past most servers' defaults.
+DEFAULT_CAP = 12.0
+# Moves per script: room for a setup, the attack and a twist; few enough to read (and each
+# trial short: a move past the attack mostly waits for the server to close).
+DEFAULT_MOVES = 3
+# A trial lasts this long past the longest bound, so a hold that outlasts it is seen clearly.
+MARGIN_TICKS = 2
+# A loopback handshake takes microseconds; a second covers one dropped SYN's retry.
+DEFAULT_CONNECT_TIMEOUT = 1.0
+# Examples per Hypothesis run: it steers by target() from half-way through a run, so a run
+# this short is steered within the first minute; a budget that outlasts one starts another
+# (with a seed derived from the hunt's), until a bound breaks or the budget ends.
+ROUND_EXAMPLES = 20
+# Runs at most: a bound on the loop, far past any budget.
+MAX_ROUNDS = 10_000
+
+
+class _OutOfTime(BaseException):
+    """Raised between examples once no further trial fits: Hypothesis stops at once."""
+
+
+class _Enough(BaseException):
+    """Raised once shrinking has had its share of trials: the smallest so far stands."""
+
+
+class _Broken(AssertionError):
+    """A trial broke a bound: Hypothesis shrinks the script that did it."""
+
+
+def _size(trial: Trial) -> tuple[int, int]:
+    """How small a script is: its steps, then its text."""
+    return len(trial.script.steps), len(trial.steps)
+
+
+@dataclass
+class _Tracker:
+    """Every trial, and per measure the worst one and the smallest that broke its bound."""
+
+    bounds: HuntBounds
+    began: float
+    tried: list[str] = field(default_factory=list)
+    worst: dict[Measure, Trial] = field(default_factory=dict)
+    broken: dict[Measure, Trial] = field(default_factory=dict)
+    runs: dict[str, list[Trial]] = field(default_factory=dict)
+    found: tuple[int, float] | None = None
+
+    def bound(self, measure: Measure, script: Script) -> float | None:
+        if measure is Measure.WORKER:
+            return self.bounds.worker_bound(reads_promptly=script.reads_promptly)
+        return self.bounds.wire(reads_promptly=script.reads_promptly)
+
+    def breaks(self, trial: Trial, measure: Measure) -> bool:
+        bound = self.bound(measure, trial.script)
+        value = trial.values.get(measure)
+        return bound is not None and value is not None and value > bound + self.bounds.tolerance
+
+    def add(self, trial: Trial) -> list[Measure]:
+        """Take ``trial`` into account; the measures whose bound it broke."""
+        self.tried.append(trial.steps)
+        self.runs.setdefault(trial.steps, []).append(trial)
+        broken = []
+        for measure, value in trial.values.items():
+            best = self.worst.get(measure)
+            if best is None or value > best.values[measure]:
+                self.worst[measure] = trial
+            if self.breaks(trial, measure):
+                broken.append(measure)
+                smallest = self.broken.get(measure)
+                if smallest is None or _size(trial) < _size(smallest):
+                    self.broken[measure] = trial
+        if broken and self.found is None:
+            self.found = (len(self.tried), time.monotonic() - self.began)
+        return broken
+
+    def confirmed(self, measure: Measure, steps: str) -> bool | None:
+        """Whether every run of ``steps`` broke the bound of ``measure`` (None: run once)."""
+        runs = self.runs.get(steps, [])
+        if len(runs) < 2:
+            return None
+        return all(self.breaks(t, measure) for t in runs)
+
+    @property
+    def shrinking(self) -> int:
+        """Trials since a bound first broke (0 before)."""
+        return 0 if self.found is None else len(self.tried) - self.found[0]
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256("\n".join(self.tried).encode()).hexdigest()[:16]
+
+
+def _settings(examples: int) -> settings:
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=False,  # the hunt's own seed decides, through @seed
+        phases=(Phase.generate, Phase.target, Phase.shrink),
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
+
+
+def _quiet(text: str) -> None:
+    """The default ``say``: progress goes nowhere."""
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s"
+
+
+def _round_seed(seed: int, number: int) -> int:
+    """Round ``number``'s Hypothesis seed: the hunt's own for the first, then derived."""
+    return (
+        seed
+        if number == 0
+        else int.from_bytes(
+            hashlib.sha256(f"chaos hunt:{seed}:{number}".encode()).digest()[:8], "big"
+        )
+    )
+
+
+def _round(
+    strategy: SearchStrategy[Script],
+    round_seed: int,
+    setup: Setup,
+    tracker: _Tracker,
+    deadline: float,
+    say: Say,
+    shrinks: int | None = None,
+) -> None:
+    """One Hypothesis run of ROUND_EXAMPLES trials; raises what Hypothesis raises at its end
+    (the shrunk failure), or _OutOfTime once a trial would not end by ``deadline`` (with a
+    trial's time to spare for a replay, once a bound has broken)."""
+    tolerance = tracker.bounds.tolerance
+
+    @hypothesis.seed(round_seed)
+    @_settings(ROUND_EXAMPLES)
+    @given(strategy)
+    def attempt(script: Script) -> None:
+        spare = setup.horizon if tracker.broken else 0.0
+        if time.monotonic() + setup.horizon + spare > deadline:
+            raise _OutOfTime
+        if shrinks is not None and tracker.shrinking >= shrinks:
+            raise _Enough
+        trial = trio.run(run_trial, setup, script)
+        broken = tracker.add(trial)
+        for measure, value in trial.values.items():
+            hypothesis.target(quantise(value, tolerance), label=measure.value)
+        shown = ", ".join(f"{m} {_seconds(v)}" for m, v in trial.values.items())
+        flag = f"  BROKEN: {', '.join(broken)}" if broken else ""
+        say(f"#{len(tracker.tried)} {shown}: {trial.steps or '(nothing sent)'}{flag}")
+        if broken:
+            raise _Broken(", ".join(broken))
+
+    attempt()
+
+
+def hunt(
+    target: Target | str,
+    bounds: HuntBounds,
+    *,
+    budget: float = DEFAULT_BUDGET,
+    seed: int = 0,
+    clients: int = 1,
+    protocol: str = "http",
+    max_moves: int = DEFAULT_MOVES,
+    moves: tuple[str, ...] | None = None,
+    shrinks: int | None = None,
+    cap: float = DEFAULT_CAP,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    server_log: ServerLog | None = None,
+    say: Say | None = None,
+) -> HuntResult:
+    """Search scripts for the costliest against ``target`` within ``budget`` seconds.
+
+    ``clients`` of each script run at once (the target's workers, to see whether they can
+    deny service to a probe); ``server_log`` reads an in-process server's records for the
+    worker measure; ``moves`` narrows the search to those of
+    :func:`chaos.script.strategies.moves`; ``shrinks`` caps the trials spent shrinking
+    once a bound broke (None: as many as the budget allows). The same ``seed`` tries the
+    same scripts in the same order (see the module's docstring for what could make it
+    differ). Synchronous: call it outside trio.
+    """
+    say = say or _quiet
+    if not budget > 0:
+        raise ValueError(f"budget: must be > 0 seconds, got {budget!r}")
+    aim = as_target(target)
+    began = time.monotonic()
+    longest = bounds.longest
+    tick = bounds.tick
+    hold = (longest if longest is not None else cap) + 2 * bounds.tolerance + MARGIN_TICKS * tick
+    setup = Setup(
+        target=aim,
+        clients=clients,
+        hold=hold,
+        probe_every=min(bounds.tolerance, 4 * tick),
+        protocol=protocol,
+        seed=seed,
+        connect_timeout=connect_timeout,
+        server_log=server_log,
+    )
+    deadline = began + budget
+    tracker = _Tracker(bounds, began)
+    strategy = scripts(protocol, tick=tick, max_moves=max_moves, only=moves)
+    ran_out = False
+    for number in range(MAX_ROUNDS):
+        try:
+            _round(strategy, _round_seed(seed, number), setup, tracker, deadline, say, shrinks)
+        except _Enough:
+            break
+        except _OutOfTime:
+            ran_out = True
+            break
+        except Exception:  # the shrunk failure (or a flaky one): the tracker has it
+            pass
+        if tracker.broken:
+            break
+    replays = _replay(tracker, setup, deadline, say)
+    rows = tuple(_row(m, tracker, replays, bounds) for m in MEASURES if _wanted(m, setup))
+    notes = []
+    if ran_out:
+        notes.append(f"the {budget:g} s budget ran out after {len(tracker.tried)} scripts")
+    return HuntResult(
+        target=str(aim),
+        seed=seed,
+        budget=budget,
+        rows=rows,
+        worst=_worst_plan(tracker),
+        examples=len(tracker.tried),
+        duration=time.monotonic() - began,
+        search=tracker.digest,
+        found_after=None if tracker.found is None else tracker.found[1],
+        found_at=None if tracker.found is None else tracker.found[0],
+        notes=tuple(notes),
+        budget_ran_out=ran_out,
+    )
+
+
+def _wanted(measure: Measure, setup: Setup) -> bool:
+    if measure is Measure.WORKER:
+        return setup.server_log is not None
+    return measure is not Measure.PROBE or setup.protocol == "http"
+
+
+def _replay(tracker: _Tracker, setup: Setup, deadline: float, say: Say) -> dict[str, Trial | None]:
+    """Replay each smallest breaking script not yet seen twice, while the budget allows."""
+    replays: dict[str, Trial | None] = {}
+    for measure, trial in tracker.broken.items():
+        steps = trial.steps
+        if steps in replays or tracker.confirmed(measure, steps) is not None:
+            continue
+        if time.monotonic() + setup.horizon > deadline:
+            replays[steps] = None
+            continue
+        again = trio.run(run_trial, setup, trial.script)
+        tracker.runs[steps].append(again)
+        replays[steps] = again
+        shown = ", ".join(f"{m} {_seconds(v)}" for m, v in again.values.items())
+        say(f"replay: {shown}: {steps}")
+    return replays
+
+
+def _bound_text(measure: Measure, bounds: HuntBounds) -> str | None:
+    if measure is Measure.WORKER:
+        return bounds.display(bounds.worker)
+    prompt = bounds.wire(reads_promptly=True)
+    unread = bounds.wire(reads_promptly=False)
+    if prompt is None:
+        return None
+    if unread is None or unread == prompt:
+        return f"{prompt:g} s"
+    return f"{prompt:g} s ({unread:g} s unread)"
+
+
+def _row(
+    measure: Measure, tracker: _Tracker, replays: dict[str, Trial | None], bounds: HuntBounds
+) -> CheckResult:
+    expected = _bound_text(measure, bounds)
+    worst = tracker.worst.get(measure)
+    broken = tracker.broken.get(measure)
+    if worst is None:
+        verdict = Verdict.SKIPPED if expected is None else Verdict.INCONCLUSIVE
+        why = "no trial fitted the budget" if not tracker.tried else "no trial measured it"
+        return CheckResult(
+            check=measure.value,
+            expected=expected,
+            measured=f"not measured: {why}",
+            verdict=verdict,
+            reason="" if expected is None else f"expected at most {expected}, but {why}",
+        )
+    value = worst.values[measure]
+    detail: dict[str, object] = {
+        "title": measure.meaning,
+        "worst": value,
+        "worst_steps": worst.steps,
+        "steps": worst.steps,
+        "plan": worst.plan.to_json(),
+    }
+    measured = _seconds(value)
+    if broken is None:
+        verdict = Verdict.INFO if expected is None else Verdict.PASS
+        return CheckResult(
+            check=measure.value,
+            expected=expected,
+            measured=measured,
+            verdict=verdict,
+            value=value,
+            detail=detail,
+        )
+    found = broken.values[measure]
+    bound = tracker.bound(measure, broken.script)
+    assert bound is not None
+    detail.update(steps=broken.steps, plan=broken.plan.to_json(), broken=found, bound=bound)
+    confirmed = tracker.confirmed(measure, broken.steps)
+    again = replays.get(broken.steps)
+    if again is not None:
+        detail["replayed"] = again.values.get(measure)
+    measured += f"; {_seconds(found)} by a {len(broken.script.steps)}-step script"
+    if confirmed:
+        verdict = Verdict.FAIL
+        reason = (
+            f"expected at most {bound:g} s ± {bounds.tolerance:g} s, but a script held it "
+            f"{_seconds(found)}, and again on replay"
+        )
+    else:
+        verdict = Verdict.INCONCLUSIVE
+        seen = "there was no time to replay it" if confirmed is None else "not on replay"
+        reason = f"a script held it {_seconds(found)} (bound {bound:g} s) once, {seen}"
+    return CheckResult(
+        check=measure.value,
+        expected=expected,
+        measured=measured,
+        verdict=verdict,
+        value=value,
+        reason=reason,
+        detail=detail,
+    )
+
+
+def _worst_plan(tracker: _Tracker) -> Plan | None:
+    """The plan of the worst attack: the smallest that broke a bound (in measure order),
+    else the one that cost the most against its bound."""
+    for measure in MEASURES:
+        if measure in tracker.broken:
+            return tracker.broken[measure].plan
+    best: tuple[float, Trial] | None = None
+    for measure, trial in tracker.worst.items():
+        bound = tracker.bound(measure, trial.script) or 1.0
+        ratio = trial.values[measure] / bound
+        if best is None or ratio > best[0]:
+            best = (ratio, trial)
+    return None if best is None else best[1].plan
