@@ -29,9 +29,15 @@ _CHOICES = {
 }
 
 
+# Every character str.splitlines() breaks a line at (not only \n and \r), escaped.
+_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_BREAKS = {ord(c): c.encode("unicode_escape").decode() for c in _BREAKS}
+
+
 def _one_line(text: str) -> str:
-    """``text`` as one line: a user's value may hold line breaks, shown escaped."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    """``text`` as one line: a user's value (a path, a flag, a plan's key) may hold line
+    breaks, shown escaped."""
+    return text.translate(_LINE_BREAKS)
 
 
 class _OneLineParser(argparse.ArgumentParser):

@@ -16,7 +16,7 @@ from ..result import ChaosResult
 from ..runner import Progress, clients_in, run
 from ..target import Target, unreachable
 from .table import format_table
-from .usage import UsageError
+from .usage import UsageError, one_line
 
 __all__ = [
     "EXIT_FAILED",
@@ -161,7 +161,7 @@ def execute(
     except (LimitError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     except ShardError as exc:
-        print(f"chaos: {exc}", file=sys.stderr)
+        print(f"chaos: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         if show is not None:

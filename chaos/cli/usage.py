@@ -14,9 +14,15 @@ EXIT_USAGE = 2
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
+# Every character str.splitlines() breaks a line at (not only \n and \r), escaped.
+_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_BREAKS = {ord(c): c.encode("unicode_escape").decode() for c in _BREAKS}
+
+
 def one_line(text: str) -> str:
-    """``text`` as one line: a user's value (a path, a flag) may hold line breaks, escaped here."""
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    """``text`` as one line: a user's value (a path, a flag, a plan's key) may hold line
+    breaks, shown escaped."""
+    return text.translate(_LINE_BREAKS)
 
 
 class UsageError(Exception):
