@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 from collections.abc import Iterator
@@ -13,6 +14,12 @@ import pytest
 # (CHAOS_PROFILE=deep for a real search); the plugin reads this in pytest_configure.
 os.environ.setdefault("CHAOS_PROFILE", "ci")
 pytest_plugins = ["pytester"]
+
+# Started as a background job of a script, this process inherits SIGINT ignored, and so would
+# every process it starts: the tests that interrupt a run (Ctrl-C as a user sends it) would
+# wait for a signal nobody hears. Run as in a terminal instead.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # How long threads get to finish exiting after the code under test says it is done.
 THREAD_EXIT_WAIT = 2.0
