@@ -10,10 +10,10 @@ client reads what it is sent).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..fields import optional_seconds
 from ..verify.expectations import Expectations
 from ..verify.settings import WIRE_TOLERANCE
 
@@ -29,15 +29,6 @@ TICKS_PER_IDLE = 8
 DEFAULT_TICK = 0.125
 
 
-def _seconds(name: str, value: float | None) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{name}: expected seconds or None, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name}: must be > 0, got {value!r}")
-
-
 @dataclass(frozen=True, kw_only=True)
 class HuntBounds:
     """The target's promises as a hunt judges them; None is "not promised"."""
@@ -51,8 +42,8 @@ class HuntBounds:
 
     def __post_init__(self) -> None:
         for name in ("idle_timeout", "request_timeout", "write_timeout", "hold", "worker"):
-            _seconds(name, getattr(self, name))
-        _seconds("tolerance", self.tolerance)
+            optional_seconds(name, getattr(self, name))
+        optional_seconds("tolerance", self.tolerance)
 
     def wire(self, *, reads_promptly: bool) -> float | None:
         """The bound of both wire measures for a client that reads promptly (or not)."""

@@ -6,13 +6,13 @@ The checkers judge against these; verify's per-check promises are
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 
 from toolkit import ServerConfig
 
 from ..faults.base import Deadline
+from ..fields import optional_seconds
 
 __all__ = ["DEFAULT_ACCEPT_LAG", "IN_PROCESS_TOLERANCE", "Bounds", "widened"]
 
@@ -31,15 +31,6 @@ def widened(slack: float) -> float:
     machine's load, not the server's."""
     per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
     return slack * max(1.0, per_core)
-
-
-def _optional_seconds(name: str, value: float | None) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{name}: expected seconds or None, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name}: must be > 0, got {value!r}")
 
 
 def _optional_count(name: str, value: int | None) -> None:
@@ -65,11 +56,11 @@ class Bounds:
 
     def __post_init__(self) -> None:
         for name in ("idle_timeout", "request_timeout", "write_timeout", "queue_timeout"):
-            _optional_seconds(name, getattr(self, name))
+            optional_seconds(name, getattr(self, name))
         for name in ("workers", "max_pending", "max_open"):
             _optional_count(name, getattr(self, name))
-        _optional_seconds("accept_lag", self.accept_lag)
-        _optional_seconds("tolerance", self.tolerance)
+        optional_seconds("accept_lag", self.accept_lag)
+        optional_seconds("tolerance", self.tolerance)
 
     def deadline(self, which: Deadline) -> float | None:
         """The promised setting of deadline ``which``, or None when nothing is promised."""
