@@ -18,7 +18,8 @@ __all__ = ["MAX_COUNT", "MAX_HORIZON", "ClientSpec", "Plan"]
 
 # An hour: a longer soak should be several plans, each with its own saved result.
 MAX_HORIZON = 3600.0
-# Beyond the ~28k ephemeral ports one host can use towards one server address.
+# Past what one machine holds: sources over 127.0.0.0/8 and shards lift the ~28k ephemeral
+# ports of one address and the open files of one process, but a plan stays a test, not a load.
 MAX_COUNT = 100_000
 
 
