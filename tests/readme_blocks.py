@@ -57,7 +57,7 @@ PORT_FLAG = "--port 8080"
 DIRECTIVES = ("expect", "background", "against", "file", "exit", "not run")
 # A block runs for seconds (each example is short by design); a hang ends here.
 BLOCK_TIMEOUT = 120
-# The main job, the README's first command, takes ~25 s, so .ci/run runs it as written; here
+# The main job, the README's first command, takes ~15 s, so .ci/run runs it as written; here
 # its last step runs as a user runs it, on the same embedded default server, with two of its
 # checks (about a second): the command the README shows, with a short override.
 MAIN_JOB = "python -m chaos verify"
