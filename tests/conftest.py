@@ -4,8 +4,13 @@ session so that they overlap the rest of the suite instead of adding to it."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +19,7 @@ from chaos.testing.serve import ServedCommand
 from .plugin.users import Run, start_runs
 from .readme_blocks import BLOCKS, Reading, read
 from .real_servers import NGINX, README_TIMEOUT, nginx
-from .userenv import Lane, UserEnv, build
+from .userenv import INSTALL_TIMEOUT, ROOT, Lane, UserEnv, build
 
 # Session fixtures started before the first test when a selected test uses them, in the
 # order their tests come.
@@ -24,9 +29,63 @@ EARLY = ("user_runs", "readme_reading")
 LANE = Lane(width=3)
 
 
+class _Early:
+    """The user's environment, built by a process of its own from the end of collection (it
+    takes seconds of pip, and a thread here would open descriptors under the tests that count
+    theirs); the EARLY fixtures start at the first test after it is ready."""
+
+    def __init__(self) -> None:
+        self.root: Path | None = None
+        self.builder: subprocess.Popen[bytes] | None = None
+        self.used: set[str] = set()
+        self.started = False
+
+    def start(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="chaos-user-"))
+        code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from tests.userenv import build; "
+        code += f"from pathlib import Path; build(Path({str(self.root)!r}))"
+        with (self.root / "build.log").open("wb") as log:
+            self.builder = subprocess.Popen(
+                [sys.executable, "-c", code], stdin=subprocess.DEVNULL, stdout=log, stderr=log
+            )
+
+    def ready(self) -> bool:
+        return self.builder is not None and self.builder.poll() is not None
+
+    def env(self) -> UserEnv:
+        assert self.builder is not None and self.root is not None
+        if self.builder.wait(INSTALL_TIMEOUT) != 0:
+            log = (self.root / "build.log").read_text(errors="replace")
+            raise RuntimeError(f"building the user's environment failed: {log[-2000:]}")
+        return UserEnv(self.root / "venv")
+
+    def stop(self) -> None:
+        if self.builder is not None and self.builder.poll() is None:
+            self.builder.kill()
+            self.builder.wait()
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+EARLY_STATE = _Early()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    used = {name for item in items for name in getattr(item, "fixturenames", ())}
+    EARLY_STATE.used = used & set(EARLY)
+    if EARLY_STATE.used and EARLY_STATE.builder is None:
+        EARLY_STATE.start()
+
+
+def pytest_unconfigure() -> None:
+    EARLY_STATE.stop()
+
+
 @pytest.fixture(scope="session")
 def user_env(tmp_path_factory: pytest.TempPathFactory) -> UserEnv:
     """A fresh virtual environment outside the repository with this checkout installed."""
+    if EARLY_STATE.builder is not None:
+        return EARLY_STATE.env()
     return build(tmp_path_factory.mktemp("user"))
 
 
@@ -64,12 +123,16 @@ def user_runs(
         yield start_runs(user_env, root, stack)
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def _start_early(request: pytest.FixtureRequest) -> None:
-    """Start the EARLY fixtures the selected tests use, before the first test runs."""
-    used = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    """Start the EARLY fixtures the selected tests use, at the first test that finds the
+    user's environment built (the tests before it run meanwhile)."""
+    early = EARLY_STATE
+    if early.started or not early.ready():
+        return
+    early.started = True
     for name in EARLY:
-        if name in used:
+        if name in early.used:
             request.getfixturevalue(name)
 
 
