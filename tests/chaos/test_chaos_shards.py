@@ -43,7 +43,7 @@ MIXED = [
     ClientSpec(kind="garbage", params={"size": 300, "hold": 0.1}, count=5),
     ClientSpec(kind="garbage", params={"size": 300, "mode": "faker", "hold": 0.1}, count=3),
     ClientSpec(kind="reset", params={"size": 50, "data": "random"}, count=4),
-    ClientSpec(kind="slow_send", params={"size": 40, "chunk": 20, "interval": 0.01, "hold": 0.1}),
+    ClientSpec(kind="slow_send", params={"size": 40, "chunk": 20, "interval": 0.01, "hold": 0.5}),
 ]
 
 

@@ -17,7 +17,7 @@ from chaos.target import Target
 from chaos.verify import Expectations, ProbeState, Verdict, VerifySettings, parse_expectations
 from chaos.verify.checks.half_close import judge as judge_half_close
 from chaos.verify.checks.idle_timeout import judge as judge_idle
-from chaos.verify.checks.timing import judge_seconds
+from chaos.verify.checks.timing import excuse_lag, judge_seconds
 from chaos.verify.observe import turned_away, view_probe
 from chaos.verify.output.junit import render_junit
 from chaos.verify.output.text import format_table, summary_line
@@ -81,6 +81,24 @@ def test_seconds_within_tolerance_pass_and_outside_fail():
     assert ok.verdict is Verdict.PASS and ok.value == pytest.approx(5.005)
     late = judge_seconds("idle-timeout", expect, [5.04, 5.2], cap=8, tolerance=0.1)
     assert late.verdict is Verdict.FAIL and "measured 5.20 s" in late.reason
+
+
+def test_a_close_late_by_no_more_than_the_machines_own_lag_is_undecided_not_failed():
+    # A write timeout of 1 s seen at 1.43 s on a machine whose baseline probe took 214 ms.
+    expect = Expectations(write_timeout=1.0)
+    late = judge_seconds("write-timeout", expect, [1.43], cap=4, tolerance=0.25)
+    assert late.verdict is Verdict.FAIL
+    excused = excuse_lag(late, expect, lag=0.214)
+    assert excused.verdict is Verdict.INCONCLUSIVE and excused.measured == late.measured
+    assert "214 ms to answer a probe" in excused.reason
+    # Later than the lag explains, early, or on a quick machine: still the server's.
+    assert excuse_lag(late, expect, lag=0.1).verdict is Verdict.FAIL
+    early = judge_seconds("write-timeout", expect, [0.5], cap=4, tolerance=0.25)
+    assert excuse_lag(early, expect, lag=1.0).verdict is Verdict.FAIL
+    never = judge_seconds("write-timeout", expect, [None], cap=4, tolerance=0.25)
+    assert excuse_lag(never, expect, lag=1.0).verdict is Verdict.FAIL
+    ok = judge_seconds("write-timeout", expect, [1.1], cap=4, tolerance=0.25)
+    assert excuse_lag(ok, expect, lag=1.0) is ok
 
 
 def test_no_close_is_none_within_cap_never_a_number():

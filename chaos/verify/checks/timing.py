@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 from ..expectations import Expectations
 from ..settings import VerifySettings
-from ..verdict import CheckResult, judged, undecided
+from ..verdict import CheckResult, Verdict, judged, undecided
 
-__all__ = ["judge_seconds", "judge_timeout"]
+__all__ = ["excuse_lag", "judge_seconds", "judge_timeout"]
 
 
 def _fmt(value: float) -> str:
@@ -106,3 +106,34 @@ def judge_seconds(
         failure=failure,
         detail=detail,
     )
+
+
+def excuse_lag(result: CheckResult, expectations: Expectations, lag: float) -> CheckResult:
+    """``result`` undecided, not FAIL, when every connection closed late by no more than
+    ``lag`` past the tolerance: ``lag`` is how slow this machine answered a probe with nothing
+    held, so a lateness that small may be ours in seeing the close, not the server's."""
+    promised = expectations.seconds(result.check)
+    samples = result.detail.get("samples")
+    tolerance = result.detail.get("tolerance")
+    granularity = result.detail.get("granularity", 0.0)
+    if (
+        result.verdict is not Verdict.FAIL
+        or promised is None
+        or not isinstance(samples, list)
+        or not samples
+        or not all(isinstance(s, float | int) for s in samples)
+        or not isinstance(tolerance, float | int)
+        or not isinstance(granularity, float | int)
+    ):
+        return result
+    latest = promised + granularity + tolerance
+    worst = max(samples)
+    if min(samples) < promised - tolerance or worst > latest + lag:
+        return result  # early, or later than this machine's lag explains: the server's
+    why = (
+        f"measured {_fmt(worst)}, {worst - latest:.2f} s past {expectations.display(result.check)}"
+        f" + {tolerance:g} s, but this machine took {lag * 1000:.0f} ms to answer a probe with "
+        "nothing held: a lateness that small cannot be told from our own"
+    )
+    measured, detail = result.measured, result.detail
+    return undecided(result.check, expectations, why, measured=measured, detail=detail)

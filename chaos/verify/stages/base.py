@@ -53,6 +53,9 @@ class RunState:
         self.calibration: Calibration | None = None
         # The baseline probe, before any attack (a request answered with nothing held).
         self.baseline: ProbeView | None = None
+        # How long the baseline probe (nothing held) took to be answered, in seconds: how late
+        # this machine may see anything, which no measurement can be finer than.
+        self.lag = 0.0
         # The stage running now and when it began, for the "still waiting" lines.
         self.current: tuple[str, float] = ("", 0.0)
 

@@ -34,6 +34,8 @@ async def run(state: RunState, limit: float) -> None:
     state.stages.append(stage)
     views = probe_views(stage, settings)
     state.baseline = views[0] if views else None
+    if state.baseline is not None and state.baseline.latency is not None:
+        state.lag = state.baseline.latency
     seen = views[0].describe() if views else "did not run"
     state.notes.append(f"baseline probe: {seen}")
     state.say(f"  baseline probe: {seen}")

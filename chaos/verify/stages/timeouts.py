@@ -24,13 +24,14 @@ from ..checks import (
     write_timeout,
 )
 from ..checks.base import TimeoutCheck
+from ..checks.timing import excuse_lag
 from ..expectations import CHECKS
 from ..observe import turned_away, within_idle
 from ..probes import probe_role, probe_views
 from ..settings import MARGIN, VerifySettings
 from ..stage import run_stage
 from ..verdict import CheckResult
-from .base import RunState, Stage
+from .base import Judge, RunState, Stage
 
 __all__ = ["STAGE", "TIMEOUT_CHECKS"]
 
@@ -97,7 +98,7 @@ async def run(state: RunState, limit: float) -> None:
         if not kept or (saturated and check is not half_close):
             rerun.append((check, kept))
             continue
-        state.decide(functools.partial(check.judge, kept))
+        state.decide(_lag_excused(functools.partial(check.judge, kept), state.lag))
     if saturated and rerun:
         seen = guard_views[0].describe() if guard_views else "did not run"
         clients = sum(r.spec.count for r in roles)
@@ -117,7 +118,7 @@ async def _alone(
     need = settings.connect_timeout + settings.timeout_cap(check.CHECK) + MARGIN
     if need > state.left_for(STAGE.name):
         if before:
-            state.decide(functools.partial(_saturated, check, before))
+            state.decide(_lag_excused(functools.partial(_saturated, check, before), state.lag))
         else:
             why = "the server was busy with the other checks; no time left to measure it alone"
             state.undecided((check.CHECK,), why)
@@ -135,7 +136,16 @@ async def _alone(
     if records and not kept:
         state.undecided((check.CHECK,), "the server rejected it at once (busy), even alone")
     else:
-        state.decide(functools.partial(check.judge, kept))
+        state.decide(_lag_excused(functools.partial(check.judge, kept), state.lag))
+
+
+def _lag_excused(judge: Judge, lag: float) -> Judge:
+    """``judge``, with a lateness within this machine's own lag undecided, not FAIL."""
+
+    def judged(settings: VerifySettings) -> CheckResult:
+        return excuse_lag(judge(settings), settings.expectations, lag)
+
+    return judged
 
 
 def _saturated(
