@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -98,6 +100,11 @@ def test_out_of_descriptors_the_acceptor_backs_off_and_keeps_serving() -> None:
     try:
         for _ in range(limit + 20):
             clients.append(socket.create_connection(address, timeout=5))
+        # Held until the server's descriptors run out (it has accepted all it can, and more
+        # wait in the backlog): closed sooner, a slow server would never reach its limit.
+        deadline = time.monotonic() + 10
+        while len(os.listdir(f"/proc/{proc.pid}/fd")) < limit and time.monotonic() < deadline:
+            time.sleep(0.01)
         for sock in clients:
             sock.close()
         clients.clear()
