@@ -234,3 +234,32 @@ def test_a_served_command_is_the_target(pytester: pytest.Pytester) -> None:
     """)
     command = f"{sys.executable} {TIMEOUTLESS} --port {{port}}"
     pytester.runpytest("--chaos-serve", command).assert_outcomes(passed=1)
+
+
+def test_a_timing_check_widens_its_tolerance_by_what_a_probe_takes_on_this_machine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A machine that takes 0.3 s to see a probe answered cannot judge a close to 0.25 s.
+    import dataclasses
+    import time
+
+    from chaos.testing import conformance
+    from chaos.testing.attack import ChaosSession
+    from chaos.testing.bounds import Bounds
+
+    seen: list[float] = []
+
+    def slow_probe(self: ChaosSession) -> None:
+        time.sleep(0.3)
+
+    def record(chaos: ChaosSession) -> str:
+        seen.append(chaos.expect.tolerance)
+        return "measured"
+
+    monkeypatch.setattr(ChaosSession, "probe", slow_probe)
+    check = conformance.CHECKS["idle-timeout"]
+    monkeypatch.setitem(conformance.CHECKS, "idle-timeout", dataclasses.replace(check, run=record))
+    session = ChaosSession("127.0.0.1:9", Bounds(idle_timeout=1.0, tolerance=0.25))
+    assert conformance.run_check("idle-timeout", session).verdict == "pass"
+    assert seen and seen[0] >= 0.25 + 0.3
+    assert session.expect.tolerance == 0.25  # the user's session is left as it was
