@@ -108,10 +108,10 @@ def test_segments_run_apart_and_merged_are_the_one_process_run(serve, tmp_path, 
         other = merged.closed_after[kind]
         assert dist is not None and other is not None and other.count == dist.count
         # The server closes each 150 ms after its accept, in either run: each segment's times
-        # are aligned on its own start (misaligned, they would be off by a run's seconds);
-        # the slack is a loaded machine's lateness in seeing the close.
-        assert min(other.p50, dist.p50) >= 0.15 - 0.01, kind
-        assert other.p50 == pytest.approx(dist.p50, abs=0.5), kind
+        # are aligned on its own start (misaligned, they would fall outside the run); how late
+        # past 150 ms a loaded machine sees the close differs from run to run.
+        for run_dist in (dist, other):
+            assert 0.15 - 0.01 <= run_dist.min <= run_dist.max <= plan.horizon, (kind, run_dist)
 
 
 def lowered_limit(limit: int):
