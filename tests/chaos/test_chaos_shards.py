@@ -22,6 +22,7 @@ from chaos import ChaosResult, ClientSpec, Plan
 from chaos.cli import main
 from chaos.engine.fdlimit import open_fds
 from chaos.engine.processes import ShardError
+from tests import waiting
 
 ROOT = Path(__file__).resolve().parents[2]
 # Bounds for what must not hang: a shard's start on a slow, loaded machine, a run's stop.
@@ -196,12 +197,7 @@ def alive(pid: int) -> bool:
 
 
 def wait_until(condition, timeout: float = LONG) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
+    return waiting.wait_until(condition, timeout)
 
 
 def test_sigint_to_the_command_line_stops_every_shard_and_closes_every_socket(hold_server):

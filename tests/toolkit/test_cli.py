@@ -9,10 +9,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
+from ..waiting import wait_until
 from .clients import http_get
 
 
@@ -102,9 +102,7 @@ def test_out_of_descriptors_the_acceptor_backs_off_and_keeps_serving() -> None:
             clients.append(socket.create_connection(address, timeout=5))
         # Held until the server's descriptors run out (it has accepted all it can, and more
         # wait in the backlog): closed sooner, a slow server would never reach its limit.
-        deadline = time.monotonic() + 10
-        while len(os.listdir(f"/proc/{proc.pid}/fd")) < limit and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: len(os.listdir(f"/proc/{proc.pid}/fd")) >= limit, 10)
         for sock in clients:
             sock.close()
         clients.clear()
