@@ -32,7 +32,8 @@ class Acceptor:
     """Runs `on_accept(sock, peer)` for every new connection; `on_tick()` says when to call it next.
 
     `on_tick` returns the seconds until it next needs a call (e.g. a queued connection's
-    expiry), or None to wait for connections only.
+    expiry), or None to wait for connections only. `on_batch_end()`, if given, runs after each
+    batch of accepts (a part that hands connections on does so once per batch).
     """
 
     def __init__(
@@ -42,10 +43,12 @@ class Acceptor:
         on_accept: Callable[[socket.socket, tuple[Any, ...]], None],
         on_tick: Callable[[], float | None],
         log: EventLog,
+        on_batch_end: Callable[[], None] | None = None,
     ) -> None:
         self._listener = listener
         self._on_accept = on_accept
         self._on_tick = on_tick
+        self._on_batch_end = on_batch_end
         self._log = log
         self._stop = threading.Event()
         self._wake: tuple[socket.socket, socket.socket] | None = None
@@ -103,7 +106,19 @@ class Acceptor:
                     ready = selector.select(ACCEPT_BACKOFF)
                 for key, _ in ready:
                     if key.fileobj is self._listener and not self._stop.is_set():
-                        self._accept_batch()
+                        try:
+                            self._accept_batch()
+                        finally:
+                            self._batch_end()
+
+    def _batch_end(self) -> None:
+        if self._on_batch_end is None:
+            return
+        try:
+            self._on_batch_end()
+        except Exception:
+            logger.exception("hand-off of a batch of accepted connections failed")
+            self._log.accept_error()
 
     def _accept_batch(self) -> None:
         for _ in range(ACCEPT_BATCH):

@@ -62,6 +62,9 @@ class Connection:
         self._lock = threading.Lock()
         self._forced = False
         self._pausing: threading.Event | None = None  # made by `pause`, set by `force_close`
+        # Bytes wait in the socket that no one has read for the session: handed to a worker
+        # straight from the accept, its worker reads them first.
+        self.unread = False
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:

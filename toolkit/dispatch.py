@@ -28,6 +28,9 @@ class Front(Protocol):
     def on_tick(self) -> float | None:
         """Periodic work on the acceptor thread; seconds until it is next due, or None."""
 
+    def on_batch_end(self) -> None:
+        """On the acceptor thread, after each batch of `admit` calls."""
+
     # True if a worker hands a connection whose next request is not whole yet to `park`;
     # False to keep serving it (its worker then waits on the client, within the deadlines).
     parks: bool
@@ -39,9 +42,10 @@ class Front(Protocol):
         """Shutdown began: close what waits for a client; later arrivals are closed at once."""
 
 
-def hand_off(service: Service, pool: WorkerPool, conn: Connection) -> bool:
-    """Offer `conn` to the pool, or turn it away at once (full, or shutting down)."""
-    if pool.offer(conn):
+def hand_off(service: Service, pool: WorkerPool, conn: Connection, *, admit: bool = False) -> bool:
+    """Offer `conn` to the pool, or turn it away at once (full, or shutting down); `admit`:
+    it counts as open once queued."""
+    if pool.offer(conn, admit=admit):
         return True
     service.reject(
         conn, CloseReason.SHUTDOWN if service.stopping.is_set() else CloseReason.REJECTED_OVERLOAD
@@ -73,11 +77,14 @@ class OnAcceptFront:
         self._pool = pool
 
     def admit(self, conn: Connection) -> None:
-        hand_off(self._service, self._pool, conn)
+        hand_off(self._service, self._pool, conn, admit=True)
 
     def on_tick(self) -> float | None:
         upcoming = expire_queued(self._service, self._pool)
         return None if upcoming is None else max(0.0, upcoming - now())
+
+    def on_batch_end(self) -> None:
+        return None
 
     def park(self, conn: Connection) -> None:
         raise AssertionError("the on-accept front never parks")

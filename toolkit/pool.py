@@ -19,7 +19,6 @@ from collections.abc import Callable
 from .clock import now
 from .connection import Connection
 from .events import CloseReason, EventLog
-from .state import Place
 
 __all__ = ["WorkerPool"]
 
@@ -54,13 +53,14 @@ class WorkerPool:
             thread.start()
             self._threads.append(thread)
 
-    def offer(self, conn: Connection) -> bool:
-        """Admit `conn` if a worker is idle or the queue has room; never blocks."""
+    def offer(self, conn: Connection, *, admit: bool = False) -> bool:
+        """Queue `conn` if a worker is idle or the queue has room; never blocks. `admit`: it
+        counts as open from now (else its front has counted it already)."""
         with self._lock:
             # Connections beyond the idle workers' share are the ones that really wait.
             if self._stopping or len(self._queue) - self._idle >= self._max_pending:
                 return False
-            if conn.state.place is Place.NEW:  # a parked one was admitted when it was parked
+            if admit:
                 self._log.admitted(conn.id)
             conn.state.queued(now())
             self._queue.append(conn)

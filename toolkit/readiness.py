@@ -6,15 +6,18 @@ It costs a descriptor and a small record, not a thread. Whoever parks it arms it
 own thread: the acceptor for a new connection, the worker that has just served a response for
 a quiet keep-alive one. So a keep-alive request costs the I/O thread one readable event and
 nothing else: no hand-back, no wake-up, no timer moved (a deadline that moves later is left
-armed early and re-armed when it fires).
+armed early and re-armed when it fires). A new connection whose client has sent already (as
+under load, when the acceptor runs behind the connects) skips the loop: the acceptor queues it
+for a worker, which reads what waits and parks it like any other if that is not a whole head.
 
 For a session that frames its requests (HTTP), the loop thread reads what arrives into the
 session's parser's buffer, and hands the connection to the pool only once those bytes may
-complete a request head: a client trickling its head never occupies a worker (waitress's
-design, plus the total deadline waitress lacks). The parsing itself runs on the worker, which
-parks the connection straight back if the head is not whole after all: the loop thread is the
-one thread every request passes through, so it stays light. A session without framing is
-handed over as soon as its socket is readable. Queued connections are expired here too.
+complete a request head: a client trickling its head never holds a worker while it trickles
+(waitress's design, plus the total deadline waitress lacks). The parsing itself runs on the
+worker, which parks the connection straight back if the head is not whole after all: the loop
+thread is the one thread every request passes through, so it stays light. A session without
+framing is handed over as soon as its socket is readable. Queued connections are expired here
+too.
 """
 
 from __future__ import annotations
@@ -52,17 +55,42 @@ class ReadinessFront:
         self._parked: set[Connection] = set()
         self._lock = threading.Lock()  # a park is published whole before anyone takes it
         self._stopped = False
-        self._queue_timer_at: float | None = None  # on the loop thread only
         # Requests read in this batch of events, handed to the pool when it ends: a worker
         # woken at once would only wait for the GIL while the loop thread reads the rest.
         self._ready: list[Connection] = []  # on the loop thread only
+        # New connections whose clients have sent already, taken to a worker straight from
+        # the accept once the acceptor's batch ends.
+        self._arrived: list[Connection] = []  # on the acceptor thread only
         loop.on_batch_end(self._hand_over)
         loop.on_stop(self._close_all)
         service.on_close(self._forget)
 
     def admit(self, conn: Connection) -> None:
+        """A new connection: parked, unless its client has sent already; then it goes to the
+        pool when the acceptor's batch ends (no trip through the loop), and its worker reads
+        what waits. A silent client is parked: it never reaches a worker."""
         self._log.admitted(conn.id)
-        self.park(conn)
+        if conn.has_input():
+            self._arrived.append(conn)
+        else:
+            self.park(conn)
+
+    def on_batch_end(self) -> None:
+        """Queue the batch's connections whose clients have sent; one the pool has no room
+        for is parked after all (the loop reads it, then offers it or turns it away)."""
+        if not self._arrived:
+            return
+        arrived, self._arrived = self._arrived, []
+        queued = False
+        for conn in arrived:
+            conn.unread = conn.session.frames
+            if self._pool.offer(conn):
+                queued = True
+            else:
+                conn.unread = False
+                self.park(conn)
+        if queued:
+            self._arm_queue_timer()
 
     def on_tick(self) -> float | None:
         return None  # queued connections are expired on the loop thread, which queues them
@@ -154,20 +182,12 @@ class ReadinessFront:
             self._arm_queue_timer()
 
     def _receive(self, conn: Connection) -> Ready:
-        """Read what arrived into the session: NEED_DATA to stay parked, CLOSED, or REQUEST
-        when a worker should look (it parses; if the request is not whole after all, it hands
-        the connection straight back)."""
-        session = conn.session
-        if not session.frames:
+        """Read what arrived into the session (`Service.receive`); a session without framing
+        goes to a worker as it is, to read for itself."""
+        if not conn.session.frames:
             conn.state.input_waiting()
-            return Ready.REQUEST  # it reads for itself: a worker takes it now
-        data = conn.recv_nowait()
-        if data is None:
-            return Ready.NEED_DATA  # a spurious wake-up
-        news = session.receive_data(data)
-        if not data:
-            return session.ready()  # the peer's EOF: closed, or one last request to answer
-        return Ready.REQUEST if news else Ready.NEED_DATA
+            return Ready.REQUEST
+        return self._service.receive(conn)
 
     def _expire(self, conn: Connection) -> None:
         with self._lock:
@@ -184,18 +204,15 @@ class ReadinessFront:
             self._service.close(conn, reason, self._service.final_reply(conn, reason))
 
     def _arm_queue_timer(self) -> None:
-        """Make sure the queue is looked at by the deadline of what was just queued: queued
-        here, in FIFO order, so with no timer armed nothing queued is due earlier."""
-        if self._queue_timer_at is None:
-            due = now() + self._service.config.queue_timeout
-            self._queue_timer_at = due
-            self._loop.arm(self, due, self._expire_queue)
+        """Make sure the queue is looked at by the deadline of what was just queued (from any
+        thread): queued in FIFO order, so whatever is queued already is due no later."""
+        due = now() + self._service.config.queue_timeout
+        self._loop.arm_by(self, due, self._expire_queue)
 
     def _expire_queue(self, _: object) -> None:
         upcoming = expire_queued(self._service, self._pool)
-        self._queue_timer_at = upcoming
         if upcoming is not None:
-            self._loop.arm(self, upcoming, self._expire_queue)
+            self._loop.arm_by(self, upcoming, self._expire_queue)
 
     def _close_all(self) -> None:
         self._hand_over()  # read before the stop: the pool turns them away (shutdown)

@@ -90,9 +90,15 @@ class Service:
         with self._lock:
             self._live[conn.id] = conn
         # Handed over by the readiness stage, a framing session is asked first: its bytes
-        # may complete a request, or not quite yet (then it goes straight back).
+        # may complete a request, or not quite yet (then it goes straight back). Handed over
+        # at its accept, its bytes still wait in the socket: read once, without waiting.
         parking = park is not None and conn.session.frames
         try:
+            if parking and conn.unread:
+                ending = self._read_unread(conn)
+                if ending is not None:
+                    self.close(conn, *ending)
+                    return
             step = conn.session.ready() if parking else Ready.REQUEST
             while True:
                 if step is Ready.CLOSED:
@@ -113,6 +119,30 @@ class Service:
             logger.exception("serving connection %d failed", conn.id)
             if conn.state.reason is None:
                 self.close(conn, CloseReason.HANDLER_ERROR)
+
+    def receive(self, conn: Connection) -> Ready:
+        """Read what has arrived for `conn`'s framing session, without waiting: NEED_DATA to
+        wait for more, CLOSED, or REQUEST when the bytes may complete a request (a worker
+        parses; if the request is not whole after all, it parks the connection again).
+        Raises ConnectionEnded (a reset, a request too large)."""
+        session = conn.session
+        data = conn.recv_nowait()
+        if data is None:
+            return Ready.NEED_DATA  # a spurious wake-up
+        news = session.receive_data(data)
+        if not data:
+            return session.ready()  # the peer's EOF: closed, or one last request to answer
+        return Ready.REQUEST if news else Ready.NEED_DATA
+
+    def _read_unread(self, conn: Connection) -> tuple[CloseReason, bytes] | None:
+        """Read, on its worker, what waited in `conn`'s socket when it was handed over at its
+        accept; how the connection ends if that read ends it, else None."""
+        conn.unread = False
+        try:
+            self.receive(conn)
+        except ConnectionEnded as exc:
+            return exc.reason, exc.reply or self.final_reply(conn, exc.reason)
+        return None
 
     def _serve_one(self, conn: Connection) -> tuple[CloseReason, bytes] | None:
         """Serve one request; how the connection ends, or None if it stays open."""

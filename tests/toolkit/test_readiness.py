@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import resource
+import select
 import selectors
 import signal
 import socket
@@ -13,9 +14,9 @@ import time
 from collections.abc import Callable
 
 from chaos.testing.bounds import widened
-from toolkit import Server
+from toolkit import CloseReason, Server, ServerConfig
 
-from .clients import GET, STUCK, connect, http_get, read_until_closed
+from .clients import GET, STUCK, connect, http_get, local_port, read_until_closed
 from .conftest import TOLERANCE
 
 HELD = 10_000
@@ -205,3 +206,46 @@ def test_a_worker_stuck_in_a_body_read_still_leaves_parking_to_the_io_thread(
         assert server.log.wait_for(lambda s: s.parked == 50, 5.0)
         for sock in idle:
             sock.close()
+
+
+def accept_once_sent(server: Server) -> None:
+    """Hold each accept of `server` (not started yet) until its client's bytes have arrived,
+    as they have under load, when the acceptor runs behind the connects."""
+    accept = server.model.on_accept
+
+    def late(sock: socket.socket, peer: tuple[object, ...]) -> None:
+        select.select([sock], [], [], 5.0)
+        accept(sock, peer)
+
+    server.model.on_accept = late  # type: ignore[method-assign]
+
+
+def test_a_request_there_by_the_accept_goes_to_a_worker_without_parking(
+    no_leaks: None, parser: str
+) -> None:
+    server = Server(ServerConfig(dispatch="readiness", http_parser=parser))
+    accept_once_sent(server)
+    with server, connect(server.address) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        data, ended = read_until_closed(sock, 5.0)
+        assert data.endswith(b"hello world") and ended is not None
+        record = server.log.wait_record(local_port(sock), 5.0)
+        assert record.reason is CloseReason.COMPLETED and record.dispatched is not None
+        assert server.stats().max_parked == 0  # never in the loop's epoll set
+
+
+def test_a_head_part_there_by_the_accept_is_read_on_a_worker_which_parks_it(
+    no_leaks: None, parser: str
+) -> None:
+    server = Server(ServerConfig(dispatch="readiness", http_parser=parser, workers=1))
+    accept_once_sent(server)
+    with server, connect(server.address) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n")
+        # Read once on the worker, not whole: parked, and the worker is free again.
+        assert server.log.wait_for(lambda s: (s.parked, s.busy, s.max_busy) == (1, 0, 1), 5.0)
+        assert http_get(server.address).endswith(b"hello world")
+        sock.sendall(b"Connection: close\r\n\r\n")
+        data, ended = read_until_closed(sock, 5.0)
+        assert data.endswith(b"hello world") and ended is not None
+        record = server.log.wait_record(local_port(sock), 5.0)
+        assert record.reason is CloseReason.COMPLETED and record.responses == 1
