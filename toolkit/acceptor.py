@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno
 import logging
-import selectors
+import select
 import socket
 import threading
 from collections.abc import Callable
@@ -49,6 +49,9 @@ class Acceptor:
         self._on_accept = on_accept
         self._on_tick = on_tick
         self._on_batch_end = on_batch_end
+        # What each accepted socket is made with (socket.accept converts them on every call).
+        self._family, self._type = int(listener.family), int(listener.type)
+        self._proto = listener.proto
         self._log = log
         self._stop = threading.Event()
         self._wake: tuple[socket.socket, socket.socket] | None = None
@@ -93,23 +96,25 @@ class Acceptor:
 
     def _run(self) -> None:
         assert self._wake is not None
-        self._listener.setblocking(False)
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._listener, selectors.EVENT_READ)
-            selector.register(self._wake[0], selectors.EVENT_READ)
+        listener = self._listener
+        listener.setblocking(False)
+        listening = listener.fileno()
+        with select.epoll() as epoll:
+            epoll.register(listening, select.EPOLLIN)
+            epoll.register(self._wake[0].fileno(), select.EPOLLIN)
             while not self._stop.is_set():
                 try:
-                    ready = selector.select(self._on_tick())
+                    timeout = self._on_tick()
                 except Exception:
                     logger.exception("acceptor tick failed")
                     self._log.accept_error()
-                    ready = selector.select(ACCEPT_BACKOFF)
-                for key, _ in ready:
-                    if key.fileobj is self._listener and not self._stop.is_set():
-                        try:
-                            self._accept_batch()
-                        finally:
-                            self._batch_end()
+                    timeout = ACCEPT_BACKOFF
+                ready = epoll.poll(-1.0 if timeout is None else timeout)
+                if not self._stop.is_set() and any(fd == listening for fd, _ in ready):
+                    try:
+                        self._accept_batch()
+                    finally:
+                        self._batch_end()
 
     def _batch_end(self) -> None:
         if self._on_batch_end is None:
@@ -120,12 +125,17 @@ class Acceptor:
             logger.exception("hand-off of a batch of accepted connections failed")
             self._log.accept_error()
 
+    def _accept(self) -> tuple[socket.socket, tuple[Any, ...]]:
+        """`socket.accept`, without converting the family and type to enums again each time."""
+        fd, peer = self._listener._accept()  # type: ignore[attr-defined]
+        return socket.socket(self._family, self._type, self._proto, fileno=fd), peer
+
     def _accept_batch(self) -> None:
         for _ in range(ACCEPT_BATCH):
             if self._stop.is_set():
                 return  # `on_accept` may have served for a while (iterative): shutdown began
             try:
-                sock, peer = self._listener.accept()
+                sock, peer = self._accept()
             except BlockingIOError:
                 return
             except OSError as exc:
