@@ -22,6 +22,10 @@ __all__ = ["Front", "OnAcceptFront", "expire_queued", "hand_off"]
 class Front(Protocol):
     """How a pool model's connections reach its workers."""
 
+    # True if a connection counts as open from its accept (it is logged admitted with it);
+    # False if from when the pool queues it.
+    open_at_accept: bool
+
     def admit(self, conn: Connection) -> None:
         """A new connection, within the connection limit; on the acceptor thread, never blocks."""
 
@@ -71,6 +75,7 @@ class OnAcceptFront:
     """
 
     parks = False
+    open_at_accept = False
 
     def __init__(self, service: Service, pool: WorkerPool) -> None:
         self._service = service

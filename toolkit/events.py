@@ -195,14 +195,22 @@ class EventLog:
 
     # --- connection life -------------------------------------------------------------------
 
-    def accepted(self, peer: tuple[Any, ...], at: float | None = None) -> int:
-        """Log a connection accepted (at `at`, default now) and return its id."""
+    def accepted(
+        self, peer: tuple[Any, ...], at: float | None = None, *, admitted: bool = False
+    ) -> int:
+        """Log a connection accepted (at `at`, default now) and return its id; `admitted`: it
+        counts as open from its accept (as `admitted` says, in the same step)."""
         host, port = (str(peer[0]), int(peer[1])) if peer else ("", 0)
+        t = now() if at is None else at
+        entry = _Entry(0, host, port, t)
         with self._lock:
-            conn_id = self._next_id
+            entry.id = conn_id = self._next_id
             self._next_id += 1
-            self._live[conn_id] = _Entry(conn_id, host, port, now() if at is None else at)
+            self._live[conn_id] = entry
             self._accepted += 1
+            if admitted:
+                entry.admitted = t
+                self._bump("open", 1)
             return conn_id
 
     def admitted(self, conn_id: int) -> None:

@@ -129,11 +129,13 @@ class PoolModel(Model):
         self.pool.start(self._run)
 
     def on_accept(self, sock: socket.socket, peer: tuple[Any, ...]) -> None:
-        conn = self.service.accept(sock, peer)
-        if self.log.open_count >= self.config.max_connections:
-            self.service.reject(conn, CloseReason.REJECTED_CONNECTION_LIMIT)
-        else:
+        # Only this thread admits (here, or queueing in `admit`): the count cannot rise between.
+        within = self.log.open_count < self.config.max_connections
+        conn = self.service.accept(sock, peer, admitted=within and self.front.open_at_accept)
+        if within:
             self.front.admit(conn)
+        else:
+            self.service.reject(conn, CloseReason.REJECTED_CONNECTION_LIMIT)
 
     def on_tick(self) -> float | None:
         return self.front.on_tick()

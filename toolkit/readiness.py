@@ -44,6 +44,7 @@ class ReadinessFront:
     """Parks connections on the I/O loop until a request is ready, then queues them."""
 
     parks = True
+    open_at_accept = True  # parked or queued, it is held open from its accept
 
     def __init__(self, service: Service, pool: WorkerPool, loop: IoLoop) -> None:
         self._service = service
@@ -66,26 +67,27 @@ class ReadinessFront:
         service.on_close(self._forget)
 
     def admit(self, conn: Connection) -> None:
-        """A new connection: parked, unless its client has sent already; then it goes to the
-        pool when the acceptor's batch ends (no trip through the loop), and its worker reads
-        what waits. A silent client is parked: it never reaches a worker."""
-        self._log.admitted(conn.id)
-        if conn.has_input():
+        """A new connection: parked, unless its client has sent already and a worker is idle
+        for it; then it goes to that worker when the acceptor's batch ends (no trip through
+        the loop), which reads what waits. A silent client is parked: it never reaches a
+        worker."""
+        if len(self._arrived) < self._pool.idle and conn.has_input():
             self._arrived.append(conn)
         else:
             self.park(conn)
 
     def on_batch_end(self) -> None:
-        """Queue the batch's connections whose clients have sent; one the pool has no room
-        for is parked after all (the loop reads it, then offers it or turns it away)."""
+        """Hand the batch's connections whose clients have sent to idle workers; one no idle
+        worker takes is parked after all, never queued behind busy ones (the loop reads it,
+        then offers it or turns it away, as for any other)."""
         if not self._arrived:
             return
         arrived, self._arrived = self._arrived, []
         queued = False
         for conn in arrived:
             conn.unread = conn.session.frames
-            if self._pool.offer(conn):
-                queued = True
+            if self._pool.offer(conn, idle_only=True):
+                queued = True  # for a moment: its worker is on its way
             else:
                 conn.unread = False
                 self.park(conn)
@@ -200,8 +202,9 @@ class ReadinessFront:
                 assert due is not None
                 self._loop.arm(conn, due[0], self._expire)
                 return
-        if self._take(conn):
-            self._service.close(conn, reason, self._service.final_reply(conn, reason))
+            self._parked.discard(conn)  # taken back, as `_take` does
+        self._log.gauge("parked", -1)
+        self._service.close(conn, reason, self._service.final_reply(conn, reason))
 
     def _arm_queue_timer(self) -> None:
         """Make sure the queue is looked at by the deadline of what was just queued (from any

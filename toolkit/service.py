@@ -66,10 +66,13 @@ class Service:
 
     # --- one connection -------------------------------------------------------------------
 
-    def accept(self, sock: socket.socket, peer: tuple[Any, ...]) -> Connection:
-        """Log a just-accepted socket and make the one object that carries it to its close."""
+    def accept(
+        self, sock: socket.socket, peer: tuple[Any, ...], *, admitted: bool = False
+    ) -> Connection:
+        """Log a just-accepted socket (`admitted`: counted as open from now) and make the one
+        object that carries it to its close."""
         t = now()
-        conn_id = self.log.accepted(peer, t)
+        conn_id = self.log.accepted(peer, t, admitted=admitted)
         return Connection(
             sock,
             conn_id,

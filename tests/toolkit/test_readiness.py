@@ -16,7 +16,16 @@ from collections.abc import Callable
 from chaos.testing.bounds import widened
 from toolkit import CloseReason, Server, ServerConfig
 
-from .clients import GET, STUCK, connect, http_get, local_port, read_until_closed
+from .clients import (
+    GET,
+    STUCK,
+    STUCK_BODY,
+    connect,
+    http_get,
+    local_port,
+    read_until_closed,
+    recv_until,
+)
 from .conftest import TOLERANCE
 
 HELD = 10_000
@@ -249,3 +258,18 @@ def test_a_head_part_there_by_the_accept_is_read_on_a_worker_which_parks_it(
         assert data.endswith(b"hello world") and ended is not None
         record = server.log.wait_record(local_port(sock), 5.0)
         assert record.reason is CloseReason.COMPLETED and record.responses == 1
+
+
+def test_a_request_there_by_the_accept_never_waits_behind_busy_workers(no_leaks: None) -> None:
+    config = ServerConfig(dispatch="readiness", workers=1, max_pending=1, queue_timeout=5.0)
+    server = Server(config)
+    accept_once_sent(server)
+    with server, connect(server.address) as stuck:
+        stuck.sendall(STUCK)
+        assert server.log.wait_for(lambda s: s.busy == 1, 5.0)
+        with connect(server.address) as sock:
+            sock.sendall(GET)
+            # No idle worker: parked, read by the loop, then queued, as any request is.
+            assert server.log.wait_for(lambda s: (s.max_parked, s.pending) == (1, 1), 5.0)
+            stuck.sendall(STUCK_BODY)
+            assert recv_until(sock, b"hello world").endswith(b"hello world")
