@@ -46,11 +46,12 @@ class Connection:
         since: float | None = None,
         *,
         new_session: Callable[[], Session] | None = None,
+        connected: float | None = None,
     ) -> None:
         self.sock = sock
         self.id = conn_id
         self.peer = peer
-        self.state = ConnectionState(config, now() if since is None else since)
+        self.state = ConnectionState(config, now() if since is None else since, connected)
         # Made when first needed: a client that never sends costs no protocol state.
         self._new_session = new_session
         self._session: Session | None = None

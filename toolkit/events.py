@@ -65,6 +65,10 @@ class ConnectionRecord:
     responses: int = 0
     worker_time: float = 0.0
     worker_longest: float = 0.0
+    # When the kernel completed the handshake (at most `accepted`): the idle clock starts
+    # there, since a client waiting in the listen backlog is connected and silent. None if
+    # the kernel could not say (then `accepted`).
+    connected: float | None = None
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -108,6 +112,7 @@ class _Entry:
         "bytes_in",
         "bytes_out",
         "closed",
+        "connected",
         "dispatched",
         "first_byte",
         "id",
@@ -119,11 +124,19 @@ class _Entry:
         "worker_time",
     )
 
-    def __init__(self, conn_id: int, peer_host: str, peer_port: int, accepted: float) -> None:
+    def __init__(
+        self,
+        conn_id: int,
+        peer_host: str,
+        peer_port: int,
+        accepted: float,
+        connected: float | None = None,
+    ) -> None:
         self.id = conn_id
         self.peer_host = peer_host
         self.peer_port = peer_port
         self.accepted = accepted
+        self.connected = connected
         self.admitted: float | None = None
         self.dispatched: float | None = None
         self.first_byte: float | None = None
@@ -154,6 +167,7 @@ class _Entry:
             self.responses,
             self.worker_time,
             self.worker_longest,
+            self.connected,
         )
 
     def freeze(self) -> ConnectionRecord:
@@ -162,7 +176,7 @@ class _Entry:
 
 _Row = tuple[
     int, str, int, float, float | None, float | None, float | None, float | None, str | None,
-    int, int, int, float, float,
+    int, int, int, float, float, float | None,
 ]  # fmt: skip
 
 
@@ -196,13 +210,19 @@ class EventLog:
     # --- connection life -------------------------------------------------------------------
 
     def accepted(
-        self, peer: tuple[Any, ...], at: float | None = None, *, admitted: bool = False
+        self,
+        peer: tuple[Any, ...],
+        at: float | None = None,
+        *,
+        admitted: bool = False,
+        connected: float | None = None,
     ) -> int:
-        """Log a connection accepted (at `at`, default now) and return its id; `admitted`: it
-        counts as open from its accept (as `admitted` says, in the same step)."""
+        """Log a connection accepted (at `at`, default now; its handshake at `connected`) and
+        return its id; `admitted`: it counts as open from its accept (as `admitted` says, in
+        the same step)."""
         host, port = (str(peer[0]), int(peer[1])) if peer else ("", 0)
         t = now() if at is None else at
-        entry = _Entry(0, host, port, t)
+        entry = _Entry(0, host, port, t, connected)
         with self._lock:
             entry.id = conn_id = self._next_id
             self._next_id += 1

@@ -22,6 +22,7 @@ from .connection import Connection
 from .errors import ConnectionEnded
 from .events import REJECTIONS, CloseReason, EventLog
 from .handlers import Handler, Ready
+from .handshake import waited_since_handshake
 from .linger import Lingerer, send_nowait, shut_and_drain
 from .peek import bytes_waiting
 
@@ -72,7 +73,8 @@ class Service:
         """Log a just-accepted socket (`admitted`: counted as open from now) and make the one
         object that carries it to its close."""
         t = now()
-        conn_id = self.log.accepted(peer, t, admitted=admitted)
+        connected = t - waited_since_handshake(sock)
+        conn_id = self.log.accepted(peer, t, admitted=admitted, connected=connected)
         return Connection(
             sock,
             conn_id,
@@ -82,6 +84,7 @@ class Service:
             self.stopping,
             t,
             new_session=self.handler.session,
+            connected=connected,
         )
 
     def run(self, conn: Connection, park: Callable[[Connection], None] | None = None) -> None:

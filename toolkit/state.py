@@ -13,7 +13,7 @@ read (pipelining) start the next one at once, from when they arrived.
 Where the connection is decides which deadlines apply:
 
 - parked, or on a worker waiting to read: `idle_timeout` since the last byte in or out (or
-  the accept) and `request_timeout` since the request's first byte;
+  the handshake) and `request_timeout` since the request's first byte;
 - on a worker, sending: `write_timeout` since this response's first byte;
 - on a worker, processing (request in, no response byte yet): none (the app's own time);
 - queued for a worker: `queue_timeout` since it was queued, and `idle_timeout` too while
@@ -86,11 +86,15 @@ class ConnectionState:
         "write_started",
     )
 
-    def __init__(self, config: ServerConfig, accepted: float) -> None:
+    def __init__(
+        self, config: ServerConfig, accepted: float, connected: float | None = None
+    ) -> None:
         self._config = config
         self.accepted = accepted
         self.place = Place.NEW
-        self.last_activity = accepted  # the idle clock runs from the accept
+        # The idle clock runs from the handshake (`connected`, when the kernel says), else
+        # from the accept: a client kept waiting in the listen backlog was silent there too.
+        self.last_activity = accepted if connected is None else connected
         self.last_received: float | None = None
         self.request_started: float | None = None  # first byte of the current request
         self._request_done = False

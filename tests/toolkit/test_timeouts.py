@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from toolkit import CloseReason, Server
+from toolkit import CloseReason, Server, ServerConfig
+from toolkit.handshake import waited_since_handshake
 
 from .clients import GET, connect, local_port, read_until_closed
 from .conftest import TOLERANCE
@@ -29,7 +30,7 @@ def test_a_client_that_never_sends_is_closed_at_idle_timeout(
     assert idle <= ended - started < idle + TOLERANCE
     record = server.log.wait_record(port, 5.0)
     assert record.reason is CloseReason.IDLE_TIMEOUT
-    assert record.closed - record.accepted >= idle  # type: ignore[operator]
+    assert record.closed - record.connected >= idle  # type: ignore[operator]
 
 
 def test_a_keep_alive_client_idle_between_requests_is_closed_at_idle_timeout(
@@ -153,3 +154,40 @@ def test_the_body_may_follow_the_head_within_idle_timeout_of_its_last_byte(
         sock.sendall(b"body")
         data, _ = read_until_closed(sock, 5.0)
     assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"hello world"), data
+
+
+def test_a_client_kept_in_the_listen_backlog_is_cut_at_idle_timeout_from_its_handshake(
+    no_leaks: None, dispatch: str
+) -> None:
+    idle, lag = 0.5, 0.3
+    server = Server(ServerConfig(dispatch=dispatch, idle_timeout=idle, request_timeout=1.0))
+    accept = server.model.on_accept
+
+    def late(sock: socket.socket, peer: tuple[object, ...]) -> None:
+        time.sleep(lag)  # an acceptor running behind a burst of connects
+        accept(sock, peer)
+
+    server.model.on_accept = late  # type: ignore[method-assign]
+    with server:
+        started = time.monotonic()
+        with connect(server.address) as sock:
+            data, ended = read_until_closed(sock, 5.0)
+            record = server.log.wait_record(local_port(sock), 5.0)
+    assert data == b"" and ended is not None
+    assert idle <= ended - started < idle + TOLERANCE  # not idle + lag
+    assert record.reason is CloseReason.IDLE_TIMEOUT and record.connected is not None
+    assert started <= record.connected <= record.accepted - lag / 2
+
+
+def test_the_handshake_wait_is_never_overstated() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        with socket.create_connection(listener.getsockname()):
+            connected = time.monotonic()
+            time.sleep(0.05)
+            sock, _ = listener.accept()
+            with sock:
+                waited = waited_since_handshake(sock)
+                assert 0.0 < waited <= time.monotonic() - connected
+    a, b = socket.socketpair()
+    with a, b:
+        assert waited_since_handshake(a) == 0.0  # not TCP: the kernel cannot say

@@ -59,8 +59,9 @@ def _timeouts(client: ClientRecord, record: ServerRecord, bounds: Bounds) -> lis
     name = connection_name(client)
     out: list[Violation] = []
     for which in Deadline:
-        # Idle time counts from the accept: a silent client is cut then, queued or not.
-        start = record.first_byte if which.from_first_byte else record.accepted
+        # Idle time counts from the accept (or the handshake, where the server records it: a
+        # client waiting in the backlog was connected): a silent client is cut then, queued or not.
+        start = record.first_byte if which.from_first_byte else _idle_since(record)
         if not which.from_first_byte and record.first_byte is not None:
             start = None
         setting = bounds.deadline(which)
@@ -71,10 +72,17 @@ def _timeouts(client: ClientRecord, record: ServerRecord, bounds: Bounds) -> lis
         return out
     if not rule.from_first_byte and record.first_byte is not None:
         return out  # it did send after all (a flood client with a payload): not idle
-    start = record.first_byte if rule.from_first_byte else record.accepted
+    start = record.first_byte if rule.from_first_byte else _idle_since(record)
     if start is not None:
         out += rule.late(name, closed - start, f"closed as {reason}")
     return out
+
+
+def _idle_since(record: ServerRecord) -> float:
+    """When `record`'s idle clock started: its handshake if the server logged one (the
+    toolkit's `connected`), else its accept."""
+    connected = getattr(record, "connected", None)
+    return record.accepted if connected is None else float(connected)
 
 
 def _acceptor(client: ClientRecord, record: ServerRecord, bounds: Bounds) -> list[Violation]:
