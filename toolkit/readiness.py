@@ -83,16 +83,13 @@ class ReadinessFront:
         if not self._arrived:
             return
         arrived, self._arrived = self._arrived, []
-        queued = False
         for conn in arrived:
             conn.unread = conn.session.frames
-            if self._pool.offer(conn, idle_only=True):
-                queued = True  # for a moment: its worker is on its way
-            else:
+            # Taken, its idle worker is on its way: no queue timer (arming one would wake
+            # the loop thread, which sleeps until a later deadline, for nothing).
+            if not self._pool.offer(conn, idle_only=True):
                 conn.unread = False
                 self.park(conn)
-        if queued:
-            self._arm_queue_timer()
 
     def on_tick(self) -> float | None:
         return None  # queued connections are expired on the loop thread, which queues them
@@ -207,8 +204,8 @@ class ReadinessFront:
         self._service.close(conn, reason, self._service.final_reply(conn, reason))
 
     def _arm_queue_timer(self) -> None:
-        """Make sure the queue is looked at by the deadline of what was just queued (from any
-        thread): queued in FIFO order, so whatever is queued already is due no later."""
+        """Make sure the queue is looked at by the deadline of what was just queued: queued
+        in FIFO order, so whatever is queued already is due no later."""
         due = now() + self._service.config.queue_timeout
         self._loop.arm_by(self, due, self._expire_queue)
 
