@@ -66,6 +66,8 @@ class Connection:
         # Bytes wait in the socket that no one has read for the session: handed to a worker
         # straight from the accept, its worker reads them first.
         self.unread = False
+        # Whether the client had sent by the accept, as the kernel said then (None: unknown).
+        self.input_arrived: bool | None = None
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:

@@ -4,7 +4,8 @@ A client is connected once the kernel completes its handshake; it then waits in 
 backlog until the acceptor takes it. Linux's TCP_INFO says how long ago the connection last
 received an ACK (`tcpi_last_ack_recv`, in milliseconds): before any data, that is the
 handshake's final ACK. The kernel counts it in ticks (jiffies), so the figure is rounded down
-by one tick here: it never exceeds the real wait. Elsewhere (not Linux, not TCP) it is 0.
+by one tick here: it never exceeds the real wait. The same call says whether the client has
+sent anything yet. Elsewhere (not Linux, not TCP) the kernel cannot say.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ from __future__ import annotations
 import socket
 import struct
 import time
+from typing import NamedTuple
 
-__all__ = ["waited_since_handshake"]
+__all__ = ["Established", "established"]
 
 # struct tcp_info (linux/tcp.h): eight one-byte fields, then u32s; tcpi_last_ack_recv is the
 # 13th of those (after rto, ato, snd_mss, rcv_mss, unacked, sacked, lost, retrans, fackets,
-# last_data_sent, last_ack_sent, last_data_recv).
+# last_data_sent, last_ack_sent, last_data_recv); tcpi_bytes_received, a u64, is at 128.
 _LAST_ACK_RECV = struct.Struct("I")
 _LAST_ACK_RECV_OFFSET = 56
-_TCP_INFO_SIZE = _LAST_ACK_RECV_OFFSET + _LAST_ACK_RECV.size
+_BYTES_RECEIVED = struct.Struct("Q")
+_BYTES_RECEIVED_OFFSET = 128
+_TCP_INFO_SIZE = _BYTES_RECEIVED_OFFSET + _BYTES_RECEIVED.size
 _TCP_INFO = getattr(socket, "TCP_INFO", None)
 # One kernel tick: the resolution of CLOCK_MONOTONIC_COARSE (clock id 6 on Linux), HZ's
 # reciprocal; if unknown, 10 ms (HZ=100, the coarsest Linux has).
@@ -30,16 +34,28 @@ except OSError:
     _TICK = 0.01
 
 
-def waited_since_handshake(sock: socket.socket) -> float:
-    """Seconds (at most) that `sock` was established before now; 0.0 if the kernel cannot
-    say. Meant for a socket just accepted that has sent nothing yet."""
+class Established(NamedTuple):
+    """What the kernel says of a just-accepted connection."""
+
+    waited: float  # seconds (at most) it was established before now
+    # Whether bytes have arrived (none has been read yet); None if the kernel cannot say.
+    arrived: bool | None
+
+
+_UNKNOWN = Established(0.0, None)
+
+
+def established(sock: socket.socket) -> Established:
+    """How long `sock` (just accepted, nothing read from it yet) has been established, and
+    whether its client has sent; one system call. `(0.0, None)` where the kernel cannot say."""
     if _TCP_INFO is None:
-        return 0.0
+        return _UNKNOWN
     try:
         info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, _TCP_INFO_SIZE)
     except OSError:
-        return 0.0  # not TCP (a socketpair in tests), or already reset
+        return _UNKNOWN  # not TCP (a socketpair in tests), or already reset
     if len(info) < _TCP_INFO_SIZE:
-        return 0.0
+        return _UNKNOWN
     ms: int = _LAST_ACK_RECV.unpack_from(info, _LAST_ACK_RECV_OFFSET)[0]
-    return max(0.0, ms / 1000.0 - _TICK)
+    received: int = _BYTES_RECEIVED.unpack_from(info, _BYTES_RECEIVED_OFFSET)[0]
+    return Established(max(0.0, ms / 1000.0 - _TICK), received > 0)

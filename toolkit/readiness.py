@@ -71,7 +71,7 @@ class ReadinessFront:
         for it; then it goes to that worker when the acceptor's batch ends (no trip through
         the loop), which reads what waits. A silent client is parked: it never reaches a
         worker."""
-        if len(self._arrived) < self._pool.idle and conn.has_input():
+        if len(self._arrived) < self._pool.idle and _has_sent(conn):
             self._arrived.append(conn)
         else:
             self.park(conn)
@@ -222,3 +222,11 @@ class ReadinessFront:
         for conn in parked:
             self._log.gauge("parked", -1)
             self._service.close(conn, CloseReason.SHUTDOWN)
+
+
+def _has_sent(conn: Connection) -> bool:
+    """Whether a new connection's client has sent: as the kernel said at the accept, else
+    asked now."""
+    if conn.input_arrived is None:
+        return conn.has_input()
+    return conn.input_arrived

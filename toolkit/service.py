@@ -22,7 +22,7 @@ from .connection import Connection
 from .errors import ConnectionEnded
 from .events import REJECTIONS, CloseReason, EventLog
 from .handlers import Handler, Ready
-from .handshake import waited_since_handshake
+from .handshake import established
 from .linger import Lingerer, send_nowait, shut_and_drain
 from .peek import bytes_waiting
 
@@ -73,9 +73,10 @@ class Service:
         """Log a just-accepted socket (`admitted`: counted as open from now) and make the one
         object that carries it to its close."""
         t = now()
-        connected = t - waited_since_handshake(sock)
+        kernel = established(sock)
+        connected = t - kernel.waited
         conn_id = self.log.accepted(peer, t, admitted=admitted, connected=connected)
-        return Connection(
+        conn = Connection(
             sock,
             conn_id,
             peer,
@@ -86,6 +87,10 @@ class Service:
             new_session=self.handler.session,
             connected=connected,
         )
+        conn.input_arrived = kernel.arrived
+        if kernel.arrived:
+            conn.state.input_waiting()
+        return conn
 
     def run(self, conn: Connection, park: Callable[[Connection], None] | None = None) -> None:
         """Serve `conn` on this thread until it closes; or, given `park`, until its next

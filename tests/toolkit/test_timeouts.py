@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from toolkit import CloseReason, Server, ServerConfig
-from toolkit.handshake import waited_since_handshake
+from toolkit.handshake import established
 
 from .clients import GET, connect, local_port, read_until_closed
 from .conftest import TOLERANCE
@@ -179,15 +179,19 @@ def test_a_client_kept_in_the_listen_backlog_is_cut_at_idle_timeout_from_its_han
     assert started <= record.connected <= record.accepted - lag / 2
 
 
-def test_the_handshake_wait_is_never_overstated() -> None:
+def test_the_kernel_says_how_long_a_connection_waited_and_whether_it_sent() -> None:
     with socket.create_server(("127.0.0.1", 0)) as listener:
-        with socket.create_connection(listener.getsockname()):
+        with socket.create_connection(listener.getsockname()) as client:
             connected = time.monotonic()
             time.sleep(0.05)
             sock, _ = listener.accept()
             with sock:
-                waited = waited_since_handshake(sock)
-                assert 0.0 < waited <= time.monotonic() - connected
+                silent = established(sock)
+                assert 0.0 < silent.waited <= time.monotonic() - connected  # never overstated
+                assert silent.arrived is False
+                client.sendall(GET)
+                assert select.select([sock], [], [], 5.0)[0]
+                assert established(sock).arrived is True
     a, b = socket.socketpair()
     with a, b:
-        assert waited_since_handshake(a) == 0.0  # not TCP: the kernel cannot say
+        assert established(a) == (0.0, None)  # not TCP: the kernel cannot say
