@@ -65,9 +65,9 @@ class ConnectionRecord:
     responses: int = 0
     worker_time: float = 0.0
     worker_longest: float = 0.0
-    # When the kernel completed the handshake (at most `accepted`): the idle clock starts
-    # there, since a client waiting in the listen backlog is connected and silent. None if
-    # the kernel could not say (then `accepted`).
+    # When the kernel completed the handshake (or took the client's first bytes, if they came
+    # before the accept), at most `accepted`: the idle clock starts there, since a client
+    # waiting in the listen backlog is connected. None if the kernel could not say.
     connected: float | None = None
 
     def to_json(self) -> dict[str, object]:
