@@ -77,12 +77,17 @@ class ReadinessFront:
             self.park(conn)
 
     def on_batch_end(self) -> None:
-        """Hand the batch's connections whose clients have sent to idle workers; one no idle
-        worker takes is parked after all, never queued behind busy ones (the loop reads it,
-        then offers it or turns it away, as for any other)."""
+        """Hand a batch's lone connection whose client has sent to an idle worker; if no idle
+        worker takes it, it is parked after all, never queued behind busy ones (the loop
+        reads it, then offers it or turns it away, as for any other). Several arrived at once
+        are parked: the loop hands a batch over for less than a worker woken for each."""
         if not self._arrived:
             return
         arrived, self._arrived = self._arrived, []
+        if len(arrived) > 1:
+            for conn in arrived:
+                self.park(conn)
+            return
         for conn in arrived:
             conn.unread = conn.session.frames
             # Taken, its idle worker is on its way: no queue timer (arming one would wake
