@@ -278,20 +278,26 @@ def _droppable(script: Script, protocol: str) -> bool:
     return bool(script.steps)
 
 
+def _drops(script: Script) -> list[tuple[str, Script]]:
+    """What a drop pass tries on ``script``, in order: without each move of several steps,
+    then without each step, last first."""
+    moves = [(f"move at step {a + 1}", script.without(a, n)) for a, n in script.spans]
+    steps = [(f"step {i + 1}", script.without(i)) for i in range(len(script.steps))]
+    return [*reversed(moves), *reversed(steps)]
+
+
 def _drop(
     tracker: _Tracker, setup: Setup, deadline: float, say: Say, shrinks: int | None
 ) -> None:
-    """Drop the steps of each smallest breaking script one at a time, last first, keeping a
-    drop that still breaks the same bound (and starting again from the end), until none
-    does or the budget is spent. Hypothesis's shrinking stops where its share of the budget
-    does; this reaches the few steps that matter in one trial a step."""
+    """Drop whole moves, then single steps, of each smallest breaking script, keeping a drop
+    that still breaks the same bound (and starting again), until none does or the budget
+    is spent. Hypothesis's shrinking stops where its share of the budget does; this
+    reaches the few steps that matter in about a trial a step."""
     for measure in list(tracker.broken):
         dropped = True
         while dropped:
             dropped = False
-            steps = tracker.broken[measure].script.steps
-            for index in reversed(range(len(steps))):
-                candidate = Script((*steps[:index], *steps[index + 1 :]))
+            for what, candidate in _drops(tracker.broken[measure].script):
                 if not _droppable(candidate, setup.protocol) or tracker.seen(candidate):
                     continue
                 cut = tracker.cut(candidate)
@@ -301,7 +307,7 @@ def _drop(
                     return
                 trial = trio.run(run_trial, setup, candidate, cut)
                 broken = tracker.add(trial)
-                say(f"#{len(tracker.tried)} drop step {index + 1}: {_shown(trial)}{_flag(broken)}")
+                say(f"#{len(tracker.tried)} drop {what}: {_shown(trial)}{_flag(broken)}")
                 if measure in broken:
                     dropped = True
                     break
