@@ -279,11 +279,12 @@ def _droppable(script: Script, protocol: str) -> bool:
 
 
 def _drops(script: Script) -> list[tuple[str, Script]]:
-    """What a drop pass tries on ``script``, in order: without each move of several steps,
-    then without each step, last first."""
+    """What a drop pass tries on ``script``, in order: without each move, then without each
+    step, last first (a move of one step is tried once)."""
     moves = [(f"move at step {a + 1}", script.without(a, n)) for a, n in script.spans]
+    single = {a for a, n in script.spans if n == 1}
     steps = [(f"step {i + 1}", script.without(i)) for i in range(len(script.steps))]
-    return [*reversed(moves), *reversed(steps)]
+    return [*reversed(moves), *reversed([s for i, s in enumerate(steps) if i not in single])]
 
 
 def _drop(

@@ -73,11 +73,10 @@ class Script:
 
     @property
     def spans(self) -> list[tuple[int, int]]:
-        """Each move of several steps as (first step, steps)."""
+        """Each move as (first step, steps)."""
         out, start = [], 0
         for size in self.moves:
-            if size > 1:
-                out.append((start, size))
+            out.append((start, size))
             start += size
         return out
 
