@@ -102,7 +102,10 @@ class Setup:
                 max_latency=self.probe_latency,
                 connect_timeout=min(self.connect_timeout, self.probe_latency),
             )
-            roles.append(Role(name=PROBE, spec=ClientSpec.of(probes)))
+            # A probe interval after the scripted clients' connects (the gate, in a trial)
+            # or their start (a plan replayed without one): their first request goes first.
+            spec = ClientSpec.of(probes, start=self.probe_every)
+            roles.append(Role(name=PROBE, spec=spec))
         return roles
 
     def plan(self, script: Script) -> Plan:
