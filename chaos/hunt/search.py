@@ -35,7 +35,7 @@ from hypothesis.strategies import SearchStrategy
 
 from ..faults import ScriptedParams
 from ..plan import Plan
-from ..script.steps import expand, format_steps
+from ..script.steps import Repeat, expand, format_steps
 from ..script.strategies import Script, scripts
 from ..target import Target, as_target
 from ..verify.verdict import CheckResult, Verdict
@@ -102,6 +102,7 @@ class _Tracker:
     began: float
     tried: list[str] = field(default_factory=list)
     worst: dict[Measure, Trial] = field(default_factory=dict)
+    unjudged: dict[Measure, Trial] = field(default_factory=dict)  # e.g. a deaf reader, unbound
     broken: dict[Measure, Trial] = field(default_factory=dict)
     runs: dict[str, list[Trial]] = field(default_factory=dict)
     found: tuple[int, float] | None = None
@@ -142,12 +143,15 @@ class _Tracker:
         return broken
 
     def count(self, trial: Trial) -> None:
-        """Count ``trial`` as a run of its script, and its values toward the worst."""
+        """Count ``trial`` as a run of its script, and its values toward the worst (of the
+        scripts a bound judges, or of those none does)."""
         self.runs.setdefault(trial.steps, []).append(trial)
         for measure, value in trial.values.items():
-            best = self.worst.get(measure)
+            judged = self.bound(measure, trial.script) is not None
+            worst = self.worst if judged else self.unjudged
+            best = worst.get(measure)
             if best is None or value > best.values[measure]:
-                self.worst[measure] = trial
+                worst[measure] = trial
 
     def broken_by(self, trial: Trial) -> list[Measure]:
         return [m for m in trial.values if self.breaks(trial, m)]
@@ -280,11 +284,13 @@ def _droppable(script: Script, protocol: str) -> bool:
 
 def _drops(script: Script) -> list[tuple[str, Script]]:
     """What a drop pass tries on ``script``, in order: without each move, then without each
-    step, last first (a move of one step is tried once)."""
+    step, last first (a move of one step is tried once), a repeat after the others: it is
+    what makes a short script last, so a script without it seldom still breaks a bound."""
     moves = [(f"move at step {a + 1}", script.without(a, n)) for a, n in script.spans]
     single = {a for a, n in script.spans if n == 1}
-    steps = [(f"step {i + 1}", script.without(i)) for i in range(len(script.steps))]
-    return [*reversed(moves), *reversed([s for i, s in enumerate(steps) if i not in single])]
+    steps = [i for i in reversed(range(len(script.steps))) if i not in single]
+    steps.sort(key=lambda i: isinstance(script.steps[i], Repeat))
+    return [*reversed(moves), *((f"step {i + 1}", script.without(i)) for i in steps)]
 
 
 def _drop(
@@ -377,7 +383,8 @@ def hunt(
     _drop(tracker, setup, deadline, say, shrinks)
     replays = _replay(tracker, setup, deadline, say)
     rows = tuple(_row(m, tracker, replays, bounds) for m in MEASURES if _wanted(m, setup))
-    notes = []
+    notes = [_unjudged(m, tracker) for m in MEASURES if _wanted(m, setup)]
+    notes = [note for note in notes if note]
     if ran_out:
         notes.append(f"the {budget:g} s budget ran out after {len(tracker.tried)} scripts")
     return HuntResult(
@@ -393,6 +400,21 @@ def hunt(
         found_at=None if tracker.found is None else tracker.found[0],
         notes=tuple(notes),
         budget_ran_out=ran_out,
+    )
+
+
+def _unjudged(measure: Measure, tracker: _Tracker) -> str:
+    """A note of a worse value than the row's, by a script no bound judges (one that does
+    not read its answers promptly, with no write timeout given)."""
+    unjudged, judged = tracker.unjudged.get(measure), tracker.worst.get(measure)
+    if unjudged is None or judged is None:
+        return ""
+    value = unjudged.values[measure]
+    if value <= judged.values[measure]:
+        return ""
+    return (
+        f"{measure}: {_seconds(value)} by a script that does not read promptly, not judged "
+        f"(no write timeout given): {unjudged.steps}"
     )
 
 
@@ -436,7 +458,7 @@ def _row(
     measure: Measure, tracker: _Tracker, replays: dict[str, Trial | None], bounds: HuntBounds
 ) -> CheckResult:
     expected = _bound_text(measure, bounds)
-    worst = tracker.worst.get(measure)
+    worst = tracker.worst.get(measure) or tracker.unjudged.get(measure)
     broken = tracker.broken.get(measure)
     if worst is None:
         verdict = Verdict.SKIPPED if expected is None else Verdict.INCONCLUSIVE

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 import trio
 
-from chaos import ChaosResult, ClientRecord, Outcome, Target
+from chaos import ChaosResult, ClientRecord, ClientSpec, Outcome, Plan, Target
 from chaos.cli import main
-from chaos.hunt import Setup, run_trial
+from chaos.faults import ScriptedParams
+from chaos.hunt import HuntBounds, Setup, Trial, run_trial
 from chaos.hunt.measures import Measure, quantise, so_far, unserved
+from chaos.hunt.search import _row, _Tracker, _unjudged
 from chaos.script import parse_steps
 from chaos.script.strategies import Script
 from chaos.testing.bounds import Bounds
@@ -99,7 +101,7 @@ def test_the_hunt_finds_the_pin_searches_the_same_again_and_its_worst_plan_repla
             return
         assert probe["verdict"] == "FAIL", probe
         steps = probe["detail"]["steps"]
-        assert "next=" in steps and steps.count(";") <= 3, steps  # shrunk: a handful of steps
+        assert "next=" in steps and steps.count(";") <= 2, steps  # shrunk: three steps at most
         # The written plan is the attack, exactly: the plan of the script reported, whole.
         plan = json.loads(worst.read_text())
         assert plan == probe["detail"]["plan"], plan
@@ -199,3 +201,18 @@ def test_bad_hunt_flags_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[st
         assert main(["hunt", "--target", "127.0.0.1:1", *argv]) == 2
         err = capsys.readouterr().err.strip()
         assert needle in err and "\n" not in err, err
+
+
+def test_a_worse_hold_no_bound_judges_is_a_note_not_the_row() -> None:
+    # No write timeout promised: a script that stops reading is held to no bound.
+    bounds = HuntBounds(idle_timeout=0.1, request_timeout=0.2, tolerance=TOLERANCE)
+    tracker = _Tracker(bounds, began=0.0)
+    plan = Plan(clients=(ClientSpec.of(ScriptedParams(steps="send request")),), horizon=1.0)
+    for steps, held_for in (("send request", 0.2), ('stop-reading; send request="GET /"', 5.0)):
+        script = Script(parse_steps(steps))
+        tracker.add(Trial(script=script, plan=plan, values={Measure.HOLD: held_for}, duration=0))
+    row = _row(Measure.HOLD, tracker, {}, bounds)
+    assert (row.verdict, row.value, row.detail["steps"]) == ("pass", 0.2, "send request"), row
+    assert "5.00 s by a script that does not read promptly, not judged" in _unjudged(
+        Measure.HOLD, tracker
+    )
