@@ -404,13 +404,13 @@ def hunt(
 
 
 def _unjudged(measure: Measure, tracker: _Tracker) -> str:
-    """A note of a worse value than the row's, by a script no bound judges (one that does
-    not read its answers promptly, with no write timeout given)."""
+    """A note of a value worse than the row's (by more than the tolerance), by a script no
+    bound judges (one that does not read its answers promptly, with no write timeout)."""
     unjudged, judged = tracker.unjudged.get(measure), tracker.worst.get(measure)
     if unjudged is None or judged is None:
         return ""
     value = unjudged.values[measure]
-    if value <= judged.values[measure]:
+    if value <= judged.values[measure] + tracker.bounds.tolerance:
         return ""
     return (
         f"{measure}: {_seconds(value)} by a script that does not read promptly, not judged "
