@@ -13,16 +13,13 @@ from toolkit import ServerConfig
 
 from ..faults.base import Deadline
 from ..fields import optional_seconds
+from ..tolerances import IN_PROCESS_TOLERANCE
 
 __all__ = ["DEFAULT_ACCEPT_LAG", "IN_PROCESS_TOLERANCE", "Bounds", "widened"]
 
 # An acceptor that only accepts and hands off takes well under a millisecond; 50 ms is the
 # bound the toolkit issue sets for "accepted or rejected at once".
 DEFAULT_ACCEPT_LAG = 0.05
-# Slack on every timing judgement of a server in this process, on the clients' own clock:
-# only thread wake-ups and GC pauses on a loaded 2-core machine. A server in another process
-# is judged with verify's WIRE_TOLERANCE (0.25 s), which adds its scheduler and timers.
-IN_PROCESS_TOLERANCE = 0.1
 
 
 def widened(slack: float) -> float:

@@ -117,6 +117,20 @@ def test_profiles_are_chosen_by_option_or_environment(
         pytester.runpytest().assert_outcomes(passed=1)
 
 
+def test_the_profiles_are_registered_once_hypothesis_is_in_use(pytester: pytest.Pytester) -> None:
+    # In a process of its own without pytest-trio (which imports Hypothesis when it loads):
+    # the plugin leaves Hypothesis alone when it loads, and registers the profiles once the
+    # collected tests have imported it.
+    pytester.makepyfile("""
+        from hypothesis import settings
+
+        def test_profile():
+            settings.load_profile("deep")
+            assert settings.default.max_examples == 300
+    """)
+    pytester.runpytest_subprocess("-p", "no:trio").assert_outcomes(passed=1)
+
+
 def test_the_generated_checks_carry_their_own_settings() -> None:
     settings.register_profile("greedy", max_examples=1000, deadline=1)
     chosen = settings.get_profile("greedy")
