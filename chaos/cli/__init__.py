@@ -61,9 +61,7 @@ def _named(argv: Sequence[str]) -> str | None:
     return next((word for word in argv if not word.startswith("-")), None)
 
 
-def build_parser(
-    modules: Sequence[str] | None = None, *, command: str | None = "*"
-) -> Parser:
+def build_parser(modules: Sequence[str] | None = None, *, command: str | None = "*") -> Parser:
     """The parser, one subparser group per module in ``modules``: with every command whole
     (``command="*"``, the default), or only ``command``'s if it is deferred, the other deferred
     commands listed by name and help line without importing their modules."""

@@ -79,6 +79,8 @@ def __getattr__(name: str) -> Any:
 
         return ChaosSession
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _TIMEOUTS = (
     ("idle-timeout", "closes a silent client"),
     ("request-timeout", "cuts a request trickled from its first byte"),
