@@ -32,8 +32,9 @@ class _Package(types.ModuleType):
 def exports(
     package: str, homes: Mapping[str, Sequence[str]]
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """A module ``__getattr__`` and ``__dir__`` for ``package``: each name of ``homes[module]``
-    is imported from ``module`` (relative to ``package``) when first asked for, then kept."""
+    """A module ``__getattr__`` and ``__dir__`` for module ``package``: each name of
+    ``homes[module]`` is imported from ``module`` (absolute, or relative to ``package``) when
+    first asked for, then kept."""
     home_of = {name: module for module, names in homes.items() for name in names}
     module = sys.modules[package]
     module.__class__ = _Package

@@ -5,9 +5,9 @@ The plugin lives in :mod:`chaos.testing.plugin`; this module is the stable name 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .testing import plugin
+from .lazy import exports
 from .testing.plugin import (
     chaos,
     chaos_async,
@@ -43,9 +43,9 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """PROFILES, TEST_CONFIG and ChaosSession, from the plugin, when first asked for (they
-    import Hypothesis, the toolkit and the attacks, which loading the plugin does not)."""
-    if name in ("PROFILES", "TEST_CONFIG", "ChaosSession"):
-        return getattr(plugin, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# From the plugin when first asked for: they import Hypothesis, the toolkit and the attacks,
+# which loading the plugin does not. (No __dir__: pytest lists a plugin's attributes to find
+# its hooks and fixtures, and would import them.)
+__getattr__, _ = exports(
+    __name__, {"chaos.testing.plugin": ("PROFILES", "TEST_CONFIG", "ChaosSession")}
+)
