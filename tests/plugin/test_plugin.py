@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -277,3 +279,22 @@ def test_a_timing_check_widens_its_tolerance_by_what_a_probe_takes_on_this_machi
     assert conformance.run_check("idle-timeout", session).verdict == "pass"
     assert seen and seen[0] >= 0.25 + 0.3
     assert session.expect.tolerance == 0.25  # the user's session is left as it was
+
+
+@pytest.mark.skipif(
+    shutil.which("slow") is None or os.geteuid() != 0,
+    reason="needs root and the slow command (a CPU quota in a cgroup of its own)",
+)
+def test_the_cpus_a_process_may_use_are_its_cgroups_quota() -> None:
+    # Half a CPU in a cgroup: what timing judgements widen their slack by, whatever the load.
+    code = "from chaos.testing.bounds import cpus; print(cpus())"
+    done = subprocess.run(
+        ["slow", sys.executable, "-c", code],
+        env={**os.environ, "SLOW_QUOTA": "50"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) == 0.5
