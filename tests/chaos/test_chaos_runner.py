@@ -13,6 +13,7 @@ import chaos
 from chaos import ChaosResult, ClientSpec, FdLimitError, Outcome, Plan
 from chaos import runner as runner_module
 from chaos.engine.fdlimit import RESERVE, ensure_capacity, open_fds
+from chaos.testing.bounds import widened
 
 # trio.run start-up and teardown on a busy two-core machine.
 OVERHEAD = 0.3
@@ -94,7 +95,9 @@ def test_horizon_cancels_everything_and_leaks_no_socket(hold_server):
     result = chaos.run(plan, target=hold_server.target)
     assert time.monotonic() - started < 0.2 + OVERHEAD
     assert result.counts["held_to_end"] == 50
-    assert all(0.2 <= r.closed - result.started <= 0.2 + 0.05 for r in result.records)
+    # Closing fifty sockets takes a loaded machine longer: the slack widens with its load.
+    prompt = 0.2 + widened(0.05)
+    assert all(0.2 <= r.closed - result.started <= prompt for r in result.records)
     assert hold_server.wait_idle(50)
     assert open_fds() == before
 
