@@ -52,7 +52,10 @@ __all__ = ["PROFILES", "TEST_CONFIG", "ChaosSession"]
 
 @functools.cache
 def _test_config() -> ServerConfig:
-    """A toolkit server whose timeouts fire within tens of milliseconds, so each test is quick."""
+    """A toolkit server whose timeouts fire within tens of milliseconds, so each test is quick,
+    with a queue for every request the wire suite's hogging check can have in flight at once
+    (two specs of up to twelve keep-alive holders, and a probe): with room for four, a loaded
+    machine let eight holders' requests pile up and the probe was answered 503."""
     from toolkit import ServerConfig
 
     return ServerConfig(
@@ -61,7 +64,7 @@ def _test_config() -> ServerConfig:
         write_timeout=0.2,
         queue_timeout=0.1,
         workers=4,
-        max_pending=4,
+        max_pending=32,
         shutdown_grace=0.05,
         dispatch="readiness",
     )

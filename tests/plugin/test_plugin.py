@@ -298,3 +298,13 @@ def test_the_cpus_a_process_may_use_are_its_cgroups_quota() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert float(done.stdout) == 0.5
+
+
+def test_the_default_toolkit_server_queues_every_request_of_the_suites_hogging_mix() -> None:
+    # The wire suite's hogging check draws two specs of up to 3 x PRESSURE_FACTOR keep-alive
+    # holders (chaos.testing.conformance), and probes one at a time: on a loaded machine all
+    # their requests can be in flight at once, and a full queue answers the probe 503.
+    from chaos.pytest_plugin import TEST_CONFIG
+    from chaos.testing.strategies import PRESSURE_FACTOR
+
+    assert TEST_CONFIG.workers + TEST_CONFIG.max_pending >= 2 * 3 * PRESSURE_FACTOR + 1
