@@ -190,6 +190,18 @@ def test_wire_checker_judges_close_times_and_availability() -> None:
     ]
 
 
+def test_the_wire_checker_counts_an_early_close_from_before_the_connect() -> None:
+    # Our connect stamp came 30 ms after we began connecting (a loaded machine): the server's
+    # idle clock may have started at the beginning, so a close 0.08 s after the stamp is on
+    # time for 0.1 s; one 0.08 s after the beginning is still early.
+    stamped_late = client("never_send", 1, connected=T0 + 0.03, server_eof=T0 + 0.11)
+    early = client("never_send", 2, connected=T0 + 0.03, server_eof=T0 + 0.08)
+    violations = check_wire([stamped_late, early], EXPECT)
+    assert [(v.invariant, v.connection) for v in violations] == [
+        ("early_close", "never_send#2 port 2")
+    ]
+
+
 def test_expectations_validate_and_follow_the_config() -> None:
     from toolkit import ServerConfig
 
