@@ -155,11 +155,19 @@ class Crowd:
             swarm.all_settled() for swarm in self._load_swarms
         )
 
-    async def run(self, *, limit: float | None = None, at: float | None = None) -> None:
+    async def run(
+        self,
+        *,
+        limit: float | None = None,
+        at: float | None = None,
+        watch: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         """Run every client until all have ended, the ``until`` groups have, or ``limit`` s.
 
         ``at`` is the ``time.monotonic()`` instant the clients' clock starts (default: now):
-        shards of one plan start on the same instant; ``limit`` counts from it.
+        shards of one plan start on the same instant; ``limit`` counts from it. ``watch``
+        runs beside the clients (reading their ``records(live=True)``, say): once it returns, the
+        run ends as at its limit; it is cancelled when the clients are done first.
         """
         if at is not None:
             await trio.sleep(max(0.0, at - time.monotonic()))
@@ -167,11 +175,15 @@ class Crowd:
         self.began = trio.current_time() - (time.monotonic() - self.started)
         try:
             with trio.move_on_at(self.began + (math.inf if limit is None else limit)):
-                async with trio.open_nursery() as nursery:
-                    for number, swarm in self._swarms.items():
-                        nursery.start_soon(self._swarm, number, swarm, nursery.cancel_scope)
-                    for placed in self._placed:
-                        nursery.start_soon(self._client, placed, nursery.cancel_scope)
+                async with trio.open_nursery() as watching:
+                    if watch is not None:
+                        watching.start_soon(_until_returns, watch, watching.cancel_scope)
+                    async with trio.open_nursery() as nursery:
+                        for number, swarm in self._swarms.items():
+                            nursery.start_soon(self._swarm, number, swarm, nursery.cancel_scope)
+                        for placed in self._placed:
+                            nursery.start_soon(self._client, placed, nursery.cancel_scope)
+                    watching.cancel_scope.cancel()
         finally:
             self.close()
             self.ended = time.monotonic()
@@ -219,18 +231,24 @@ class Crowd:
         for swarm in self._swarms.values():
             swarm.close()
 
-    def records(self, group: int | None = None) -> list[ClientRecord]:
-        """One record per session, in plan order; only those of ``group`` if given."""
+    def records(self, group: int | None = None, *, live: bool = False) -> list[ClientRecord]:
+        """One record per session, in plan order; only those of ``group`` if given.
+        ``live``: the records so far, while the clients run, leaving every socket open."""
         out: list[ClientRecord] = []
         for number in range(len(self.groups)) if group is None else [group]:
             swarm = self._swarms.get(number)
             if swarm is not None:
-                out.extend(swarm.records())
+                out.extend(swarm.records())  # reads its connections, closes none
             else:
                 for placed in self._placed:
                     if placed.group == number:
-                        out.extend(placed.slot.records())
+                        out.extend(placed.slot.records(live=live))
         return out
+
+
+async def _until_returns(watch: Callable[[], Awaitable[None]], scope: trio.CancelScope) -> None:
+    await watch()
+    scope.cancel()
 
 
 def _seeded(seed: int, spec: int, position: int) -> Callable[[], random.Random]:

@@ -327,6 +327,11 @@ class Session:
     def record(self) -> ClientRecord:
         """Freeze the session (closing it if still open) into a :class:`ClientRecord`."""
         self.close()
+        return self.snapshot()
+
+    def snapshot(self) -> ClientRecord:
+        """The session as a record so far, left as it is: one still open reads as held to
+        the end, with no ``closed`` (what a watcher reads while clients run)."""
         return ClientRecord(
             kind=self.kind,
             index=self.index,

@@ -73,6 +73,9 @@ class Slot:
         for session in self.sessions:
             session.close()
 
-    def records(self) -> list[ClientRecord]:
-        """One record per session, in the order they were opened."""
+    def records(self, *, live: bool = False) -> list[ClientRecord]:
+        """One record per session, in the order they were opened; ``live``: snapshots, the
+        sessions left open (see :meth:`Session.snapshot`)."""
+        if live:
+            return [session.snapshot() for session in self.sessions]
         return [session.record() for session in self.sessions]

@@ -5,7 +5,9 @@ It sends, pauses and reads as the steps say, while what the server answers is re
 step stops it) and timed by the protocol's :mod:`~chaos.script.progress`. The record's
 ``detail`` says how many answers came (``responses``, with their ``statuses`` for HTTP) and
 the longest stretch with the connection open and no answer completing (``stalled``, from
-``stalled_from``): the cost a server allowed this client, whoever ended the connection.
+``stalled_from``): the cost a server allowed this client, whoever ended the connection, or
+whoever cut the run short. ``answered``, when the last answer completed, is kept up to date
+as answers arrive, so a watcher can time the stall in progress.
 """
 
 from __future__ import annotations
@@ -151,6 +153,8 @@ class _Client:
             self.received += len(data)
             if session.reset is None:
                 self.progress.received(data, time.monotonic())
+                if self.progress.completions:
+                    session.detail["answered"] = self.progress.completions[-1]
             self.signal.fire()
             if not data:
                 self._end()
@@ -270,11 +274,13 @@ async def drive(slot: Slot, params: ScriptedParams) -> None:
     if not await session.connect(params.connect_timeout):
         return
     client = _Client(session, params, Composer(grammar_for(params.protocol), slot.host, slot.rng))
-    await client.run()
-    session.detail.update(client.summary())
-    statuses = client.progress.statuses
-    if statuses:
-        session.status = statuses[0]
+    try:
+        await client.run()
+    finally:  # also when the run is cut short: what the client saw until then
+        session.detail.update(client.summary())
+        statuses = client.progress.statuses
+        if statuses:
+            session.status = statuses[0]
 
 
 FAULT = Fault(

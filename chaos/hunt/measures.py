@@ -18,7 +18,16 @@ from typing import Protocol
 
 from ..record import ClientRecord, Outcome
 
-__all__ = ["MEASURES", "Measure", "WorkerRecord", "held", "quantise", "unserved", "worker_held"]
+__all__ = [
+    "MEASURES",
+    "Measure",
+    "WorkerRecord",
+    "held",
+    "quantise",
+    "so_far",
+    "unserved",
+    "worker_held",
+]
 
 # A probe that gave up this little before its latency limit was cut short by the trial's end.
 _CUT_SHORT = 0.02
@@ -75,8 +84,10 @@ def held(scripts: Iterable[ClientRecord]) -> float | None:
 
 def _decided(probe: ClientRecord) -> bool:
     """Whether the probe came to an answer on its own: served, turned away, or given up on
-    at its latency limit (not cut short by the end of the trial)."""
-    if probe.detail.get("available") or probe.outcome is not Outcome.HELD_TO_END:
+    at its latency limit (not still waiting, nor cut short by the end of the trial)."""
+    if "available" not in probe.detail:
+        return False  # judged only once it ends on its own
+    if probe.detail["available"] or probe.outcome is not Outcome.HELD_TO_END:
         return True
     limit = probe.number("max_latency")
     ended = probe.ended_at
@@ -101,6 +112,31 @@ def unserved(probes: Sequence[ClientRecord], end: float) -> float | None:
     if waiting is not None:
         worst = max(worst, end - waiting)
     return worst
+
+
+def _stalling(script: ClientRecord, now: float) -> float:
+    """A scripted connection's stall: the longest, once it ended; while it is open, the one
+    in progress (any earlier one was shorter, or a watcher would have cut it already)."""
+    stalled = script.number("stalled")
+    if stalled is not None:
+        return stalled
+    assert script.connected is not None
+    return now - max(script.connected, script.number("answered") or script.connected)
+
+
+def so_far(
+    scripts: Iterable[ClientRecord], probes: Sequence[ClientRecord], now: float
+) -> dict[Measure, float]:
+    """The wire measures at ``now`` from records taken while a trial runs: each a value the
+    trial's end can only raise, so a trial past its bound by them has broken it."""
+    values: dict[Measure, float] = {}
+    stalls = [_stalling(r, now) for r in scripts if r.connected is not None]
+    if stalls:
+        values[Measure.HOLD] = max(stalls)
+    probe = unserved(probes, now)
+    if probe is not None:
+        values[Measure.PROBE] = probe
+    return values
 
 
 def worker_held(scripts: Sequence[ClientRecord], server: Sequence[WorkerRecord]) -> float | None:

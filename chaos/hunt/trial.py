@@ -3,14 +3,16 @@
 The trial is a plan like any other (the scripted clients, then a probe client repeating on a
 fixed cadence), so the worst one is written out and replayed by ``chaos run``. It runs as a
 verify stage does: the probes start once the scripted clients' connects have settled, and
-the trial ends as soon as every scripted client has ended.
+the trial ends as soon as every scripted client has ended, or, given limits to cut it at,
+as soon as its records so far show a measure past its limit: the search needs to know
+*that* a script breaks a bound, which takes the bound's time, not the whole hold.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import trio
@@ -21,10 +23,10 @@ from ..record import ClientRecord
 from ..script.steps import format_steps
 from ..script.strategies import Script
 from ..target import Target
-from ..verify.stage import Role, run_stage
-from .measures import Measure, WorkerRecord, held, unserved, worker_held
+from ..verify.stage import Live, Role, run_stage
+from .measures import Measure, WorkerRecord, held, so_far, unserved, worker_held
 
-__all__ = ["PROBE_LATENCY", "SMALL_RCVBUF", "Setup", "Trial", "run_trial"]
+__all__ = ["PROBE_LATENCY", "SMALL_RCVBUF", "WATCH_EVERY", "Cut", "Setup", "Trial", "run_trial"]
 
 # A receive buffer near Linux's floor: a client that does not read blocks the server's
 # write after a few kilobytes instead of a few megabytes.
@@ -34,8 +36,14 @@ SMALL_RCVBUF = 4096
 PROBE_LATENCY = 2.0
 # Time after the scripted clients' hold for the last probes to end on their own.
 _SLACK = 0.5
+# A trial with limits reads its records this often: a few dozen records each time, and a
+# cut this late past its limit still leaves the trial clearly past its bound.
+WATCH_EVERY = 0.02
 SCRIPT = "script"
 PROBE = "probe"
+
+# Per measure, the value past which a trial is cut short (it has broken its bound).
+Cut = Mapping[Measure, float]
 
 # The server's records of its connections, read after a trial (in process only).
 ServerLog = Callable[[], Sequence[WorkerRecord]]
@@ -67,8 +75,15 @@ class Setup:
 
     @property
     def horizon(self) -> float:
-        """The longest a trial runs: the scripted clients' hold, then the last probe's wait."""
+        """The longest a plan of a trial runs (``chaos run`` runs it so): the scripted
+        clients' hold, then the last probe's wait."""
         return self.connect_timeout + self.hold + self.probe_latency + _SLACK
+
+    def lasts(self, cut: Cut | None = None) -> float:
+        """The longest a trial takes: it ends with its scripted clients (at their hold), or
+        once a measure passes its ``cut`` limit."""
+        hold = self.hold if not cut else min(self.hold, max(cut.values()) + WATCH_EVERY)
+        return self.connect_timeout + hold + _SLACK
 
     def roles(self, script: Script) -> list[Role]:
         """The trial's clients: ``clients`` of the script, and the probe (HTTP only)."""
@@ -87,7 +102,10 @@ class Setup:
                 max_latency=self.probe_latency,
                 connect_timeout=min(self.connect_timeout, self.probe_latency),
             )
-            roles.append(Role(name=PROBE, spec=ClientSpec.of(probes)))
+            # A probe interval after the scripted clients' connects (the gate, in a trial)
+            # or their start (a plan replayed without one): their first request goes first.
+            spec = ClientSpec.of(probes, start=self.probe_every)
+            roles.append(Role(name=PROBE, spec=spec))
         return roles
 
     def plan(self, script: Script) -> Plan:
@@ -109,15 +127,26 @@ class Trial:
     values: dict[Measure, float]
     duration: float
     records: tuple[ClientRecord, ...] = ()
+    cut: bool = False  # ended early, a measure past its limit: each value is a lower bound
 
     @property
     def steps(self) -> str:
         return format_steps(self.script.steps)
 
 
-async def run_trial(setup: Setup, script: Script) -> Trial:
-    """Run ``script`` as ``setup`` says and measure it."""
+async def run_trial(setup: Setup, script: Script, cut: Cut | None = None) -> Trial:
+    """Run ``script`` as ``setup`` says and measure it; with ``cut``, end it as soon as a
+    measure passes its limit there (its values are then lower bounds, ``Trial.cut``)."""
     began = time.monotonic()
+    cut_short = False
+
+    async def watch(live: Live) -> None:
+        nonlocal cut_short
+        while not cut_short:
+            await trio.sleep(WATCH_EVERY)
+            values = so_far(live(SCRIPT), live(PROBE), time.monotonic())
+            cut_short = any(values.get(m, 0.0) > limit for m, limit in (cut or {}).items())
+
     stage = await run_stage(
         "hunt",
         setup.roles(script),
@@ -126,6 +155,7 @@ async def run_trial(setup: Setup, script: Script) -> Trial:
         until=[SCRIPT],
         gated=[PROBE],
         seed=setup.seed,
+        watch=watch if cut else None,
     )
     scripts, probes = stage.of(SCRIPT), stage.of(PROBE)
     values: dict[Measure, float] = {}
@@ -146,6 +176,7 @@ async def run_trial(setup: Setup, script: Script) -> Trial:
         values=values,
         duration=time.monotonic() - began,
         records=stage.result.records,
+        cut=cut_short,
     )
 
 

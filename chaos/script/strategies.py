@@ -48,9 +48,37 @@ MAX_CYCLES = 32
 
 @dataclass(frozen=True)
 class Script:
-    """A drawn script: its steps, and whether it reads its answers as fast as they come."""
+    """A drawn script: its steps, and whether it reads its answers as fast as they come.
+    ``moves`` says how many steps each move it was drawn from has, in order (empty: one
+    step each): the steps a shrink may drop together."""
 
     steps: tuple[Step, ...]
+    moves: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.moves and sum(self.moves) != len(self.steps):
+            raise ValueError(f"moves: {self.moves} do not add up to {len(self.steps)} steps")
+
+    def without(self, first: int, count: int = 1) -> Script:
+        """This script without ``count`` steps from index ``first``; the moves they cut
+        short lose them."""
+        steps = (*self.steps[:first], *self.steps[first + count :])
+        sizes, start = [], 0
+        for size in self.moves:
+            kept = size - max(0, min(start + size, first + count) - max(start, first))
+            if kept:
+                sizes.append(kept)
+            start += size
+        return Script(steps, tuple(sizes))
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """Each move as (first step, steps)."""
+        out, start = [], 0
+        for size in self.moves:
+            out.append((start, size))
+            start += size
+        return out
 
     @property
     def reads_promptly(self) -> bool:
@@ -230,12 +258,13 @@ def scripts(
 
     @st.composite
     def build(draw: st.DrawFn) -> Script:
-        steps = [
-            step for part in draw(st.lists(move, min_size=1, max_size=max_moves)) for step in part
-        ]
+        drawn = draw(st.lists(move, min_size=1, max_size=max_moves))
+        steps = [step for part in drawn for step in part]
+        sizes = [len(part) for part in drawn]
         end = draw(ending)
         if end is not None:
             steps.append(end())
-        return Script(tuple(steps))
+            sizes.append(1)
+        return Script(tuple(steps), tuple(sizes))
 
     return build()

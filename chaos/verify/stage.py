@@ -12,7 +12,7 @@ the foreground: the concurrency ramp holds connections that way while it probes.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -27,7 +27,12 @@ from ..result import ChaosResult
 from ..runner import plan_groups, run_plan
 from ..target import Target, resolve
 
-__all__ = ["Background", "Role", "StageResult", "in_background", "run_stage"]
+__all__ = ["Background", "Live", "Role", "StageResult", "Watch", "in_background", "run_stage"]
+
+# A role's records so far, while the stage runs (sessions still open read as held to the end).
+Live = Callable[[str], tuple[ClientRecord, ...]]
+# Runs beside a stage's clients, reading them live; once it returns, the stage ends.
+Watch = Callable[[Live], Awaitable[None]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,12 +82,15 @@ async def run_stage(
     gated: Iterable[str] = (),
     seed: int = 0,
     processes: int | None = 1,
+    watch: Watch | None = None,
 ) -> StageResult:
     """Run every role's clients; stop at ``limit`` seconds or once all ``until`` roles ended.
 
     A ``gated`` role's ``start`` counts from the moment the other roles' connects settled.
-    A stage with neither may spread its clients over ``processes`` (None: as many as the
-    plan is worth, see :func:`~chaos.engine.processes.shard_count`), as a plan run does.
+    ``watch`` reads the roles' records as the clients run, and ends the stage by returning
+    (the clients it cuts are held to the end). A stage with none of these may spread its
+    clients over ``processes`` (None: as many as the plan is worth, see
+    :func:`~chaos.engine.processes.shard_count`), as a plan run does.
 
     Raises :class:`~chaos.engine.fdlimit.FdLimitError` before connecting if the stage cannot
     fit in the open-file limit.
@@ -90,7 +98,7 @@ async def run_stage(
     plan = Plan(clients=tuple(r.spec for r in roles), horizon=limit, seed=seed, target=str(target))
     wanted, waiting = set(until), set(gated)
     shards = shard_count(processes, plan.total_clients)
-    if shards > 1 and not wanted and not waiting:
+    if shards > 1 and not wanted and not waiting and watch is None:
         return _by_role(name, roles, await run_plan(plan, target=target, processes=shards))
     ensure_capacity(plan.total_clients)
     crowd = Crowd(
@@ -100,7 +108,12 @@ async def run_stage(
         until=[n for n, role in enumerate(roles) if role.name in wanted],
         gated=[n for n, role in enumerate(roles) if role.name in waiting],
     )
-    await crowd.run(limit=limit)
+
+    def live(role: str) -> tuple[ClientRecord, ...]:
+        groups = [n for n, r in enumerate(roles) if r.name == role]
+        return tuple(record for n in groups for record in crowd.records(n, live=True))
+
+    await crowd.run(limit=limit, watch=None if watch is None else functools.partial(watch, live))
     return _by_role(name, roles, _crowd_result(plan, crowd, target))
 
 

@@ -52,6 +52,18 @@ def test_every_drawn_script_is_a_valid_plan_parameter_that_round_trips(script: S
     text = format_steps(script.steps)
     assert parse_steps(text) == script.steps
     assert ScriptedParams(steps=text).script == script.steps
+    assert sum(script.moves) == len(script.steps)  # which steps each drawn move is
+
+
+def test_a_script_without_some_steps_keeps_the_moves_they_were_part_of() -> None:
+    steps = parse_steps("send junk=1; send request next=1; pause 1; send rest end next=1; shut")
+    script = Script(steps, (1, 3, 1))
+    assert script.spans == [(0, 1), (1, 3), (4, 1)]
+    assert script.without(1, 3) == Script((steps[0], steps[4]), (1, 1))
+    assert script.without(2) == Script((*steps[:2], *steps[3:]), (1, 2, 1))
+    assert script.without(0, 2) == Script(steps[2:], (2, 1))
+    with pytest.raises(ValueError, match=r"moves: .* do not add up to 5 steps"):
+        Script(steps, (1, 1))
 
 
 def _pinned(s: Script) -> bool:

@@ -1,10 +1,13 @@
 """The scripted client: its step language round-trips, bad scripts are refused by name, and
-what it sends and times on the wire is what the steps say (against a toolkit server)."""
+what it sends and times on the wire is what the steps say (against a toolkit server); a
+stage watched live ends when its watch says, the client cut short still timing its stall."""
 
 from __future__ import annotations
 
+import functools
 import json
 import random
+import time
 from collections.abc import Iterator
 
 import h11
@@ -18,6 +21,7 @@ from chaos.faults import ScriptedParams
 from chaos.script import Part, Pause, Send, format_steps, parse_steps
 from chaos.script.grammar import Composer, grammar_for
 from chaos.script.progress import HttpProgress, longest_stall
+from chaos.verify.stage import Live, Role, run_stage
 from toolkit import CloseReason, Server, ServerConfig
 
 IDLE = 0.3
@@ -175,3 +179,37 @@ def test_steps_are_data_a_python_caller_builds_directly() -> None:
     steps = (Send((Part("request"), Part("next", 2))), Pause(0.5))
     params = ScriptedParams(steps=format_steps(steps))
     assert params.script == steps
+
+
+# A stage watched until its scripted client has stalled this long, with a hold far past it:
+# a stage that ends near the cut was ended by the watch, not by the hold.
+CUT = 0.1
+LONG_HOLD = 3.0
+
+
+def test_a_watch_reads_a_stage_live_and_ends_it_with_the_stall_recorded(hold_server) -> None:
+    seen: list[chaos.ClientRecord] = []
+
+    async def watch(live: Live) -> None:
+        while True:
+            await trio.sleep(0.01)
+            (record,) = live("script") or (None,)
+            if record is not None and record.connected is not None:
+                seen.append(record)
+                if time.monotonic() - record.connected > CUT:
+                    return
+
+    spec = ClientSpec.of(ScriptedParams(steps="send request", hold=LONG_HOLD))
+    aim = chaos.Target.parse(hold_server.target)
+    stage = trio.run(
+        functools.partial(
+            run_stage, "cut", [Role(name="script", spec=spec)], aim, limit=LONG_HOLD, watch=watch
+        )
+    )
+    (record,) = stage.of("script")
+    assert seen and all(r.closed is None for r in seen)  # reading it live left it open
+    assert record.outcome is chaos.Outcome.HELD_TO_END and record.closed is not None
+    assert record.closed - record.connected < LONG_HOLD / 2, record  # the watch ended it
+    # The client cut short still says what it saw: a stall from its connect to the cut.
+    stalled = record.number("stalled")
+    assert stalled is not None and CUT < stalled <= record.closed - record.connected, record
