@@ -10,10 +10,24 @@ from collections.abc import Iterator
 
 import pytest
 
+import chaos
+import chaos.cli.hunt
+import chaos.cli.verify
+import chaos.testing
+
 # Our own suite runs the chaos plugin's `ci` Hypothesis profile unless told otherwise
 # (CHAOS_PROFILE=deep for a real search); the plugin reads this in pytest_configure.
 os.environ.setdefault("CHAOS_PROFILE", "ci")
 pytest_plugins = ["pytester"]
+
+# What the plugin, the packages and the command line import only when used, imported here at
+# once, as they were before they were lazy: Hypothesis draws its derandomised examples partly
+# from the constants of the loaded modules (an editable install's count as the project's own),
+# so a pool that grew as tests import modules would make a test's examples depend on the tests
+# run before it. (A user's installed copy is not scanned.)
+for _package in (chaos, chaos.testing):
+    for _name in _package.__all__:
+        getattr(_package, _name)
 
 # Started as a background job of a script, this process inherits SIGINT ignored, and so would
 # every process it starts: the tests that interrupt a run (Ctrl-C as a user sends it) would

@@ -21,34 +21,39 @@ class, its traits), :mod:`chaos.engine` (sessions, slots, the exchange loop, pay
 
 from __future__ import annotations
 
-from .engine.fdlimit import FdLimitError, LimitError
-from .engine.segment import Segment
-from .faults import (
-    FAULTS,
-    Fault,
-    ask,
-    flood,
-    garbage,
-    get_fault,
-    half_close,
-    holder,
-    is_available,
-    never_send,
-    oversized,
-    probe,
-    reset,
-    scripted,
-    slow_body,
-    slow_read,
-    slow_send,
-    slowloris,
-)
-from .merge import merge
-from .plan import ClientSpec, Plan
-from .record import ClientRecord, Outcome
-from .result import ChaosResult, Distribution, ProbeSummary
-from .runner import Progress, run, run_plan
-from .target import Target
+from typing import TYPE_CHECKING
+
+from .lazy import exports
+
+if TYPE_CHECKING:
+    from .engine.fdlimit import FdLimitError, LimitError
+    from .engine.segment import Segment
+    from .faults import (
+        FAULTS,
+        Fault,
+        ask,
+        flood,
+        garbage,
+        get_fault,
+        half_close,
+        holder,
+        is_available,
+        never_send,
+        oversized,
+        probe,
+        reset,
+        scripted,
+        slow_body,
+        slow_read,
+        slow_send,
+        slowloris,
+    )
+    from .merge import merge
+    from .plan import ClientSpec, Plan
+    from .record import ClientRecord, Outcome
+    from .result import ChaosResult, Distribution, ProbeSummary
+    from .runner import Progress, run, run_plan
+    from .target import Target
 
 __all__ = [
     "FAULTS",
@@ -85,3 +90,39 @@ __all__ = [
     "slow_send",
     "slowloris",
 ]
+
+# Imported on first use, so that importing one module of the package (the pytest plugin, the
+# command line) does not import them all.
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        ".engine.fdlimit": ("FdLimitError", "LimitError"),
+        ".engine.segment": ("Segment",),
+        ".faults": (
+            "FAULTS",
+            "Fault",
+            "ask",
+            "flood",
+            "garbage",
+            "get_fault",
+            "half_close",
+            "holder",
+            "is_available",
+            "never_send",
+            "oversized",
+            "probe",
+            "reset",
+            "scripted",
+            "slow_body",
+            "slow_read",
+            "slow_send",
+            "slowloris",
+        ),
+        ".merge": ("merge",),
+        ".plan": ("ClientSpec", "Plan"),
+        ".record": ("ClientRecord", "Outcome"),
+        ".result": ("ChaosResult", "Distribution", "ProbeSummary"),
+        ".runner": ("Progress", "run", "run_plan"),
+        ".target": ("Target",),
+    },
+)

@@ -4,6 +4,7 @@ names declared, and the client library usable without the toolkit loaded."""
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 import re
 import subprocess
@@ -61,3 +62,32 @@ def test_the_client_library_runs_without_the_toolkit():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+# What loading the pytest plugin (in every pytest process of a user who installed us) and the
+# command line's light commands must not import, each a tenth of a second or more per process:
+# what the fixtures, `chaos verify` and `chaos hunt` need, imported when they run.
+_PLUGIN_LEAVES = ("hypothesis", "faker", "trio", "toolkit", "chaos.faults", "chaos.verify")
+_COMMANDS_LEAVE = ("hypothesis", "faker", "toolkit", "chaos.hunt", "chaos.verify")
+_LIGHT_COMMANDS = (["--help"], ["flood", "--help"], ["run", "--help"], ["merge", "--help"])
+
+
+def test_the_plugin_and_the_light_commands_import_only_what_they_use():
+    probe = f"""
+import contextlib, io, json, sys
+def loaded(names):
+    return sorted(m for m in sys.modules for n in names if m == n or m.startswith(n + "."))
+import chaos.pytest_plugin
+found = {{"plugin": loaded({_PLUGIN_LEAVES!r})}}
+from chaos.cli import main
+for argv in {_LIGHT_COMMANDS!r}:
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+        main(argv)
+found["commands"] = loaded({_COMMANDS_LEAVE!r})
+print(json.dumps(found))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"plugin": [], "commands": []}

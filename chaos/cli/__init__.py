@@ -3,7 +3,10 @@
 ``python -m chaos KIND --target HOST:PORT [flags]``, ``chaos run PLAN``, ``chaos merge
 RESULT...`` or ``chaos verify``.
 Subcommands come from the modules named in :data:`COMMAND_MODULES`; each module has
-``register(subparsers)``, so a new subcommand is one more module and one more list entry.
+``register(subparsers)``, so a new subcommand is one more module and one more list entry. A
+command line imports only the module of the command it runs: the commands of
+:data:`DEFERRED` (the verifier, the hunt and its Hypothesis) are listed in the top-level help
+from that table and imported only when named.
 Bad input of any kind prints one line on stderr and exits 2; an interrupted run (SIGINT)
 stops every process it started and exits 130.
 """
@@ -19,6 +22,7 @@ from .usage import EXIT_USAGE, Parser, UsageError, one_line
 
 __all__ = [
     "COMMAND_MODULES",
+    "DEFERRED",
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
     "Parser",
@@ -35,12 +39,32 @@ COMMAND_MODULES: list[str] = [
     "chaos.cli.verify",
     "chaos.cli.hunt",
 ]
+# Commands whose module costs a fraction of a second to import and that no other command
+# needs, with the line the top-level help lists each with (its one home: the module's own
+# parser takes it from here): `chaos flood` and `chaos --help` import neither.
+DEFERRED: dict[str, tuple[str, str]] = {
+    "verify": (
+        "chaos.cli.verify",
+        "check a server's timeouts and limits and its availability under attack",
+    ),
+    "hunt": (
+        "chaos.cli.hunt",
+        "search client behaviours for the longest hold, hand back the minimal attack",
+    ),
+}
 # The shell's status for a command ended by SIGINT (128 + 2).
 EXIT_INTERRUPTED = 130
 
 
-def build_parser(modules: Sequence[str] | None = None) -> Parser:
-    """The full parser, one subparser group per module in ``modules``."""
+def _named(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names: its first word that is not a flag (the top level has -h)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(modules: Sequence[str] | None = None, *, command: str | None = "*") -> Parser:
+    """The parser, one subparser group per module in ``modules``: with every command whole
+    (``command="*"``, the default), or only ``command``'s if it is deferred, the other deferred
+    commands listed by name and help line without importing their modules."""
     parser = Parser(
         prog="chaos",
         description="Misbehaving TCP clients: aim one fault or a whole plan at a server.",
@@ -49,14 +73,19 @@ def build_parser(modules: Sequence[str] | None = None) -> Parser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES if modules is None else modules:
-        importlib.import_module(name).register(subparsers)
+        listed = [c for c, (module, _) in DEFERRED.items() if module == name and c != command]
+        if command == "*" or not listed:
+            importlib.import_module(name).register(subparsers)
+        for deferred in listed if command != "*" else ():
+            subparsers.add_parser(deferred, help=DEFERRED[deferred][1], add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     try:
-        args = build_parser().parse_args(argv)
+        words = sys.argv[1:] if argv is None else argv
+        args = build_parser(command=_named(words)).parse_args(words)
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
     except UsageError as exc:

@@ -20,6 +20,7 @@ from ..script.grammar import GRAMMARS
 from ..script.strategies import moves
 from ..verify.expectations import parse_expectations
 from ..verify.settings import WIRE_TOLERANCE
+from . import DEFERRED
 from .common import check_target
 from .usage import Subparsers, UsageError
 
@@ -35,7 +36,7 @@ def register(subparsers: Subparsers) -> None:
     """Add the ``hunt`` subcommand."""
     parser = subparsers.add_parser(
         "hunt",
-        help="search client behaviours for the longest hold, hand back the minimal attack",
+        help=DEFERRED["hunt"][1],
         description=(__doc__ or "").splitlines()[0],
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

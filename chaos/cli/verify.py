@@ -25,6 +25,7 @@ from ..verify.output.junit import render_junit
 from ..verify.output.text import format_table
 from ..verify.run import VerifyRun, verify
 from ..verify.settings import VerifySettings
+from . import DEFERRED
 from .common import check_target
 from .flags import add_flags, given
 from .usage import Subparsers, UsageError
@@ -47,7 +48,7 @@ def register(subparsers: Subparsers) -> None:
     """Add the ``verify`` subcommand."""
     parser = subparsers.add_parser(
         "verify",
-        help="check a server's timeouts and limits and its availability under attack",
+        help=DEFERRED["verify"][1],
         description=(__doc__ or "").splitlines()[0],
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -13,14 +13,19 @@ pytest as ``chaos.pytest_plugin`` and ``chaos.suite``.
 
 from __future__ import annotations
 
-from .attack import AsyncChaosSession, ChaosSession
-from .bounds import Bounds
-from .checker import Observation, ServerRecord, ServerStats, Violation, check, check_wire, join
-from .conformance import CHECKS, Conformance, ConformanceError, Finding, check_server
-from .harness import observe, settle_time
-from .profiles import PROFILES, check_settings
-from .serve import ServedCommand, ServeError, serve
-from .strategies import chaos_plans, client_specs, fault_params, payloads, server_configs
+from typing import TYPE_CHECKING
+
+from ..lazy import exports
+
+if TYPE_CHECKING:
+    from .attack import AsyncChaosSession, ChaosSession
+    from .bounds import Bounds
+    from .checker import Observation, ServerRecord, ServerStats, Violation, check, check_wire, join
+    from .conformance import CHECKS, Conformance, ConformanceError, Finding, check_server
+    from .harness import observe, settle_time
+    from .profiles import PROFILES, check_settings
+    from .serve import ServedCommand, ServeError, serve
+    from .strategies import chaos_plans, client_specs, fault_params, payloads, server_configs
 
 __all__ = [
     "CHECKS",
@@ -51,3 +56,32 @@ __all__ = [
     "server_configs",
     "settle_time",
 ]
+
+# Imported on first use: the plugin, loaded in every pytest process, imports this package.
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        ".attack": ("AsyncChaosSession", "ChaosSession"),
+        ".bounds": ("Bounds",),
+        ".checker": (
+            "Observation",
+            "ServerRecord",
+            "ServerStats",
+            "Violation",
+            "check",
+            "check_wire",
+            "join",
+        ),
+        ".conformance": ("CHECKS", "Conformance", "ConformanceError", "Finding", "check_server"),
+        ".harness": ("observe", "settle_time"),
+        ".profiles": ("PROFILES", "check_settings"),
+        ".serve": ("ServedCommand", "ServeError", "serve"),
+        ".strategies": (
+            "chaos_plans",
+            "client_specs",
+            "fault_params",
+            "payloads",
+            "server_configs",
+        ),
+    },
+)

@@ -8,29 +8,60 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from toolkit import ServerConfig
 
 from ..faults.base import Deadline
 from ..fields import optional_seconds
+from ..tolerances import IN_PROCESS_TOLERANCE
 
-__all__ = ["DEFAULT_ACCEPT_LAG", "IN_PROCESS_TOLERANCE", "Bounds", "widened"]
+__all__ = ["DEFAULT_ACCEPT_LAG", "IN_PROCESS_TOLERANCE", "Bounds", "cpus", "widened"]
 
 # An acceptor that only accepts and hands off takes well under a millisecond; 50 ms is the
 # bound the toolkit issue sets for "accepted or rejected at once".
 DEFAULT_ACCEPT_LAG = 0.05
-# Slack on every timing judgement of a server in this process, on the clients' own clock:
-# only thread wake-ups and GC pauses on a loaded 2-core machine. A server in another process
-# is judged with verify's WIRE_TOLERANCE (0.25 s), which adds its scheduler and timers.
-IN_PROCESS_TOLERANCE = 0.1
+
+
+def _quota(line: str) -> float | None:
+    """The CPUs one line of /proc/self/cgroup allows (v1 ``cpu.cfs_quota_us`` over
+    ``cpu.cfs_period_us``, v2 ``cpu.max``), None if it sets no CPU quota."""
+    _, controllers, path = line.split(":", 2)
+    root = Path("/sys/fs/cgroup")
+    try:
+        if "cpu" in controllers.split(","):
+            group = root / controllers / path.lstrip("/")
+            quota = (group / "cpu.cfs_quota_us").read_text().strip()
+            period = (group / "cpu.cfs_period_us").read_text().strip()
+        elif controllers == "":
+            quota, _, period = (root / path.lstrip("/") / "cpu.max").read_text().partition(" ")
+        else:
+            return None
+        if quota.strip() in ("-1", "max"):
+            return None
+        return int(quota) / int(period)
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
+
+
+def cpus() -> float:
+    """The CPUs this process may use: its cgroup's CPU quota where one is set, else every core.
+    Half a CPU on two cores is a machine four times slower, whatever the load average says."""
+    cores = float(os.cpu_count() or 1)
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return cores
+    quotas = [q for q in map(_quota, lines) if q is not None]
+    return min([cores, *quotas])
 
 
 def widened(slack: float) -> float:
-    """``slack`` scaled by how oversubscribed the CPUs are now (1-minute load per core, at
-    least 1): for judgements whose error includes scheduling delay, which grows with the
-    machine's load, not the server's."""
-    per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
-    return slack * max(1.0, per_core)
+    """``slack`` scaled by how oversubscribed the CPUs are now (1-minute load per CPU this
+    process may use, at least 1): for judgements whose error includes scheduling delay, which
+    grows with the machine's load, not the server's."""
+    per_cpu = os.getloadavg()[0] / cpus()
+    return slack * max(1.0, per_cpu)
 
 
 def _optional_count(name: str, value: int | None) -> None:

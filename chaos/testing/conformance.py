@@ -33,6 +33,7 @@ from .attack import ChaosSession
 from .bounds import Bounds
 from .checker import Violation
 from .checker.violation import connection_name
+from .markers import SUMMARIES, marker
 from .profiles import check_settings
 from .strategies import LARGE_RESPONSE, chaos_plans
 
@@ -87,7 +88,7 @@ class WireCheck:
     @property
     def marker(self) -> str:
         """The pytest marker that selects this check in the suite: ``chaos_idle_timeout``."""
-        return "chaos_" + self.name.replace("-", "_")
+        return marker(self.name)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -226,31 +227,31 @@ CHECKS: dict[str, WireCheck] = {
         WireCheck(
             name="idle-timeout",
             needs=Deadline.IDLE,
-            summary="silent clients are cut at the idle timeout",
+            summary=SUMMARIES["idle-timeout"],
             run=silent_clients_are_cut,
         ),
         WireCheck(
             name="request-timeout",
             needs=Deadline.REQUEST,
-            summary="trickled requests are cut at the request deadline",
+            summary=SUMMARIES["request-timeout"],
             run=trickled_requests_are_cut,
         ),
         WireCheck(
             name="write-timeout",
             needs=Deadline.WRITE,
-            summary="clients that never read are cut at the write timeout",
+            summary=SUMMARIES["write-timeout"],
             run=non_readers_are_cut,
         ),
         WireCheck(
             name="hogging",
             needs=None,
-            summary="the server stays available while connections are hogged",
+            summary=SUMMARIES["hogging"],
             run=stays_available_while_hogged,
         ),
         WireCheck(
             name="hostile-input",
             needs=None,
-            summary="the server serves again after hostile input",
+            summary=SUMMARIES["hostile-input"],
             run=serves_again_after_hostile_input,
         ),
     )

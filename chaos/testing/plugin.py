@@ -10,43 +10,80 @@ clients for a hold past its timeouts (`chaos_async` is the same for trio tests, 
 `chaos_check` runs the whole conformance suite from a user's own test. Options live in one
 group, `chaos`; the Hypothesis profiles `ci` and `deep` are chosen with `--chaos-profile` or
 CHAOS_PROFILE; markers `chaos_<check>` pick the suite's checks.
+
+Loaded in every pytest process of a project that installed us, so loading it imports next to
+nothing: the attacks, the toolkit, Hypothesis and Faker are imported by the fixtures and hooks
+that use them (Hypothesis's profiles are registered once a profile is chosen or Hypothesis is
+in use).
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import settings
 
-from toolkit import Server, ServerConfig
-
-from ..target import Target
-from ..verify.settings import WIRE_TOLERANCE
+from ..tolerances import IN_PROCESS_TOLERANCE, WIRE_TOLERANCE
 from . import profiles
-from .attack import AsyncChaosSession, ChaosSession
-from .bounds import IN_PROCESS_TOLERANCE, Bounds
-from .conformance import CHECKS, Conformance, hold_to_checks, reach
-from .serve import START_TIMEOUT, ServedCommand, ServeError, start
+from .markers import SUMMARIES, marker
+from .serve import START_TIMEOUT
+
+if TYPE_CHECKING:
+    from hypothesis import settings
+
+    from toolkit import Server, ServerConfig
+
+    from .attack import AsyncChaosSession, ChaosSession
+    from .bounds import Bounds
+    from .conformance import Conformance
+    from .serve import ServedCommand
+
+    PROFILES: dict[str, settings]
+    TEST_CONFIG: ServerConfig
 
 __all__ = ["PROFILES", "TEST_CONFIG", "ChaosSession"]
 
-PROFILES = profiles.PROFILES
-# A toolkit server whose timeouts fire within tens of milliseconds, so each test is quick.
-TEST_CONFIG = ServerConfig(
-    idle_timeout=0.1,
-    request_timeout=0.3,
-    write_timeout=0.2,
-    queue_timeout=0.1,
-    workers=4,
-    max_pending=4,
-    shutdown_grace=0.05,
-    dispatch="readiness",
-)
+
+@functools.cache
+def _test_config() -> ServerConfig:
+    """A toolkit server whose timeouts fire within tens of milliseconds, so each test is quick,
+    with a queue for every request the wire suite's hogging check can have in flight at once
+    (two specs of up to twelve keep-alive holders, and a probe): with room for four, a loaded
+    machine let eight holders' requests pile up and the probe was answered 503."""
+    from toolkit import ServerConfig
+
+    return ServerConfig(
+        idle_timeout=0.1,
+        request_timeout=0.3,
+        write_timeout=0.2,
+        queue_timeout=0.1,
+        workers=4,
+        max_pending=32,
+        shutdown_grace=0.05,
+        dispatch="readiness",
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """The exported names that import what loading the plugin does not (pytest lists a
+    plugin's attributes to find its hooks and fixtures, so these are not among them)."""
+    if name == "PROFILES":
+        return profiles.PROFILES
+    if name == "TEST_CONFIG":
+        return _test_config()
+    if name == "ChaosSession":
+        from .attack import ChaosSession
+
+        return ChaosSession
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _TIMEOUTS = (
     ("idle-timeout", "closes a silent client"),
     ("request-timeout", "cuts a request trickled from its first byte"),
@@ -95,7 +132,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--chaos-profile",
-        choices=sorted(PROFILES),
+        choices=sorted(profiles.NAMES),
         help="Hypothesis profile for chaos tests (env CHAOS_PROFILE): ci (default for the "
         f"suite, {profiles.CI_EXAMPLES} examples) or deep ({profiles.DEEP_EXAMPLES})",
     )
@@ -114,6 +151,8 @@ def _usage(config: pytest.Config) -> None:
     if given is not None and option("chaos_serve") is not None:
         raise pytest.UsageError("--chaos-target and --chaos-serve: give one server, not two")
     if given is not None:
+        from ..target import Target
+
         try:
             target = Target.parse(given)
             loopback = option("chaos_allow_remote") or target.is_loopback()
@@ -134,9 +173,13 @@ def _usage(config: pytest.Config) -> None:
     timeout = option("chaos_serve_timeout")
     if not timeout > 0:
         raise pytest.UsageError(f"--chaos-serve-timeout: must be > 0, got {timeout}")
+    promises = ("chaos_idle_timeout", "chaos_request_timeout", "chaos_write_timeout")
     try:
-        _promised(config, tolerance=1.0)
+        if any(option(name) is not None for name in promises):
+            _promised(config, tolerance=1.0)
         if option("chaos_tolerance") is not None:
+            from .bounds import Bounds
+
             Bounds(tolerance=option("chaos_tolerance"))
     except ValueError as exc:
         name, _, why = str(exc).partition(":")
@@ -145,6 +188,8 @@ def _usage(config: pytest.Config) -> None:
 
 def _promised(config: pytest.Config, *, tolerance: float) -> Bounds:
     """What the options promise of a server in another process."""
+    from .bounds import Bounds
+
     return Bounds(
         idle_timeout=config.getoption("chaos_idle_timeout"),
         request_timeout=config.getoption("chaos_request_timeout"),
@@ -155,20 +200,31 @@ def _promised(config: pytest.Config, *, tolerance: float) -> Bounds:
 
 def _profile(config: pytest.Config) -> str | None:
     chosen: str | None = config.getoption("chaos_profile") or os.environ.get("CHAOS_PROFILE")
-    if chosen and chosen not in PROFILES:
-        raise pytest.UsageError(f"CHAOS_PROFILE must be one of {sorted(PROFILES)}, got {chosen!r}")
+    if chosen and chosen not in profiles.NAMES:
+        names = sorted(profiles.NAMES)
+        raise pytest.UsageError(f"CHAOS_PROFILE must be one of {names}, got {chosen!r}")
     return chosen or None
 
 
 def pytest_configure(config: pytest.Config) -> None:
     _usage(config)
-    profiles.register()
     chosen = _profile(config)
+    if chosen or "hypothesis" in sys.modules:
+        profiles.register()
     if chosen:
+        from hypothesis import settings
+
         settings.load_profile(chosen)
     config.addinivalue_line("markers", "chaos: a test that attacks a server with chaos clients")
-    for check in CHECKS.values():
-        config.addinivalue_line("markers", f"{check.marker}: the suite's check: {check.summary}")
+    for check, summary in SUMMARIES.items():
+        config.addinivalue_line("markers", f"{marker(check)}: the suite's check: {summary}")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Register the profiles once collection has brought Hypothesis in, before any test runs
+    (``settings.load_profile("deep")`` then works in a test)."""
+    if "hypothesis" in sys.modules:
+        profiles.register()
 
 
 def _remote(config: pytest.Config) -> bool:
@@ -197,7 +253,9 @@ def toolkit_server_factory() -> Iterator[Callable[..., Server]]:
         handler: str = "http-hello",
         **overrides: Any,  # fields of ServerConfig, which checks them
     ) -> Server:
-        server = Server(replace(config or TEST_CONFIG, **overrides), handler)
+        from toolkit import Server
+
+        server = Server(replace(config or _test_config(), **overrides), handler)
         server.start()
         servers.append(server)
         return server
@@ -219,6 +277,8 @@ def toolkit_server(toolkit_server_factory: Callable[..., Server]) -> Iterator[Se
 def chaos_served(request: pytest.FixtureRequest) -> Iterator[ServedCommand | None]:
     """The `--chaos-serve` command, started on first use and stopped (its whole process group)
     at the end of the session, however it ends; None without the option."""
+    from .serve import ServeError, start
+
     command = request.config.getoption("chaos_serve")
     if command is None:
         yield None
@@ -237,8 +297,12 @@ def chaos_served(request: pytest.FixtureRequest) -> Iterator[ServedCommand | Non
 def chaos_target(request: pytest.FixtureRequest) -> str:
     """HOST:PORT of the server under test: `--chaos-target`, the `--chaos-serve` command, or
     a fresh toolkit server."""
+    from ..target import Target
+
     given = request.config.getoption("chaos_target")
     if given is not None:
+        from .conformance import reach
+
         target = str(Target.parse(given))  # checked in pytest_configure
         try:
             reach(target)
@@ -255,6 +319,8 @@ def chaos_target(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def chaos_expect(request: pytest.FixtureRequest) -> Bounds:
     """What the server under test promises: the options, or the toolkit server's config."""
+    from .bounds import Bounds
+
     config = request.config
     tolerance = _tolerance(config)
     if not _remote(config):
@@ -266,6 +332,8 @@ def chaos_expect(request: pytest.FixtureRequest) -> Bounds:
 @pytest.fixture
 def chaos(request: pytest.FixtureRequest, chaos_target: str, chaos_expect: Bounds) -> ChaosSession:
     """Run chaos plans against the server under test: `chaos.run(specs)`, `chaos.violations(r)`."""
+    from .attack import ChaosSession
+
     chosen = profiles.check_settings(
         _profile(request.config), examples=request.config.getoption("chaos_examples")
     )
@@ -275,6 +343,8 @@ def chaos(request: pytest.FixtureRequest, chaos_target: str, chaos_expect: Bound
 @pytest.fixture
 def chaos_async(chaos_target: str, chaos_expect: Bounds) -> AsyncChaosSession:
     """`chaos` for trio tests: `await chaos_async.run(specs)`, `await chaos_async.probe()`."""
+    from .attack import AsyncChaosSession
+
     return AsyncChaosSession(chaos_target, chaos_expect)
 
 
@@ -282,6 +352,7 @@ def chaos_async(chaos_target: str, chaos_expect: Bounds) -> AsyncChaosSession:
 def chaos_check(chaos: ChaosSession) -> Callable[..., Conformance]:
     """`chaos_check(checks=None)` holds the server under test to every wire check (or those
     named) and returns the findings; raises AssertionError naming each broken setting."""
+    from .conformance import hold_to_checks
 
     def check(checks: Iterable[str] | None = None) -> Conformance:
         __tracebackhide__ = True

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ..params import DEFAULT_CONNECT_TIMEOUT, option, options
 from ..protocols import NAMES, Profile, escaped, profile_named
 from ..target import Target
+from ..tolerances import WIRE_TOLERANCE
 from .expectations import CHECKS, TIMEOUT_KEYS, Expectations
 
 __all__ = [
@@ -33,10 +34,6 @@ PROTOCOLS = NAMES
 
 # One minute: long enough for a default toolkit server's 10 s deadlines plus every attack.
 DEFAULT_BUDGET = 60.0
-# Slack on judging a server in another process from the wire: loopback timing is good to
-# milliseconds, but two schedulers, the server's own timers and a loaded 2-core CI box add
-# jitter. (A server in the clients' own process is judged with the checker's 0.1 s.)
-WIRE_TOLERANCE = 0.25
 # How long to wait for a close nothing was promised about: past the 5-10 s defaults of most
 # servers (cheroot 10 s, gunicorn 7 s, ours 5/10 s), short enough to leave room for the rest.
 DEFAULT_CAP = 12.0

@@ -13,6 +13,7 @@ import chaos
 from chaos import ChaosResult, ClientSpec, FdLimitError, Outcome, Plan
 from chaos import runner as runner_module
 from chaos.engine.fdlimit import RESERVE, ensure_capacity, open_fds
+from chaos.testing.bounds import widened
 
 # trio.run start-up and teardown on a busy two-core machine.
 OVERHEAD = 0.3
@@ -22,21 +23,23 @@ def read_all(conn) -> None:
     conn.read_all()
 
 
-# The trickles' holds leave room to send everything even on a machine four times slower: their
-# bytes are compared whole.
+# Every hold leaves room to send everything even on a machine four times slower: the bytes are
+# compared whole (under half a CPU, Faker's first text came after a 0.1 s hold had ended), and
+# the trickles hold this long anyway.
+HOLD = 0.5
 REPLAYABLE = [
-    ClientSpec(kind="garbage", params={"size": 500, "hold": 0.1}, count=3),
-    ClientSpec(kind="garbage", params={"size": 500, "mode": "faker", "hold": 0.1}, count=2),
+    ClientSpec(kind="garbage", params={"size": 500, "hold": HOLD}, count=3),
+    ClientSpec(kind="garbage", params={"size": 500, "mode": "faker", "hold": HOLD}, count=2),
     ClientSpec(
-        kind="slow_send", params={"size": 64, "chunk": 16, "interval": 0.01, "hold": 0.5}, count=2
+        kind="slow_send", params={"size": 64, "chunk": 16, "interval": 0.01, "hold": HOLD}, count=2
     ),
     ClientSpec(
         kind="slow_body",
-        params={"content_length": 40, "chunk": 8, "interval": 0.01, "hold": 0.5},
+        params={"content_length": 40, "chunk": 8, "interval": 0.01, "hold": HOLD},
     ),
     ClientSpec(kind="reset", params={"size": 100, "data": "random", "delay": 0.05}, count=2),
-    ClientSpec(kind="oversized", params={"size": 2000, "hold": 0.1}),
-    ClientSpec(kind="half_close", params={"hold": 0.1}),
+    ClientSpec(kind="oversized", params={"size": 2000, "hold": HOLD}),
+    ClientSpec(kind="half_close", params={"hold": HOLD}),
     ClientSpec(kind="slowloris", params={"interval": 0.02, "hold": 0.15}),
 ]
 
@@ -94,7 +97,9 @@ def test_horizon_cancels_everything_and_leaks_no_socket(hold_server):
     result = chaos.run(plan, target=hold_server.target)
     assert time.monotonic() - started < 0.2 + OVERHEAD
     assert result.counts["held_to_end"] == 50
-    assert all(0.2 <= r.closed - result.started <= 0.2 + 0.05 for r in result.records)
+    # Closing fifty sockets takes a loaded machine longer: the slack widens with its load.
+    prompt = 0.2 + widened(0.05)
+    assert all(0.2 <= r.closed - result.started <= prompt for r in result.records)
     assert hold_server.wait_idle(50)
     assert open_fds() == before
 

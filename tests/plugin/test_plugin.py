@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -115,6 +117,20 @@ def test_profiles_are_chosen_by_option_or_environment(
         pytester.runpytest("--chaos-profile", "deep").assert_outcomes(passed=1)
     else:
         pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_the_profiles_are_registered_once_hypothesis_is_in_use(pytester: pytest.Pytester) -> None:
+    # In a process of its own without pytest-trio (which imports Hypothesis when it loads):
+    # the plugin leaves Hypothesis alone when it loads, and registers the profiles once the
+    # collected tests have imported it.
+    pytester.makepyfile("""
+        from hypothesis import settings
+
+        def test_profile():
+            settings.load_profile("deep")
+            assert settings.default.max_examples == 300
+    """)
+    pytester.runpytest_subprocess("-p", "no:trio").assert_outcomes(passed=1)
 
 
 def test_the_generated_checks_carry_their_own_settings() -> None:
@@ -263,3 +279,32 @@ def test_a_timing_check_widens_its_tolerance_by_what_a_probe_takes_on_this_machi
     assert conformance.run_check("idle-timeout", session).verdict == "pass"
     assert seen and seen[0] >= 0.25 + 0.3
     assert session.expect.tolerance == 0.25  # the user's session is left as it was
+
+
+@pytest.mark.skipif(
+    shutil.which("slow") is None or os.geteuid() != 0,
+    reason="needs root and the slow command (a CPU quota in a cgroup of its own)",
+)
+def test_the_cpus_a_process_may_use_are_its_cgroups_quota() -> None:
+    # Half a CPU in a cgroup: what timing judgements widen their slack by, whatever the load.
+    code = "from chaos.testing.bounds import cpus; print(cpus())"
+    done = subprocess.run(
+        ["slow", sys.executable, "-c", code],
+        env={**os.environ, "SLOW_QUOTA": "50"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) == 0.5
+
+
+def test_the_default_toolkit_server_queues_every_request_of_the_suites_hogging_mix() -> None:
+    # The wire suite's hogging check draws two specs of up to 3 x PRESSURE_FACTOR keep-alive
+    # holders (chaos.testing.conformance), and probes one at a time: on a loaded machine all
+    # their requests can be in flight at once, and a full queue answers the probe 503.
+    from chaos.pytest_plugin import TEST_CONFIG
+    from chaos.testing.strategies import PRESSURE_FACTOR
+
+    assert TEST_CONFIG.workers + TEST_CONFIG.max_pending >= 2 * 3 * PRESSURE_FACTOR + 1

@@ -190,6 +190,22 @@ def test_wire_checker_judges_close_times_and_availability() -> None:
     ]
 
 
+def test_the_wire_checker_counts_an_early_close_from_before_the_connect() -> None:
+    # Our connect stamp came 30 ms after we began connecting (a loaded machine): the server's
+    # idle clock may have started at the beginning, so a close 0.08 s after the stamp is on
+    # time for 0.1 s; one 0.08 s after the beginning is still early.
+    stamped_late = client("never_send", 1, connected=T0 + 0.03, server_eof=T0 + 0.11)
+    early = client("never_send", 2, connected=T0 + 0.03, server_eof=T0 + 0.08)
+    # The same for a deadline counted from the first byte (0.3 s here), stamped 0.2 s late.
+    sent_late = client("slowloris", 3, first_sent=T0 + 0.2, server_eof=T0 + 0.31)
+    sent_early = client("slowloris", 4, first_sent=T0 + 0.2, server_eof=T0 + 0.25)
+    violations = check_wire([stamped_late, early, sent_late, sent_early], EXPECT)
+    assert [(v.invariant, v.connection) for v in violations] == [
+        ("early_close", "never_send#2 port 2"),
+        ("early_close", "slowloris#4 port 4"),
+    ]
+
+
 def test_expectations_validate_and_follow_the_config() -> None:
     from toolkit import ServerConfig
 

@@ -7,10 +7,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from chaos.testing.bounds import widened
 from toolkit import DISPATCH_MODES, HTTP_PARSERS, MODELS, Server, ServerConfig
 
-# Slack allowed on every timing assertion; raise it on a slow machine (seconds).
-TOLERANCE = float(os.environ.get("TOOLKIT_TEST_TOLERANCE", "0.1"))
+# Slack allowed on every timing assertion (seconds): 0.1 s, widened by how oversubscribed the
+# CPUs this process may use are (a cgroup's quota included: under half a CPU, 0.1 s was seen
+# exceeded by 0.26 s); TOOLKIT_TEST_TOLERANCE sets it outright.
+TOLERANCE = float(os.environ.get("TOOLKIT_TEST_TOLERANCE") or widened(0.1))
 
 
 # Every (model, dispatch) pair a server can run as.

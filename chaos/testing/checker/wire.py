@@ -28,7 +28,13 @@ def check_wire(
         if rule is not None and start is not None:
             ended = client.server_ended_at
             if ended is not None and client.bytes_received == 0:
-                out += early(name, rule.invariant, rule.setting, ended - start)
+                # Never early, counted from the earliest the server's clock can have started:
+                # its accept comes after we began connecting, our first byte after we stamped
+                # the connect (the stamps of a connect or a send are taken when our task runs
+                # again, which a loaded machine does after the server has started counting).
+                earliest = client.connected if rule.from_first_byte else client.started
+                if earliest is not None:
+                    out += early(name, rule.invariant, rule.setting, ended - earliest)
             if ended is None and client.outcome is Outcome.HELD_TO_END:
                 ended = client.closed  # we gave up first: the server had not cut it by then
             if ended is not None:
