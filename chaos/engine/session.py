@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import select
 import socket
 import struct
 import time
@@ -38,6 +39,7 @@ RECV_SIZE = 65536
 # linux/in.h), so many source addresses share the port range; not every Python names it.
 IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
 # Linux TCP states as reported by TCP_INFO (include/net/tcp_states.h).
+_TCP_ESTABLISHED = 1
 _TCP_CLOSE = 7
 _TCP_CLOSE_WAIT = 8
 _PEER_BROKE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
@@ -276,15 +278,19 @@ class Session:
         return True
 
     def check_peer(self) -> None:
-        """Stamp a server FIN or RST from the kernel's TCP state, without reading (Linux).
+        """Stamp a server FIN or RST from the kernel's TCP state, without reading (Linux);
+        and the first byte's arrival, if nothing was read yet, from the socket's readability.
 
-        A client that never reads cannot see EOF through ``recv``; TCP_INFO still can.
+        A client that never reads cannot see EOF through ``recv``; TCP_INFO still can. Nor
+        does it see when the answer began, which is when a server's write clock starts.
         """
         if self.sock is None or not hasattr(socket, "TCP_INFO"):
             return
         try:
             state = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
-            if state == _TCP_CLOSE_WAIT:
+            if state == _TCP_ESTABLISHED and self.first_byte is None and self._readable():
+                self.first_byte = time.monotonic()
+            elif state == _TCP_CLOSE_WAIT:
                 if self.server_eof is None:
                     self.server_eof = time.monotonic()
             elif state == _TCP_CLOSE:
@@ -296,6 +302,12 @@ class Session:
                     self.server_eof = time.monotonic()
         except OSError:
             return
+
+    def _readable(self) -> bool:
+        """Whether bytes wait unread (or the stream ended), asked without waiting."""
+        assert self.sock is not None
+        readable, _, _ = select.select([self.sock.fileno()], [], [], 0)
+        return bool(readable)
 
     def abort(self) -> None:
         """Close with SO_LINGER 0, so the kernel sends RST instead of FIN."""

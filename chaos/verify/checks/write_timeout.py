@@ -3,7 +3,9 @@
 Needs an HTTP target that can produce a response larger than the socket buffers (toolkit's
 ``/bytes/N``; ``--large-path`` elsewhere). The baseline stage fetches it once: if the answer
 is not a 200 of at least :data:`MIN_LARGE` bytes the check says "not measured" instead of
-guessing. Measured from our request to the server's reset (or FIN), seen through TCP_INFO.
+guessing. Measured from the response's first byte reaching us (when a server's write clock
+starts; from our request where the kernel cannot say) to the server's reset (or FIN), both
+seen without reading: the time a server takes to start its answer is not its write timeout.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ def judge(
     *,
     unavailable: str | None = None,
 ) -> CheckResult:
-    """Seconds from the request leaving to the server giving up on the response."""
+    """Seconds from the response's first byte (else the request leaving) to the server
+    giving up on the response."""
     if unavailable is not None:
         return undecided(CHECK, settings.expectations, unavailable)
     samples: list[float | None] = []
@@ -69,7 +72,8 @@ def judge(
         if record.connected is None or record.last_sent is None:
             continue
         end = record.server_ended_at
-        samples.append(None if end is None else end - record.last_sent)
+        began = record.last_sent if record.first_byte is None else record.first_byte
+        samples.append(None if end is None else end - began)
         if end is not None:
             kinds.append("reset" if record.server_ended is ServerEnd.RESET else "closed")
     return judge_timeout(CHECK, settings, samples, notes=kinds)
