@@ -29,6 +29,9 @@ class Outcome:
     record: ConnectionRecord
     since: float  # where the slot is measured from
     answer: bytes  # what the client read
+    # The server's own time on the request: from its last byte leaving us to the answer's
+    # first arriving (a non-reader's 16 MB answer takes a while to build), else 0.
+    work: float = 0.0
 
     @property
     def slot(self) -> float:
@@ -94,16 +97,20 @@ def _non_reader(server: Server) -> socket.socket:
     return sock
 
 
-def _wait_closed_by_server(server: Server, sock: socket.socket) -> Outcome:
+def _wait_closed_by_server(server: Server, sock: socket.socket, asked: float) -> Outcome:
+    """Wait, never reading, for the server to answer the request sent at `asked`, then to
+    give up on it; the time it took to begin the answer is its work."""
+    readable, _, _ = select.select([sock], [], [], _limit(server))
+    work = time.monotonic() - asked if readable else 0.0
     record = server.log.wait_record(local_port(sock), _limit(server))
     sock.close()
-    return Outcome(record, record.accepted, b"")
+    return Outcome(record, record.accepted, b"", work)
 
 
 def never_reads(server: Server) -> Outcome:
     sock = _non_reader(server)
     sock.sendall(LARGE)
-    return _wait_closed_by_server(server, sock)
+    return _wait_closed_by_server(server, sock, time.monotonic())
 
 
 def body_never_reads(server: Server) -> Outcome:
@@ -112,7 +119,7 @@ def body_never_reads(server: Server) -> Outcome:
     for byte in b"body":  # the body trickles, inside idle and request, then nothing is read
         time.sleep(_pace(server))
         sock.sendall(bytes([byte]))
-    return _wait_closed_by_server(server, sock)
+    return _wait_closed_by_server(server, sock, time.monotonic())
 
 
 def pipelining(server: Server) -> Outcome:

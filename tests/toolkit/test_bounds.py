@@ -79,13 +79,13 @@ def _broken(server: Server, dispatch: str, behaviour: str, outcome: Outcome) -> 
         return f"ended {record.reason}"
     if behaviour in ANSWERS and statuses(outcome.answer) != ANSWERS[behaviour]:
         return f"answered {outcome.answer!r}"
-    slot = row.slot.seconds(server.config)
+    slot = row.slot.seconds(server.config, work=outcome.work)
     if slot is not None and outcome.slot > slot + TOLERANCE:
         return f"slot held {outcome.slot:.3f} s > {row.slot.formula()}"
     held = record.worker_longest
     if row.since == "reset" and record.dispatched is not None:
         held -= outcome.since - record.dispatched  # the hold before the reset is not its
-    worker = row.worker.seconds(server.config)
+    worker = row.worker.seconds(server.config, work=outcome.work)
     if worker is not None and held > worker + TOLERANCE:
         return f"worker held {held:.3f} s > {row.worker.formula()}"
     if behaviour == "pipelining":
