@@ -111,6 +111,9 @@ def test_keep_alive_requests_neither_wake_the_io_thread_nor_hand_work_to_it(
     with connect(server.address) as sock:
         sock.sendall(GET)
         assert recv_until(sock, b"hello world").endswith(b"hello world")
+        # The answer arrives before its worker parks the connection for the first time (a
+        # wake-up: its first deadline); that worker is done once no worker is busy.
+        assert server.log.wait_for(lambda stats: stats.busy == 0, WAIT)
         before = len(wakes), len(handed)
         for _ in range(50):
             sock.sendall(GET)
