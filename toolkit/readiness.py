@@ -88,13 +88,13 @@ class ReadinessFront:
             for conn in arrived:
                 self.park(conn)
             return
-        for conn in arrived:
-            conn.unread = conn.session.frames
-            # Taken, its idle worker is on its way: no queue timer (arming one would wake
-            # the loop thread, which sleeps until a later deadline, for nothing).
-            if not self._pool.offer(conn, idle_only=True):
-                conn.unread = False
-                self.park(conn)
+        (conn,) = arrived
+        conn.unread = conn.session.frames
+        # Taken, its idle worker is on its way: no queue timer (arming one would wake the
+        # loop thread, which sleeps until a later deadline, for nothing).
+        if not self._pool.offer(conn, idle_only=True):
+            conn.unread = False
+            self.park(conn)
 
     def on_tick(self) -> float | None:
         return None  # queued connections are expired on the loop thread, which queues them
@@ -160,8 +160,7 @@ class ReadinessFront:
                 return
         except ConnectionEnded as exc:
             self._take(conn)
-            reply = exc.reply or self._service.final_reply(conn, exc.reason)
-            self._service.close(conn, exc.reason, reply)
+            self._service.close(conn, *self._service.ending(conn, exc))
             return
         except Exception:
             logger.exception("readiness stage failed on connection %d", conn.id)

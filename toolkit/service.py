@@ -152,7 +152,7 @@ class Service:
         try:
             self.receive(conn)
         except ConnectionEnded as exc:
-            return exc.reason, exc.reply or self.final_reply(conn, exc.reason)
+            return self.ending(conn, exc)
         return None
 
     def _serve_one(self, conn: Connection) -> tuple[CloseReason, bytes] | None:
@@ -162,7 +162,7 @@ class Service:
         except ConnectionEnded as exc:
             if conn.forced:
                 return CloseReason.SHUTDOWN, b""
-            return exc.reason, exc.reply or self.final_reply(conn, exc.reason)
+            return self.ending(conn, exc)
         except Exception:
             if conn.forced:
                 return CloseReason.SHUTDOWN, b""
@@ -176,6 +176,10 @@ class Service:
         if self.stopping.is_set():
             return CloseReason.SHUTDOWN, b""
         return None
+
+    def ending(self, conn: Connection, exc: ConnectionEnded) -> tuple[CloseReason, bytes]:
+        """How `exc` ends `conn`: its reason, and the reply it carries or else the final one."""
+        return exc.reason, exc.reply or self.final_reply(conn, exc.reason)
 
     def final_reply(self, conn: Connection, reason: CloseReason) -> bytes:
         """The handler's final status for ending `conn` for `reason`, unless a response has
