@@ -275,7 +275,7 @@ def test_a_timing_check_widens_its_tolerance_by_what_a_probe_takes_on_this_machi
     seen: list[float] = []
 
     def slow_probe(self: ChaosSession) -> None:
-        time.sleep(0.3)
+        time.sleep(0.3)  # a probe this machine sees answered late: the point
 
     def record(chaos: ChaosSession) -> str:
         seen.append(chaos.expect.tolerance)

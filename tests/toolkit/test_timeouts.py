@@ -186,7 +186,7 @@ def test_the_kernel_says_how_long_a_connection_waited_and_whether_it_sent() -> N
     with socket.create_server(("127.0.0.1", 0)) as listener:
         with socket.create_connection(listener.getsockname()) as client:
             connected = time.monotonic()
-            time.sleep(0.05)
+            time.sleep(0.05)  # the wait in the backlog the kernel is asked about
             sock, _ = listener.accept()
             with sock:
                 silent = established(sock)
