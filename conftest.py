@@ -43,6 +43,14 @@ def _open_fds() -> set[int]:
     return {int(fd) for fd in os.listdir("/proc/self/fd")}
 
 
+def _describe_fd(fd: int) -> str:
+    """What a descriptor is (a socket's inode, a pipe, a file's path), for a leak's report."""
+    try:
+        return f"{fd} -> {os.readlink(f'/proc/self/fd/{fd}')}"
+    except OSError:
+        return f"{fd} (closed since)"
+
+
 @pytest.fixture
 def closed_port() -> Iterator[int]:
     """A loopback port bound but not listening: connecting to it is refused (RST)."""
@@ -64,4 +72,5 @@ def no_leaks() -> Iterator[None]:
     alive = [t.name for t in extra if t.is_alive()]
     leaked_fds = _open_fds() - fds_before
     assert not alive, f"threads left running: {alive}"
-    assert not leaked_fds, f"file descriptors left open: {sorted(leaked_fds)}"
+    described = [_describe_fd(fd) for fd in sorted(leaked_fds)]
+    assert not leaked_fds, f"file descriptors left open: {described}"
