@@ -1,11 +1,10 @@
-"""Root conftest: fixtures every test directory shares (leak checks on threads and descriptors)."""
+"""Root conftest: fixtures every test directory shares (the leak check is tests/leaks.py)."""
 
 from __future__ import annotations
 
 import os
 import signal
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +17,7 @@ import chaos.testing
 # Our own suite runs the chaos plugin's `ci` Hypothesis profile unless told otherwise
 # (CHAOS_PROFILE=deep for a real search); the plugin reads this in pytest_configure.
 os.environ.setdefault("CHAOS_PROFILE", "ci")
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.leaks"]
 
 # What the plugin, the packages and the command line import only when used, imported here at
 # once, as they were before they were lazy: Hypothesis draws its derandomised examples partly
@@ -35,22 +34,6 @@ for _package in (chaos, chaos.testing):
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-# How long threads get to finish exiting after the code under test says it is done.
-THREAD_EXIT_WAIT = 2.0
-
-
-def _open_fds() -> set[int]:
-    return {int(fd) for fd in os.listdir("/proc/self/fd")}
-
-
-def _describe_fd(fd: int) -> str:
-    """What a descriptor is (a socket's inode, a pipe, a file's path), for a leak's report."""
-    try:
-        return f"{fd} -> {os.readlink(f'/proc/self/fd/{fd}')}"
-    except OSError:
-        return f"{fd} (closed since)"
-
-
 @pytest.fixture
 def closed_port() -> Iterator[int]:
     """A loopback port bound but not listening: connecting to it is refused (RST)."""
@@ -58,19 +41,3 @@ def closed_port() -> Iterator[int]:
     sock.bind(("127.0.0.1", 0))
     yield sock.getsockname()[1]
     sock.close()
-
-
-@pytest.fixture
-def no_leaks() -> Iterator[None]:
-    """Fail the test if it leaves behind a thread or a file descriptor it created."""
-    threads_before = set(threading.enumerate())
-    fds_before = _open_fds()
-    yield
-    extra = [t for t in threading.enumerate() if t not in threads_before]
-    for thread in extra:
-        thread.join(THREAD_EXIT_WAIT)
-    alive = [t.name for t in extra if t.is_alive()]
-    leaked_fds = _open_fds() - fds_before
-    assert not alive, f"threads left running: {alive}"
-    described = [_describe_fd(fd) for fd in sorted(leaked_fds)]
-    assert not leaked_fds, f"file descriptors left open: {described}"
