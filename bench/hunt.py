@@ -194,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(row)
         print("| " + " | ".join(_cell(getattr(row, c)) for c in COLUMNS) + " |", flush=True)
     failed = sum(1 for r in rows if r.exit_code == 1)
-    print(f"{failed} of {len(rows)} FAIL (exit 1) against {args.server}")
+    print(f"{failed} of {len(rows)} hunts against {args.server} broke a bound (chaos hunt exit 1)")
     return 0
 
 
