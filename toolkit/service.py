@@ -24,7 +24,7 @@ from .events import REJECTIONS, CloseReason, EventLog
 from .handlers import Handler, Ready
 from .handshake import established
 from .linger import Lingerer, send_nowait, shut_and_drain
-from .peek import bytes_waiting
+from .peek import unread_bytes
 
 __all__ = ["Service"]
 
@@ -244,7 +244,9 @@ class Service:
             return True
         if reason is not CloseReason.COMPLETED or conn.state.peer_eof:
             return False
-        return conn.session.buffered() > 0 or bytes_waiting(conn.sock)
+        # Unread bytes only: a client that has closed after reading its answer (its FIN is
+        # all that waits) is closed plainly, with no shutdown and drain to learn it.
+        return conn.session.buffered() > 0 or unread_bytes(conn.sock) > 0
 
     def _leave(self, conn: Connection) -> None:
         """`conn` is no longer on a worker (parked again, or closed)."""
