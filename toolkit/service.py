@@ -59,6 +59,8 @@ class Service:
         # waits for that; every request passes here, so no notify otherwise).
         self._drained = threading.Condition(self._lock)
         self._on_close: list[Callable[[Connection], None]] = []
+        # True once the sockets to accept come with TCP_NODELAY from their listener.
+        self.accepted_nodelay = False
 
     def on_close(self, hook: Callable[[Connection], None]) -> None:
         """Call `hook(conn)` as each connection closes, before its socket is released (a
@@ -86,6 +88,7 @@ class Service:
             t,
             new_session=self.handler.session,
             connected=connected,
+            nodelay=not self.accepted_nodelay,
         )
         conn.input_arrived = kernel.arrived
         if kernel.arrived:
