@@ -161,7 +161,7 @@ class _Entry:
             self.dispatched,
             self.first_byte,
             self.closed,
-            None if self.reason is None else self.reason.value,
+            None if self.reason is None else str(self.reason),  # a StrEnum's str is its value
             self.bytes_in,
             self.bytes_out,
             self.responses,
@@ -279,13 +279,14 @@ class EventLog:
             entry.worker_time = worker_time
             entry.worker_longest = worker_longest
             if entry.admitted is not None:
-                self._bump("open", -1)
+                self._gauges["open"] -= 1  # a fall: no high-water mark to move
             self._finished.append(entry.row())
             self._reasons[str(reason)] += 1
             self._closed += 1
             if reason is CloseReason.HANDLER_ERROR:
                 self._handler_errors += 1
-            self._notify()
+            if self._waiters:
+                self._changed.notify_all()
             return True
 
     # --- gauges and counters ---------------------------------------------------------------

@@ -21,7 +21,7 @@ from .config import ServerConfig
 from .connection import Connection
 from .errors import ConnectionEnded
 from .events import REJECTIONS, CloseReason, EventLog
-from .handlers import Handler, Ready
+from .handlers import Handler, Ready, Session
 from .handshake import established
 from .linger import Lingerer, send_nowait, shut_and_drain
 from .peek import unread_bytes
@@ -106,14 +106,15 @@ class Service:
         # Handed over by the readiness stage, a framing session is asked first: its bytes
         # may complete a request, or not quite yet (then it goes straight back). Handed over
         # at its accept, its bytes still wait in the socket: read once, without waiting.
-        parking = park is not None and conn.session.frames
+        session = conn.session
+        parking = park is not None and session.frames
         try:
             if parking and conn.unread:
                 ending = self._read_unread(conn)
                 if ending is not None:
                     self.close(conn, *ending)
                     return
-            step = conn.session.ready() if parking else Ready.REQUEST
+            step = session.ready() if parking else Ready.REQUEST
             while True:
                 if step is Ready.CLOSED:
                     self.close(conn, conn.state.clean_close_reason())
@@ -123,12 +124,12 @@ class Service:
                     conn.state.released(now())
                     park(conn)
                     return
-                ending = self._serve_one(conn)
+                ending = self._serve_one(conn, session)
                 if ending is not None:
                     self.close(conn, *ending)
                     return
                 # Without parking, the next serve reads whatever comes (within the deadlines).
-                step = conn.session.ready() if park is not None else Ready.REQUEST
+                step = session.ready() if park is not None else Ready.REQUEST
         except Exception:
             logger.exception("serving connection %d failed", conn.id)
             if conn.state.reason is None:
@@ -158,10 +159,11 @@ class Service:
             return self.ending(conn, exc)
         return None
 
-    def _serve_one(self, conn: Connection) -> tuple[CloseReason, bytes] | None:
-        """Serve one request; how the connection ends, or None if it stays open."""
+    def _serve_one(self, conn: Connection, session: Session) -> tuple[CloseReason, bytes] | None:
+        """Serve one request of `conn` (`session` is its session); how the connection ends, or
+        None if it stays open."""
         try:
-            keep = conn.session.serve(conn)
+            keep = session.serve(conn)
         except ConnectionEnded as exc:
             if conn.forced:
                 return CloseReason.SHUTDOWN, b""
@@ -171,7 +173,7 @@ class Service:
                 return CloseReason.SHUTDOWN, b""
             logger.exception("handler %s failed on connection %d", self.handler.name, conn.id)
             return CloseReason.HANDLER_ERROR, self.final_reply(conn, CloseReason.HANDLER_ERROR)
-        conn.state.response_complete(conn.session.buffered() if keep else 0)
+        conn.state.response_complete(session.buffered() if keep else 0)
         if conn.forced:
             return CloseReason.SHUTDOWN, b""
         if not keep:
