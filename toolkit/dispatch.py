@@ -61,9 +61,11 @@ def hand_off_all(service: Service, pool: WorkerPool, conns: list[Connection]) ->
     """`hand_off` each of `conns` (counted as open already), offered together; True if any
     was queued."""
     refused = pool.offer_all(conns)
-    reason = CloseReason.SHUTDOWN if service.stopping.is_set() else CloseReason.REJECTED_OVERLOAD
-    for conn in refused:
-        service.reject(conn, reason)
+    if refused:
+        stopping = service.stopping.is_set()
+        reason = CloseReason.SHUTDOWN if stopping else CloseReason.REJECTED_OVERLOAD
+        for conn in refused:
+            service.reject(conn, reason)
     return len(refused) < len(conns)
 
 

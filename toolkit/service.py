@@ -55,9 +55,10 @@ class Service:
         self.stopping = threading.Event()
         self._live: dict[int, Connection] = {}
         self._lock = threading.Lock()
-        # Signalled as connections leave a worker, once shutdown has begun (only shutdown
-        # waits for that; every request passes here, so no notify otherwise).
+        # Signalled as connections leave a worker, while `wait_drained` waits (only shutdown
+        # does; every request passes here, so no notify otherwise).
         self._drained = threading.Condition(self._lock)
+        self._drain_waiters = 0
         self._on_close: list[Callable[[Connection], None]] = []
         # True once the sockets to accept come with TCP_NODELAY from their listener.
         self.accepted_nodelay = False
@@ -256,7 +257,7 @@ class Service:
     def _leave(self, conn: Connection) -> None:
         """`conn` is no longer on a worker (parked again, or closed)."""
         with self._lock:
-            if self._live.pop(conn.id, None) is not None and self.stopping.is_set():
+            if self._live.pop(conn.id, None) is not None and self._drain_waiters:
                 self._drained.notify_all()
 
     # --- all connections (shutdown) -------------------------------------------------------
@@ -270,7 +271,11 @@ class Service:
     def wait_drained(self, timeout: float) -> bool:
         """Wait until no connection is being served, or `timeout` passes."""
         with self._lock:
-            return self._drained.wait_for(lambda: not self._live, timeout)
+            self._drain_waiters += 1
+            try:
+                return self._drained.wait_for(lambda: not self._live, timeout)
+            finally:
+                self._drain_waiters -= 1
 
     def force_close_all(self) -> int:
         """Unblock every connection still being served; their threads close and log them."""
