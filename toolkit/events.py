@@ -200,6 +200,8 @@ class EventLog:
         self._reasons: Counter[str] = Counter()
         self._gauges = {"open": 0, "busy": 0, "pending": 0, "parked": 0, "lingering": 0}
         self._peaks = dict(self._gauges)
+        # Gauges another part counts under its own lock: name -> read() of (value, peak).
+        self._elsewhere: dict[str, Callable[[], tuple[int, int]]] = {}
         self._accepted = 0
         self._closed = 0
         self._accept_backoffs = 0
@@ -301,6 +303,22 @@ class EventLog:
             if self._waiters:
                 self._changed.notify_all()
 
+    def count_elsewhere(self, name: str, read: Callable[[], tuple[int, int]]) -> None:
+        """Gauge `name` is counted by another part, under a lock it takes anyway: `read()`
+        gives its value and high-water mark when stats are read, and that part calls `moved`
+        after each change (a gauge moved twice per request would take this lock twice)."""
+        self._elsewhere[name] = read
+
+    def moved(self) -> None:
+        """A gauge counted elsewhere has moved: wake the waiters, if there are any.
+
+        Read without the lock: a waiter counts itself (under the lock) before it reads the
+        gauge, and the gauge moves before this reads the count, so either the waiter sees the
+        move or this sees the waiter."""
+        if self._waiters:
+            with self._lock:
+                self._changed.notify_all()
+
     def _bump(self, name: str, delta: int) -> None:
         value = self._gauges[name] + delta
         self._gauges[name] = value
@@ -343,6 +361,10 @@ class EventLog:
 
     def _snapshot(self) -> Stats:
         g, p = self._gauges, self._peaks
+        if self._elsewhere:
+            g, p = dict(g), dict(p)
+            for name, read in self._elsewhere.items():
+                g[name], p[name] = read()
         return Stats(
             open=g["open"],
             busy=g["busy"],
