@@ -36,9 +36,14 @@ class WorkerPool:
         self._lock = threading.Lock()  # guards everything below
         self._sleepers: deque[threading.Lock] = deque()  # idle workers' wake-up locks, held
         self._idle = 0
-        self._reported_pending = 0
+        # The log's busy and pending gauges, with their high-water marks, are counted here,
+        # under the lock every take and offer holds anyway (`EventLog.count_elsewhere`).
+        self._busy = self._busy_peak = 0
+        self._pending = self._pending_peak = 0
         self._stopping = False
         self._threads: list[threading.Thread] = []
+        log.count_elsewhere("busy", lambda: (self._busy, self._busy_peak))
+        log.count_elsewhere("pending", lambda: (self._pending, self._pending_peak))
 
     @property
     def threads(self) -> list[threading.Thread]:
@@ -154,9 +159,16 @@ class WorkerPool:
     def _sync_pending(self) -> None:
         """Report as pending only the connections no idle worker is about to take. Holds `_lock`."""
         waiting = max(0, len(self._queue) - self._idle)
-        if waiting != self._reported_pending:
-            self._log.gauge("pending", waiting - self._reported_pending)
-            self._reported_pending = waiting
+        if waiting != self._pending:
+            self._pending = waiting
+            self._pending_peak = max(self._pending_peak, waiting)
+            self._log.moved()
+
+    def _busy_by(self, delta: int) -> None:
+        """Holds `_lock`: one more (or one fewer) worker busy."""
+        self._busy += delta
+        self._busy_peak = max(self._busy_peak, self._busy)
+        self._log.moved()
 
     def _work(self, run: Callable[[Connection], None]) -> None:
         conn: Connection | None = None
@@ -171,7 +183,7 @@ class WorkerPool:
                 # "will admit".
                 if not self._queue or self._stopping:
                     if busy:
-                        self._log.gauge("busy", -1)
+                        self._busy_by(-1)
                         busy = False
                     self._idle += 1
                     self._sync_pending()
@@ -188,7 +200,7 @@ class WorkerPool:
                 conn = self._queue.popleft()
                 self._sync_pending()
                 if not busy:
-                    self._log.gauge("busy", 1)
+                    self._busy_by(1)
                     busy = True
             try:
                 run(conn)
