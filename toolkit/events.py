@@ -364,7 +364,10 @@ class EventLog:
         if self._elsewhere:
             g, p = dict(g), dict(p)
             for name, read in self._elsewhere.items():
-                g[name], p[name] = read()
+                # Read without the counting part's lock: a value may be a step ahead of its
+                # high-water mark (moved, the mark not yet), never the other way.
+                value, peak = read()
+                g[name], p[name] = value, max(peak, value)
         return Stats(
             open=g["open"],
             busy=g["busy"],

@@ -64,6 +64,9 @@ def test_a_gauge_counted_elsewhere_is_read_with_the_stats_and_wakes_its_waiters(
     assert log.wait_for(lambda s: s.parked == 1, timeout=5.0)
     stats = log.stats()
     assert (stats.parked, stats.max_parked) == (1, 2)
+    counted.update(value=3)  # read between the move and its mark's: the mark is never behind
+    stats = log.stats()
+    assert (stats.parked, stats.max_parked) == (3, 3)
 
 
 def test_wait_for_wakes_on_change() -> None:
