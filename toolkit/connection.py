@@ -47,6 +47,7 @@ class Connection:
         *,
         new_session: Callable[[], Session] | None = None,
         connected: float | None = None,
+        nodelay: bool = True,
     ) -> None:
         self.sock = sock
         self.id = conn_id
@@ -68,10 +69,11 @@ class Connection:
         self.unread = False
         # Whether the client had sent by the accept, as the kernel said then (None: unknown).
         self.input_arrived: bool | None = None
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass  # not TCP (e.g. a socketpair in tests), or already gone
+        if nodelay:  # else the socket has it already, from its listener
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass  # not TCP (e.g. a socketpair in tests), or already gone
         sock.setblocking(False)
 
     @property

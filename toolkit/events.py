@@ -161,7 +161,7 @@ class _Entry:
             self.dispatched,
             self.first_byte,
             self.closed,
-            None if self.reason is None else self.reason.value,
+            None if self.reason is None else str(self.reason),  # a StrEnum's str is its value
             self.bytes_in,
             self.bytes_out,
             self.responses,
@@ -200,6 +200,8 @@ class EventLog:
         self._reasons: Counter[str] = Counter()
         self._gauges = {"open": 0, "busy": 0, "pending": 0, "parked": 0, "lingering": 0}
         self._peaks = dict(self._gauges)
+        # Gauges another part counts under its own lock: name -> read() of (value, peak).
+        self._elsewhere: dict[str, Callable[[], tuple[int, int]]] = {}
         self._accepted = 0
         self._closed = 0
         self._accept_backoffs = 0
@@ -279,13 +281,14 @@ class EventLog:
             entry.worker_time = worker_time
             entry.worker_longest = worker_longest
             if entry.admitted is not None:
-                self._bump("open", -1)
+                self._gauges["open"] -= 1  # a fall: no high-water mark to move
             self._finished.append(entry.row())
             self._reasons[str(reason)] += 1
             self._closed += 1
             if reason is CloseReason.HANDLER_ERROR:
                 self._handler_errors += 1
-            self._notify()
+            if self._waiters:
+                self._changed.notify_all()
             return True
 
     # --- gauges and counters ---------------------------------------------------------------
@@ -298,6 +301,22 @@ class EventLog:
             if value > self._peaks[name]:
                 self._peaks[name] = value
             if self._waiters:
+                self._changed.notify_all()
+
+    def count_elsewhere(self, name: str, read: Callable[[], tuple[int, int]]) -> None:
+        """Gauge `name` is counted by another part, under a lock it takes anyway: `read()`
+        gives its value and high-water mark when stats are read, and that part calls `moved`
+        after each change (a gauge moved twice per request would take this lock twice)."""
+        self._elsewhere[name] = read
+
+    def moved(self) -> None:
+        """A gauge counted elsewhere has moved: wake the waiters, if there are any.
+
+        Read without the lock: a waiter counts itself (under the lock) before it reads the
+        gauge, and the gauge moves before this reads the count, so either the waiter sees the
+        move or this sees the waiter."""
+        if self._waiters:
+            with self._lock:
                 self._changed.notify_all()
 
     def _bump(self, name: str, delta: int) -> None:
@@ -342,6 +361,13 @@ class EventLog:
 
     def _snapshot(self) -> Stats:
         g, p = self._gauges, self._peaks
+        if self._elsewhere:
+            g, p = dict(g), dict(p)
+            for name, read in self._elsewhere.items():
+                # Read without the counting part's lock: a value may be a step ahead of its
+                # high-water mark (moved, the mark not yet), never the other way.
+                value, peak = read()
+                g[name], p[name] = value, max(peak, value)
         return Stats(
             open=g["open"],
             busy=g["busy"],

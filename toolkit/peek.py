@@ -1,11 +1,18 @@
-"""Whether a socket has bytes (or an EOF) waiting, without reading them or ever blocking."""
+"""Whether a socket has input waiting, without reading it or ever blocking: any (bytes or an
+EOF), or how many bytes (what a close would throw away, answering with a reset)."""
 
 from __future__ import annotations
 
+import fcntl
 import select
 import socket
+import struct
+import termios
 
-__all__ = ["bytes_waiting"]
+__all__ = ["bytes_waiting", "unread_bytes"]
+
+_COUNT = struct.Struct("i")
+_NO_COUNT = bytes(_COUNT.size)
 
 
 def bytes_waiting(sock: socket.socket) -> bool:
@@ -17,3 +24,13 @@ def bytes_waiting(sock: socket.socket) -> bool:
     except (OSError, ValueError):
         return False  # already closed
     return bool(poller.poll(0))
+
+
+def unread_bytes(sock: socket.socket) -> int:
+    """Bytes received and not yet read (FIONREAD); a pending EOF counts none, since closing on
+    it sends a plain FIN, not the reset that unread data draws. 0 if the socket is closed."""
+    try:
+        count: int = _COUNT.unpack(fcntl.ioctl(sock.fileno(), termios.FIONREAD, _NO_COUNT))[0]
+    except (OSError, ValueError):
+        return 0
+    return count

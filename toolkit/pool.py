@@ -36,9 +36,14 @@ class WorkerPool:
         self._lock = threading.Lock()  # guards everything below
         self._sleepers: deque[threading.Lock] = deque()  # idle workers' wake-up locks, held
         self._idle = 0
-        self._reported_pending = 0
+        # The log's busy and pending gauges, with their high-water marks, are counted here,
+        # under the lock every take and offer holds anyway (`EventLog.count_elsewhere`).
+        self._busy = self._busy_peak = 0
+        self._pending = self._pending_peak = 0
         self._stopping = False
         self._threads: list[threading.Thread] = []
+        log.count_elsewhere("busy", lambda: (self._busy, self._busy_peak))
+        log.count_elsewhere("pending", lambda: (self._pending, self._pending_peak))
 
     @property
     def threads(self) -> list[threading.Thread]:
@@ -62,19 +67,42 @@ class WorkerPool:
         """Queue `conn` if a worker is idle or the queue has room; never blocks. `admit`: it
         counts as open from now (else its front has counted it already). `idle_only`: only if
         an idle worker takes it at once, so it never waits behind busy ones."""
+        wake: list[threading.Lock] = []
         with self._lock:
-            # Connections beyond the idle workers' share are the ones that really wait.
-            room = 0 if idle_only else self._max_pending
-            if self._stopping or len(self._queue) - self._idle >= room:
-                return False
-            if admit:
+            queued = self._enqueue(conn, 0 if idle_only else self._max_pending, now(), wake)
+            if queued and admit:
                 self._log.admitted(conn.id)
-            conn.state.queued(now())
-            self._queue.append(conn)
             self._sync_pending()
-            sleeper = self._sleepers.popleft() if self._sleepers else None  # the longest idle
-        if sleeper is not None:
+        for sleeper in wake:
             sleeper.release()
+        return queued
+
+    def offer_all(self, conns: list[Connection]) -> list[Connection]:
+        """`offer` each of `conns` (counted as open already), under one lock; the ones turned
+        away. The idle workers they need are woken once all are queued: a worker woken per
+        connection would preempt the offering thread (one core) only to wait for the GIL."""
+        refused: list[Connection] = []
+        wake: list[threading.Lock] = []
+        with self._lock:
+            t = now()
+            for conn in conns:
+                if not self._enqueue(conn, self._max_pending, t, wake):
+                    refused.append(conn)
+            self._sync_pending()
+        for sleeper in wake:
+            sleeper.release()
+        return refused
+
+    def _enqueue(self, conn: Connection, room: int, t: float, wake: list[threading.Lock]) -> bool:
+        """Holds `_lock`: queue `conn` at `t` unless stopping or `room` is used up, and add the
+        longest idle worker (if one sleeps) to `wake`."""
+        # Connections beyond the idle workers' share are the ones that really wait.
+        if self._stopping or len(self._queue) - self._idle >= room:
+            return False
+        conn.state.queued(t)
+        self._queue.append(conn)
+        if self._sleepers:
+            wake.append(self._sleepers.popleft())
         return True
 
     def take_expired(self, t: float) -> tuple[list[tuple[Connection, CloseReason]], float | None]:
@@ -131,9 +159,16 @@ class WorkerPool:
     def _sync_pending(self) -> None:
         """Report as pending only the connections no idle worker is about to take. Holds `_lock`."""
         waiting = max(0, len(self._queue) - self._idle)
-        if waiting != self._reported_pending:
-            self._log.gauge("pending", waiting - self._reported_pending)
-            self._reported_pending = waiting
+        if waiting != self._pending:
+            self._pending = waiting
+            self._pending_peak = max(self._pending_peak, waiting)
+            self._log.moved()
+
+    def _busy_by(self, delta: int) -> None:
+        """Holds `_lock`: one more (or one fewer) worker busy."""
+        self._busy += delta
+        self._busy_peak = max(self._busy_peak, self._busy)
+        self._log.moved()
 
     def _work(self, run: Callable[[Connection], None]) -> None:
         conn: Connection | None = None
@@ -148,7 +183,7 @@ class WorkerPool:
                 # "will admit".
                 if not self._queue or self._stopping:
                     if busy:
-                        self._log.gauge("busy", -1)
+                        self._busy_by(-1)
                         busy = False
                     self._idle += 1
                     self._sync_pending()
@@ -165,7 +200,7 @@ class WorkerPool:
                 conn = self._queue.popleft()
                 self._sync_pending()
                 if not busy:
-                    self._log.gauge("busy", 1)
+                    self._busy_by(1)
                     busy = True
             try:
                 run(conn)

@@ -27,7 +27,7 @@ import threading
 
 from .clock import now
 from .connection import Connection
-from .dispatch import expire_queued, hand_off
+from .dispatch import expire_queued, hand_off_all
 from .errors import ConnectionEnded
 from .events import CloseReason
 from .handlers import Ready
@@ -55,6 +55,10 @@ class ReadinessFront:
         # the loop thread when it takes one back (an event, a deadline, shutdown).
         self._parked: set[Connection] = set()
         self._lock = threading.Lock()  # a park is published whole before anyone takes it
+        # The log's parked gauge is this set's size, and its high-water mark this, both kept
+        # under the lock a park and a take hold anyway.
+        self._peak = 0
+        self._log.count_elsewhere("parked", lambda: (len(self._parked), self._peak))
         self._stopped = False
         # Requests read in this batch of events, handed to the pool when it ends: a worker
         # woken at once would only wait for the GIL while the loop thread reads the rest.
@@ -118,8 +122,9 @@ class ReadinessFront:
                 except (OSError, ValueError):
                     self._parked.discard(conn)
                     parked = False
+                self._peak = max(self._peak, len(self._parked))
         if parked:
-            self._log.gauge("parked", 1)
+            self._log.moved()
         else:
             self._service.close(conn, CloseReason.SHUTDOWN)
 
@@ -143,7 +148,7 @@ class ReadinessFront:
             if conn not in self._parked:
                 return False
             self._parked.discard(conn)
-        self._log.gauge("parked", -1)
+        self._log.moved()
         return True
 
     def _readable(self, conn: Connection) -> None:
@@ -178,10 +183,7 @@ class ReadinessFront:
         if not self._ready:
             return
         ready, self._ready = self._ready, []
-        queued = False
-        for conn in ready:
-            queued = hand_off(self._service, self._pool, conn) or queued
-        if queued:
+        if hand_off_all(self._service, self._pool, ready):
             self._arm_queue_timer()
 
     def _receive(self, conn: Connection) -> Ready:
@@ -204,7 +206,7 @@ class ReadinessFront:
                 self._loop.arm(conn, due[0], self._expire)
                 return
             self._parked.discard(conn)  # taken back, as `_take` does
-        self._log.gauge("parked", -1)
+        self._log.moved()
         self._service.close(conn, reason, self._service.final_reply(conn, reason))
 
     def _arm_queue_timer(self) -> None:
@@ -223,8 +225,8 @@ class ReadinessFront:
         with self._lock:
             parked = list(self._parked)
             self._parked.clear()
+        self._log.moved()
         for conn in parked:
-            self._log.gauge("parked", -1)
             self._service.close(conn, CloseReason.SHUTDOWN)
 
 

@@ -12,7 +12,7 @@ from .events import EventLog, Stats
 from .handlers import DEFAULT_SLEEP, Handler, make_handler
 from .ioloop import IoLoop
 from .linger import Lingerer
-from .listener import open_listener
+from .listener import INHERITS_NODELAY, open_listener
 from .models import Model, make_model
 from .service import Service
 
@@ -73,6 +73,7 @@ class Server:
                 raise RuntimeError("server already started")
             self._started = True
             listener = open_listener(self.config.host, self.config.port, self.config.backlog)
+            self.service.accepted_nodelay = INHERITS_NODELAY
             acceptor = Acceptor(
                 listener,
                 on_accept=self.model.on_accept,

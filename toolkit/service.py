@@ -21,10 +21,10 @@ from .config import ServerConfig
 from .connection import Connection
 from .errors import ConnectionEnded
 from .events import REJECTIONS, CloseReason, EventLog
-from .handlers import Handler, Ready
+from .handlers import Handler, Ready, Session
 from .handshake import established
 from .linger import Lingerer, send_nowait, shut_and_drain
-from .peek import bytes_waiting
+from .peek import unread_bytes
 
 __all__ = ["Service"]
 
@@ -55,10 +55,13 @@ class Service:
         self.stopping = threading.Event()
         self._live: dict[int, Connection] = {}
         self._lock = threading.Lock()
-        # Signalled as connections leave a worker, once shutdown has begun (only shutdown
-        # waits for that; every request passes here, so no notify otherwise).
+        # Signalled as connections leave a worker, while `wait_drained` waits (only shutdown
+        # does; every request passes here, so no notify otherwise).
         self._drained = threading.Condition(self._lock)
+        self._drain_waiters = 0
         self._on_close: list[Callable[[Connection], None]] = []
+        # True once the sockets to accept come with TCP_NODELAY from their listener.
+        self.accepted_nodelay = False
 
     def on_close(self, hook: Callable[[Connection], None]) -> None:
         """Call `hook(conn)` as each connection closes, before its socket is released (a
@@ -86,6 +89,7 @@ class Service:
             t,
             new_session=self.handler.session,
             connected=connected,
+            nodelay=not self.accepted_nodelay,
         )
         conn.input_arrived = kernel.arrived
         if kernel.arrived:
@@ -103,14 +107,15 @@ class Service:
         # Handed over by the readiness stage, a framing session is asked first: its bytes
         # may complete a request, or not quite yet (then it goes straight back). Handed over
         # at its accept, its bytes still wait in the socket: read once, without waiting.
-        parking = park is not None and conn.session.frames
+        session = conn.session
+        parking = park is not None and session.frames
         try:
             if parking and conn.unread:
                 ending = self._read_unread(conn)
                 if ending is not None:
                     self.close(conn, *ending)
                     return
-            step = conn.session.ready() if parking else Ready.REQUEST
+            step = session.ready() if parking else Ready.REQUEST
             while True:
                 if step is Ready.CLOSED:
                     self.close(conn, conn.state.clean_close_reason())
@@ -120,12 +125,12 @@ class Service:
                     conn.state.released(now())
                     park(conn)
                     return
-                ending = self._serve_one(conn)
+                ending = self._serve_one(conn, session)
                 if ending is not None:
                     self.close(conn, *ending)
                     return
                 # Without parking, the next serve reads whatever comes (within the deadlines).
-                step = conn.session.ready() if park is not None else Ready.REQUEST
+                step = session.ready() if park is not None else Ready.REQUEST
         except Exception:
             logger.exception("serving connection %d failed", conn.id)
             if conn.state.reason is None:
@@ -155,10 +160,11 @@ class Service:
             return self.ending(conn, exc)
         return None
 
-    def _serve_one(self, conn: Connection) -> tuple[CloseReason, bytes] | None:
-        """Serve one request; how the connection ends, or None if it stays open."""
+    def _serve_one(self, conn: Connection, session: Session) -> tuple[CloseReason, bytes] | None:
+        """Serve one request of `conn` (`session` is its session); how the connection ends, or
+        None if it stays open."""
         try:
-            keep = conn.session.serve(conn)
+            keep = session.serve(conn)
         except ConnectionEnded as exc:
             if conn.forced:
                 return CloseReason.SHUTDOWN, b""
@@ -168,7 +174,7 @@ class Service:
                 return CloseReason.SHUTDOWN, b""
             logger.exception("handler %s failed on connection %d", self.handler.name, conn.id)
             return CloseReason.HANDLER_ERROR, self.final_reply(conn, CloseReason.HANDLER_ERROR)
-        conn.state.response_complete(conn.session.buffered() if keep else 0)
+        conn.state.response_complete(session.buffered() if keep else 0)
         if conn.forced:
             return CloseReason.SHUTDOWN, b""
         if not keep:
@@ -244,12 +250,14 @@ class Service:
             return True
         if reason is not CloseReason.COMPLETED or conn.state.peer_eof:
             return False
-        return conn.session.buffered() > 0 or bytes_waiting(conn.sock)
+        # Unread bytes only: a client that has closed after reading its answer (its FIN is
+        # all that waits) is closed plainly, with no shutdown and drain to learn it.
+        return conn.session.buffered() > 0 or unread_bytes(conn.sock) > 0
 
     def _leave(self, conn: Connection) -> None:
         """`conn` is no longer on a worker (parked again, or closed)."""
         with self._lock:
-            if self._live.pop(conn.id, None) is not None and self.stopping.is_set():
+            if self._live.pop(conn.id, None) is not None and self._drain_waiters:
                 self._drained.notify_all()
 
     # --- all connections (shutdown) -------------------------------------------------------
@@ -263,7 +271,11 @@ class Service:
     def wait_drained(self, timeout: float) -> bool:
         """Wait until no connection is being served, or `timeout` passes."""
         with self._lock:
-            return self._drained.wait_for(lambda: not self._live, timeout)
+            self._drain_waiters += 1
+            try:
+                return self._drained.wait_for(lambda: not self._live, timeout)
+            finally:
+                self._drain_waiters -= 1
 
     def force_close_all(self) -> int:
         """Unblock every connection still being served; their threads close and log them."""

@@ -3,6 +3,7 @@ queued or rejected by the overload policy within 50 ms. The acceptor never waits
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 
@@ -130,3 +131,19 @@ def test_accept_lag_stays_tiny_while_workers_are_stuck(
         assert record.accepted - before < REJECT_WITHIN + TOLERANCE
     for sock in held:
         sock.close()
+
+
+def test_accepted_connections_have_tcp_nodelay(make_server: Callable[..., Server]) -> None:
+    """Set on each socket, or inherited from the listener: a small answer is never held back
+    waiting for the client's acknowledgement of the last one (Nagle's algorithm)."""
+    server = make_server()
+    seen: list[int] = []
+    server.service.on_close(
+        lambda conn: seen.append(conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+    )
+    with connect(server.address) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data, _ = read_until_closed(sock, 5.0)
+    assert data.startswith(b"HTTP/1.1 200 ")
+    assert server.log.wait_for(lambda s: s.closed == 1, 5.0)
+    assert seen == [1]

@@ -49,6 +49,26 @@ def test_gauges_keep_high_water_marks() -> None:
     assert (stats.busy, stats.max_busy) == (1, 3)
 
 
+def test_a_gauge_counted_elsewhere_is_read_with_the_stats_and_wakes_its_waiters() -> None:
+    log = EventLog()
+    counted = {"value": 0, "peak": 0}
+    log.count_elsewhere("parked", lambda: (counted["value"], counted["peak"]))
+
+    def park_two_take_one() -> None:
+        counted.update(value=2, peak=2)
+        log.moved()
+        counted.update(value=1)
+        log.moved()
+
+    threading.Timer(0.02, park_two_take_one).start()
+    assert log.wait_for(lambda s: s.parked == 1, timeout=5.0)
+    stats = log.stats()
+    assert (stats.parked, stats.max_parked) == (1, 2)
+    counted.update(value=3)  # read between the move and its mark's: the mark is never behind
+    stats = log.stats()
+    assert (stats.parked, stats.max_parked) == (3, 3)
+
+
 def test_wait_for_wakes_on_change() -> None:
     log = EventLog()
     conn = log.accepted(("127.0.0.1", 1))

@@ -80,10 +80,10 @@ def test_a_half_closed_client_that_sent_its_request_still_gets_an_answer(parser:
     assert reason is CloseReason.COMPLETED
 
 
-def test_connection_close_is_honoured(parser: str) -> None:
-    reason, received = serve_pair(
-        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", parser, half_close=False
-    )
+@pytest.mark.parametrize("value", [b"close", b"Close", b"keep-alive, close", b"TE , CLOSE"])
+def test_connection_close_is_honoured(parser: str, value: bytes) -> None:
+    head = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: " + value + b"\r\n\r\n"
+    reason, received = serve_pair(head, parser, half_close=False)
     assert received.endswith(b"hello world")
     assert reason is CloseReason.COMPLETED
 

@@ -15,8 +15,11 @@ import pytest
 
 from toolkit import CloseReason, EventLog, Server, ServerConfig
 from toolkit.connection import Connection
+from toolkit.handlers import make_handler
 from toolkit.ioloop import IoLoop
 from toolkit.linger import Lingerer
+from toolkit.peek import bytes_waiting, unread_bytes
+from toolkit.service import Service
 from toolkit.state import LINGER_TIMEOUT
 
 from .clients import connect, local_port, read_until_closed, recv_until
@@ -131,3 +134,56 @@ def test_at_most_capacity_sockets_linger_at_once(no_leaks: None) -> None:
             server_end.close()
             client_end.close()
     assert log.stats().lingering == 0  # stopping the loop released every lingering socket
+
+
+def test_unread_bytes_counts_what_a_close_would_discard_not_an_eof() -> None:
+    server_end, client_end = socket.socketpair()
+    with server_end, client_end:
+        assert unread_bytes(server_end) == 0
+        client_end.sendall(b"abc")
+        assert unread_bytes(server_end) == 3
+        assert server_end.recv(3) == b"abc"
+        client_end.shutdown(socket.SHUT_WR)
+        assert bytes_waiting(server_end) and unread_bytes(server_end) == 0
+    assert unread_bytes(server_end) == 0  # closed: nothing to read
+
+
+class _Shutdowns(socket.socket):
+    """A socket that notes each `shutdown` it is asked for."""
+
+    def __init__(self, fileno: int) -> None:
+        super().__init__(fileno=fileno)
+        self.shut: list[int] = []
+
+    def shutdown(self, how: int) -> None:
+        self.shut.append(how)
+        super().shutdown(how)
+
+
+@pytest.mark.parametrize("then", ["closes", "sends more"])
+def test_an_answered_client_lingers_only_if_it_sent_what_a_close_would_discard(
+    then: str,
+) -> None:
+    """`Connection: close` answered: a client whose FIN is all that waits is closed plainly (a
+    FIN draws no reset); one whose unread bytes wait is shut and drained, as any linger."""
+    config = ServerConfig(idle_timeout=5.0, request_timeout=5.0, write_timeout=5.0)
+    log = EventLog()
+    handler = make_handler("http-hello", max_request_bytes=config.max_request_bytes)
+    service = Service(config, handler, log)
+    server_end, client_end = socket.socketpair()
+    sock = _Shutdowns(server_end.detach())
+    conn = service.accept(sock, ("pair", 0), admitted=True)
+    with sock, client_end:
+        client_end.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert conn.session.serve(conn) is False  # answered; the connection is to end
+        if then == "closes":
+            client_end.shutdown(socket.SHUT_WR)
+        else:
+            client_end.sendall(b"GET / HTTP/1.1\r\n")
+        assert select.select([sock], [], [], 5.0)[0]
+        service.close(conn, CloseReason.COMPLETED)
+        assert sock.shut == ([] if then == "closes" else [socket.SHUT_WR])
+        client_end.settimeout(5.0)
+        assert recv_until(client_end, b"hello world").startswith(b"HTTP/1.1 200 OK")
+    (record,) = log.records()
+    assert record.reason is CloseReason.COMPLETED

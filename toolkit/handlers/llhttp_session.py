@@ -85,8 +85,12 @@ class _Message:
             self.declared = int(value)  # llhttp has checked it is a number, and the only one
         elif name == b"transfer-encoding":
             self.chunked = True  # llhttp refuses a request whose last coding is not chunked
-        elif name == b"connection":
-            self.close = self.close or b"close" in (t.strip() for t in value.lower().split(b","))
+        elif name == b"connection" and not self.close:
+            tokens = value.lower()
+            # Nearly always one token: compared whole, with no split and no generator frame.
+            self.close = tokens == b"close" or (
+                b"," in tokens and b"close" in [t.strip() for t in tokens.split(b",")]
+            )
 
     def on_headers_complete(self) -> None:
         self.head_done = True  # taken (and cleared) by the session once the head is fed
