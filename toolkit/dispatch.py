@@ -16,7 +16,7 @@ from .events import CloseReason
 from .pool import WorkerPool
 from .service import Service
 
-__all__ = ["Front", "OnAcceptFront", "expire_queued", "hand_off", "hand_off_all"]
+__all__ = ["Front", "OnAcceptFront", "expire_queued", "hand_off"]
 
 
 class Front(Protocol):
@@ -55,18 +55,6 @@ def hand_off(service: Service, pool: WorkerPool, conn: Connection, *, admit: boo
         conn, CloseReason.SHUTDOWN if service.stopping.is_set() else CloseReason.REJECTED_OVERLOAD
     )
     return False
-
-
-def hand_off_all(service: Service, pool: WorkerPool, conns: list[Connection]) -> bool:
-    """`hand_off` each of `conns` (counted as open already), offered together; True if any
-    was queued."""
-    refused = pool.offer_all(conns)
-    if refused:
-        stopping = service.stopping.is_set()
-        reason = CloseReason.SHUTDOWN if stopping else CloseReason.REJECTED_OVERLOAD
-        for conn in refused:
-            service.reject(conn, reason)
-    return len(refused) < len(conns)
 
 
 def expire_queued(service: Service, pool: WorkerPool) -> float | None:

@@ -67,42 +67,19 @@ class WorkerPool:
         """Queue `conn` if a worker is idle or the queue has room; never blocks. `admit`: it
         counts as open from now (else its front has counted it already). `idle_only`: only if
         an idle worker takes it at once, so it never waits behind busy ones."""
-        wake: list[threading.Lock] = []
         with self._lock:
-            queued = self._enqueue(conn, 0 if idle_only else self._max_pending, now(), wake)
-            if queued and admit:
+            # Connections beyond the idle workers' share are the ones that really wait.
+            room = 0 if idle_only else self._max_pending
+            if self._stopping or len(self._queue) - self._idle >= room:
+                return False
+            if admit:
                 self._log.admitted(conn.id)
+            conn.state.queued(now())
+            self._queue.append(conn)
             self._sync_pending()
-        for sleeper in wake:
+            sleeper = self._sleepers.popleft() if self._sleepers else None  # the longest idle
+        if sleeper is not None:
             sleeper.release()
-        return queued
-
-    def offer_all(self, conns: list[Connection]) -> list[Connection]:
-        """`offer` each of `conns` (counted as open already), under one lock; the ones turned
-        away. The idle workers they need are woken once all are queued: a worker woken per
-        connection would preempt the offering thread (one core) only to wait for the GIL."""
-        refused: list[Connection] = []
-        wake: list[threading.Lock] = []
-        with self._lock:
-            t = now()
-            for conn in conns:
-                if not self._enqueue(conn, self._max_pending, t, wake):
-                    refused.append(conn)
-            self._sync_pending()
-        for sleeper in wake:
-            sleeper.release()
-        return refused
-
-    def _enqueue(self, conn: Connection, room: int, t: float, wake: list[threading.Lock]) -> bool:
-        """Holds `_lock`: queue `conn` at `t` unless stopping or `room` is used up, and add the
-        longest idle worker (if one sleeps) to `wake`."""
-        # Connections beyond the idle workers' share are the ones that really wait.
-        if self._stopping or len(self._queue) - self._idle >= room:
-            return False
-        conn.state.queued(t)
-        self._queue.append(conn)
-        if self._sleepers:
-            wake.append(self._sleepers.popleft())
         return True
 
     def take_expired(self, t: float) -> tuple[list[tuple[Connection, CloseReason]], float | None]:

@@ -27,7 +27,7 @@ import threading
 
 from .clock import now
 from .connection import Connection
-from .dispatch import expire_queued, hand_off_all
+from .dispatch import expire_queued, hand_off
 from .errors import ConnectionEnded
 from .events import CloseReason
 from .handlers import Ready
@@ -183,7 +183,10 @@ class ReadinessFront:
         if not self._ready:
             return
         ready, self._ready = self._ready, []
-        if hand_off_all(self._service, self._pool, ready):
+        queued = False
+        for conn in ready:
+            queued = hand_off(self._service, self._pool, conn) or queued
+        if queued:
             self._arm_queue_timer()
 
     def _receive(self, conn: Connection) -> Ready:
