@@ -91,3 +91,27 @@ Requests/sec:   4683.00
     assert result.p50 == pytest.approx(812e-6)
     assert result.p99 == pytest.approx(0.01254)
     assert result.ok_rps == pytest.approx((18732 - 32) / 4.0)
+
+
+@pytest.mark.parametrize(("served", "met"), [(2_400, True), (1_150, False)])
+def test_the_flood_judges_what_ours_served_against_the_base_build(served: int, met: bool) -> None:
+    from bench.measures.flood import Flood, judge
+    from bench.result import Section
+
+    def row(contender: str, served: int) -> Flood:
+        return Flood(
+            contender=contender,
+            answered_pct=100.0,
+            served=served,
+            rejected=3_000 - served,
+            late=0,
+            unanswered=0,
+            established=3_000,
+            overflows=0,
+        )
+
+    section = Section(key="flood", title="flood", kind=Flood, columns=[])
+    section.rows += [row("pool/readiness", served), row("base:pool/readiness", 2_500)]
+    judge(section, 1.0)
+    assert [v.met for v in section.verdicts] == [True, met]
+    assert "the base build" in section.verdicts[1].target
