@@ -302,3 +302,41 @@ def test_the_export_holds_every_setting_the_command_takes():
     declared = {f.name for f in dataclasses.fields(VerifySettings)} - {"target", "expectations"}
     assert set(exported) == declared
     assert exported["send"] == "PING\r\n"
+
+
+def test_the_table_wraps_a_long_measured_cell_and_says_why_not_measured_once():
+    flood = (
+        "2000: 2000 established (0 closed by server), 0 refused, 0 timed out; probe after: "
+        "ok (0.9 ms); ListenOverflows +0"
+    )
+    why = (
+        "opened 33,703 connections/s, the server accepted 2,168 connections/s: holding 10,001 "
+        "takes 4.61 s, past what the 5.00 s idle timeout allows"
+    )
+    rows = [
+        CheckResult(check="flood", expected="survives", measured=flood, verdict=Verdict.PASS),
+        CheckResult(
+            check="max-connections",
+            expected="10000",
+            measured=f"not measured: {why}",
+            verdict=Verdict.INCONCLUSIVE,
+            reason=f"expected 10000, but {why}",
+        ),
+        CheckResult(check="idle-timeout", expected="5 s", measured="5.00 s", verdict=Verdict.PASS),
+    ]
+    lines = format_table(rows).splitlines()
+    column = lines[0].index("verdict")
+    table, reasons = lines[:-1], lines[-1:]
+    starts = [line for line in table if not line.startswith("   ")]  # not a wrapped cell's
+    verdicts = {line.split()[0]: line[column:] for line in starts}
+    assert verdicts == {
+        "check": "verdict",
+        "flood": "pass",
+        "max-connections": "inconclusive",
+        "idle-timeout": "pass",
+    }
+    assert max(len(line) for line in table) <= column + len("inconclusive")
+    cell = slice(lines[0].index("measured"), column)
+    assert " ".join(line[cell].strip() for line in lines[1:3]) == flood
+    assert "not measured (why: below)" in lines[3]
+    assert reasons == [f"  max-connections: expected 10000, but {why}"]

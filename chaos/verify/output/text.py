@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 from ..verdict import CheckResult, Verdict
@@ -10,6 +11,12 @@ __all__ = ["failed", "format_table", "summary_line"]
 
 # The verdicts of a check that carried an expectation.
 _EXPECTED = (Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE)
+# The verdicts whose reason is printed under the table.
+_EXPLAINED = (Verdict.FAIL, Verdict.INCONCLUSIVE)
+# A longer measured cell wraps onto lines of its own, so the verdicts stay in one column a
+# terminal can show.
+MEASURED_WIDTH = 60
+_NOT_MEASURED = "not measured: "
 
 
 def failed(results: Sequence[CheckResult]) -> list[CheckResult]:
@@ -41,16 +48,27 @@ def summary_line(results: Sequence[CheckResult], duration: float) -> str:
 
 
 def format_table(results: Sequence[CheckResult]) -> str:
-    """Check, expected, measured, verdict: aligned columns; underneath, the reason of every
-    failure and of every check that could not be decided."""
+    """Check, expected, measured, verdict: aligned columns, a long measured cell wrapped;
+    underneath, the reason of every failure and of every check that could not be decided."""
     header = ("check", "expected", "measured", "verdict")
-    rows = [(r.check, r.expected or "-", r.measured, r.verdict.value) for r in results]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    rows = [(r.check, r.expected or "-", _measured(r), r.verdict.value) for r in results]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(2)]
+    widths.append(min(MEASURED_WIDTH, max(len(row[2]) for row in [header, *rows])))
     lines = []
     for row in [header, *rows]:
-        cells = [row[i].ljust(widths[i]) for i in range(3)]
+        first, *rest = textwrap.wrap(row[2], widths[2], break_on_hyphens=False) or [""]
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), first.ljust(widths[2])]
         lines.append("  " + "  ".join([*cells, row[3]]).rstrip())
+        indent = " " * (2 + widths[0] + 2 + widths[1] + 2)
+        lines += [indent + more for more in rest]
     for r in results:
-        if r.reason and r.verdict in (Verdict.FAIL, Verdict.INCONCLUSIVE):
+        if r.reason and r.verdict in _EXPLAINED:
             lines.append(f"  {r.check}: {r.reason}")
     return "\n".join(lines)
+
+
+def _measured(result: CheckResult) -> str:
+    """The measured cell: why nothing was measured is said once, in the reason underneath."""
+    if result.reason and result.verdict in _EXPLAINED and result.measured.startswith(_NOT_MEASURED):
+        return "not measured (why: below)"
+    return result.measured
