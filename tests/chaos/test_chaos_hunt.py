@@ -85,8 +85,9 @@ def test_the_hunt_finds_the_pin_searches_the_same_again_and_its_worst_plan_repla
         found = json.loads(out)
         probe = next(m for m in found["measures"] if m["check"] == "probe")
         assert code in (1, 3) and probe["detail"]["broken"] > BOUND + TOLERANCE, probe
-        # The same seed searches the same way: the same scripts, in the same order.
-        assert main([*argv, *FLAGS, *SMALL, "--json"]) == code
+        # The same seed searches the same way: the same scripts, in the same order. (Its
+        # replay may confirm the pin in one run and run out of time in the other, 1 or 3.)
+        assert main([*argv, *FLAGS, *SMALL, "--json"]) in (1, 3)
         again_out, again_progress = capsys.readouterr()
         _same_search(_trials(progress), _trials(again_progress))
         assert json.loads(again_out)["search"] == found["search"]
@@ -101,7 +102,14 @@ def test_the_hunt_finds_the_pin_searches_the_same_again_and_its_worst_plan_repla
             return
         assert probe["verdict"] == "FAIL", probe
         steps = probe["detail"]["steps"]
-        assert "next=" in steps and steps.count(";") <= 2, steps  # shrunk: three steps at most
+        assert "next=" in steps, steps
+        if steps.count(";") > 2:
+            # Shrunk to three steps, unless the three-step pin was tried and did not break
+            # the bound here: a starved machine stretches the pauses that keep the pin.
+            shorter = [
+                s for s, (_, broken) in _trials(progress) if s.count(";") <= 2 and not broken
+            ]
+            assert any("next=" in s for s in shorter), (steps, shorter)
         # The written plan is the attack, exactly: the plan of the script reported, whole.
         plan = json.loads(worst.read_text())
         assert plan == probe["detail"]["plan"], plan
@@ -121,7 +129,9 @@ LONG_HOLD = 2.0
 
 def test_a_trial_that_breaks_its_bound_is_cut_there_not_held_to_the_end() -> None:
     limit = BOUND + TOLERANCE + 0.025  # where the hunt cuts it: two ticks past bound + tolerance
-    with VulnerableServer(VulnerableConfig(workers=1, **TIMEOUTS)) as server:
+    # The server's own deadlines (its defaults, 1 and 2 s) are far from the script's 0.05 s
+    # pauses: a starved machine that stretches a pause does not end the pin before the cut.
+    with VulnerableServer(VulnerableConfig(workers=1)) as server:
         host, port = server.address
         setup = Setup(
             target=Target.parse(f"{host}:{port}"),
