@@ -10,8 +10,11 @@ from collections.abc import Callable
 
 import pytest
 
-from toolkit import CloseReason, Server, ServerConfig
-from toolkit.handshake import established
+from toolkit import CloseReason, EventLog, Server, ServerConfig
+from toolkit import service as service_module
+from toolkit.handlers import make_handler
+from toolkit.handshake import Established, established
+from toolkit.service import Service
 
 from .clients import GET, connect, local_port, read_until_closed
 from .conftest import TOLERANCE
@@ -198,3 +201,26 @@ def test_the_kernel_says_how_long_a_connection_waited_and_whether_it_sent() -> N
     a, b = socket.socketpair()
     with a, b:
         assert established(a) == (0.0, None)  # not TCP: the kernel cannot say
+
+
+def test_a_thread_descheduled_at_the_accept_never_dates_the_handshake_early(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The kernel says how long ago the handshake was as of its own call: an accepting thread
+    that loses the CPU between reading the clock and asking must not add that gap to the wait,
+    or the idle clock would start before the handshake and cut the client early."""
+    handshake, gap = 100.0, 0.5
+    clock = [handshake]  # the accept runs just as the handshake completes
+    monkeypatch.setattr(service_module, "now", lambda: clock[0])
+
+    def kernel(sock: socket.socket) -> Established:
+        clock[0] += gap  # descheduled here, then the system call
+        return Established(clock[0] - handshake, False)
+
+    monkeypatch.setattr(service_module, "established", kernel)
+    config = ServerConfig(idle_timeout=1.0, request_timeout=2.0)
+    service = Service(config, make_handler("http-hello"), EventLog())
+    a, b = socket.socketpair()
+    with a, b:
+        conn = service.accept(a, ("pair", 0), admitted=True)
+        assert conn.state.last_activity >= handshake  # the idle clock starts at the handshake
