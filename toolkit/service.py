@@ -75,8 +75,10 @@ class Service:
     ) -> Connection:
         """Log a just-accepted socket (`admitted`: counted as open from now) and make the one
         object that carries it to its close."""
-        t = now()
         kernel = established(sock)
+        # The clock after the kernel's answer, whose wait runs to its own call: read before,
+        # a thread descheduled between the two would date the handshake early.
+        t = now()
         connected = t - kernel.waited
         conn_id = self.log.accepted(peer, t, admitted=admitted, connected=connected)
         conn = Connection(

@@ -247,8 +247,10 @@ def test_garbage_gets_a_431_and_the_close(serve):
 
 def test_garbage_faker_mode_sends_seeded_text(serve):
     server = serve(read_all)
-    first = run(chaos.garbage, server.target, size=300, mode="faker", hold=0.05, seed=9)
-    second = run(chaos.garbage, server.target, size=300, mode="faker", hold=0.05, seed=9)
+    # `hold` counts from the connect and the server never closes: long enough for a starved
+    # client to reach its send (at 0.05 s, a quarter of a CPU once sent nothing).
+    first = run(chaos.garbage, server.target, size=300, mode="faker", hold=0.5, seed=9)
+    second = run(chaos.garbage, server.target, size=300, mode="faker", hold=0.5, seed=9)
     _, one = server.find(first.local_port, "eof")
     _, two = server.find(second.local_port, "eof")
     assert one == two and len(one) == 300
