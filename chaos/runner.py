@@ -25,7 +25,7 @@ from .engine.channel import Done, Go, Job, Tick
 from .engine.crowd import Crowd, Group
 from .engine.fdlimit import check_shards, ensure_capacity
 from .engine.processes import ShardError, open_shards
-from .engine.segment import WHOLE, Segment, position
+from .engine.segment import WHOLE, Segment
 from .engine.sources import Sources, choose_sources
 from .faults.probe import Predicate, judge
 from .faults.registry import get_fault
@@ -94,11 +94,12 @@ def plan_groups(plan: Plan, segment: Segment = WHOLE) -> list[Group]:
 
 def clients_in(plan: Plan, segments: Sequence[Segment]) -> list[int]:
     """How many of the plan's clients each of ``segments`` holds."""
+    if len(segments) == 1 and segments[0].whole:
+        return [plan.total_clients]
     counts = [0] * len(segments)
     for index in range(plan.total_clients):
-        where = position(index)
         for number, segment in enumerate(segments):
-            if segment.start <= where < segment.end:
+            if segment.holds(index):
                 counts[number] += 1
                 break
     return counts

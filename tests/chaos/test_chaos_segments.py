@@ -193,3 +193,19 @@ def test_a_loopback_plan_past_one_address_is_spread_and_a_remote_one_refused():
         choose_sources(socket.AF_INET6, "::1", 1800, ports=PORTS)
     with pytest.raises(ValueError, match="source"):
         choose_sources(socket.AF_INET, "127.0.0.1", 1, ["::1"], ports=PORTS)
+
+
+@given(
+    st.fractions(min_value=0, max_value=1, max_denominator=1000),
+    st.fractions(min_value=0, max_value=1, max_denominator=1000),
+    st.integers(min_value=0, max_value=2**40),
+)
+def test_holds_places_a_client_as_its_position_does(a: Fraction, b: Fraction, index: int) -> None:
+    if a == b:
+        return
+    segment = Segment(min(a, b), max(a, b))
+    assert segment.holds(index) == (segment.start <= position(index) < segment.end)
+    plan = Plan(clients=[ClientSpec(kind="flood", count=40)], horizon=1.0)
+    assert clients_in(plan, [segment]) == [
+        sum(segment.start <= position(i) < segment.end for i in range(40))
+    ]
