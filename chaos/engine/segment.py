@@ -20,8 +20,6 @@ __all__ = ["WHOLE", "Segment", "position", "uncovered"]
 
 def position(index: int) -> Fraction:
     """Where client ``index`` sits in ``[0, 1)``: its van der Corput number in base 2."""
-    if index < 0:
-        raise ValueError(f"index: expected a non-negative integer, got {index}")
     mirrored, bits = _mirrored(index)
     return Fraction(mirrored, 1 << bits)
 
@@ -29,6 +27,8 @@ def position(index: int) -> Fraction:
 def _mirrored(index: int) -> tuple[int, int]:
     """``index``'s position as ``(numerator, b)`` for ``numerator / 2**b``: integers, so a
     segment can place a client without making a Fraction (a plan of 100,000 clients asks)."""
+    if index < 0:
+        raise ValueError(f"index: expected a non-negative integer, got {index}")
     bits = index.bit_length()
     return (int(f"{index:b}"[::-1], 2) if index else 0), bits
 
@@ -86,8 +86,6 @@ class Segment:
 
     def holds(self, index: int) -> bool:
         """True when client ``index`` belongs to this segment."""
-        if index < 0:
-            raise ValueError(f"index: expected a non-negative integer, got {index}")
         # start <= m / 2**b < end, cross-multiplied: the same test as on the Fractions.
         mirrored, bits = _mirrored(index)
         start, end = self.start, self.end
