@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -227,6 +228,54 @@ def accept_once_sent(server: Server) -> None:
         accept(sock, peer)
 
     server.model.on_accept = late  # type: ignore[method-assign]
+
+
+def test_a_request_there_by_its_accept_never_overtakes_earlier_ones_waiting_for_the_loop(
+    no_leaks: None, parser: str
+) -> None:
+    """Served in the order they were accepted: under load the I/O loop runs behind the
+    acceptor, and a connection handed straight to a worker would jump the queue."""
+    server = Server(ServerConfig(dispatch="readiness", http_parser=parser, workers=1))
+    gate = threading.Event()  # the acceptor's first batch waits until both of its clients sent
+    accept = server.model.on_accept
+
+    def gated(sock: socket.socket, peer: tuple[object, ...]) -> None:
+        gate.wait(5.0)
+        select.select([sock], [], [], 5.0)
+        accept(sock, peer)
+
+    server.model.on_accept = gated  # type: ignore[method-assign]
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_loop() -> None:
+        held.set()
+        release.wait(5.0)
+
+    request = b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    with server:
+        assert server._loop.call_soon(hold_the_loop) and held.wait(5.0)
+        socks: list[socket.socket] = []
+        try:
+            for _ in range(2):
+                socks.append(connect(server.address))
+                socks[-1].sendall(request)
+            gate.set()
+            # Each parked, or served and closed: the worker idle again either way.
+            assert server.log.wait_for(lambda s: s.parked + s.closed == 2, 5.0)
+            socks.append(connect(server.address))  # a batch of its own
+            socks[-1].sendall(request)
+            assert server.log.wait_for(lambda s: s.parked + s.closed == 3, 5.0)
+        finally:
+            release.set()
+        records = []
+        for sock in socks:
+            with sock:
+                data, ended = read_until_closed(sock, 5.0)
+                assert data.endswith(b"hello world") and ended is not None
+                records.append(server.log.wait_record(local_port(sock), 5.0))
+    dispatched = [r.dispatched for r in records]
+    assert None not in dispatched
+    assert dispatched == sorted(dispatched)  # type: ignore[type-var]
 
 
 def test_a_request_there_by_the_accept_goes_to_a_worker_without_parking(
