@@ -32,8 +32,7 @@ class Acceptor:
     """Runs `on_accept(sock, peer)` for every new connection; `on_tick()` says when to call it next.
 
     `on_tick` returns the seconds until it next needs a call (e.g. a queued connection's
-    expiry), or None to wait for connections only. `on_batch_end()`, if given, runs after each
-    batch of accepts (a part that hands connections on does so once per batch).
+    expiry), or None to wait for connections only.
     """
 
     def __init__(
@@ -43,12 +42,10 @@ class Acceptor:
         on_accept: Callable[[socket.socket, tuple[Any, ...]], None],
         on_tick: Callable[[], float | None],
         log: EventLog,
-        on_batch_end: Callable[[], None] | None = None,
     ) -> None:
         self._listener = listener
         self._on_accept = on_accept
         self._on_tick = on_tick
-        self._on_batch_end = on_batch_end
         # What each accepted socket is made with (socket.accept converts them on every call).
         self._family, self._type = int(listener.family), int(listener.type)
         self._proto = listener.proto
@@ -111,19 +108,7 @@ class Acceptor:
                     timeout = ACCEPT_BACKOFF
                 ready = epoll.poll(-1.0 if timeout is None else timeout)
                 if not self._stop.is_set() and any(fd == listening for fd, _ in ready):
-                    try:
-                        self._accept_batch()
-                    finally:
-                        self._batch_end()
-
-    def _batch_end(self) -> None:
-        if self._on_batch_end is None:
-            return
-        try:
-            self._on_batch_end()
-        except Exception:
-            logger.exception("hand-off of a batch of accepted connections failed")
-            self._log.accept_error()
+                    self._accept_batch()
 
     def _accept(self) -> tuple[socket.socket, tuple[Any, ...]]:
         """`socket.accept`, without converting the family and type to enums again each time."""

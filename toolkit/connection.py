@@ -64,11 +64,6 @@ class Connection:
         self._lock = threading.Lock()
         self._forced = False
         self._pausing: threading.Event | None = None  # made by `pause`, set by `force_close`
-        # Bytes wait in the socket that no one has read for the session: handed to a worker
-        # straight from the accept, its worker reads them first.
-        self.unread = False
-        # Whether the client had sent by the accept, as the kernel said then (None: unknown).
-        self.input_arrived: bool | None = None
         if nodelay:  # else the socket has it already, from its listener
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -32,9 +32,6 @@ class Front(Protocol):
     def on_tick(self) -> float | None:
         """Periodic work on the acceptor thread; seconds until it is next due, or None."""
 
-    def on_batch_end(self) -> None:
-        """On the acceptor thread, after each batch of `admit` calls."""
-
     # True if a worker hands a connection whose next request is not whole yet to `park`;
     # False to keep serving it (its worker then waits on the client, within the deadlines).
     parks: bool
@@ -87,9 +84,6 @@ class OnAcceptFront:
     def on_tick(self) -> float | None:
         upcoming = expire_queued(self._service, self._pool)
         return None if upcoming is None else max(0.0, upcoming - now())
-
-    def on_batch_end(self) -> None:
-        return None
 
     def park(self, conn: Connection) -> None:
         raise AssertionError("the on-accept front never parks")

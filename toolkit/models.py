@@ -47,10 +47,6 @@ class Model(ABC):
         """Periodic work on the acceptor thread; returns seconds until the next is due."""
         return None
 
-    def on_batch_end(self) -> None:
-        """On the acceptor thread, after each batch of `on_accept` calls."""
-        return None
-
     def stop_admitting(self) -> None:
         """Shutdown began: turn away whatever is waiting and has not been served yet."""
         return None
@@ -139,9 +135,6 @@ class PoolModel(Model):
 
     def on_tick(self) -> float | None:
         return self.front.on_tick()
-
-    def on_batch_end(self) -> None:
-        self.front.on_batch_end()
 
     def stop_admitting(self) -> None:
         self.front.stop_admitting()

@@ -58,19 +58,12 @@ class WorkerPool:
             thread.start()
             self._threads.append(thread)
 
-    @property
-    def idle(self) -> int:
-        """Idle workers no queued connection has claimed yet (a racy hint: `offer` decides)."""
-        return self._idle - len(self._queue)
-
-    def offer(self, conn: Connection, *, admit: bool = False, idle_only: bool = False) -> bool:
+    def offer(self, conn: Connection, *, admit: bool = False) -> bool:
         """Queue `conn` if a worker is idle or the queue has room; never blocks. `admit`: it
-        counts as open from now (else its front has counted it already). `idle_only`: only if
-        an idle worker takes it at once, so it never waits behind busy ones."""
+        counts as open from now (else its front has counted it already)."""
         with self._lock:
             # Connections beyond the idle workers' share are the ones that really wait.
-            room = 0 if idle_only else self._max_pending
-            if self._stopping or len(self._queue) - self._idle >= room:
+            if self._stopping or len(self._queue) - self._idle >= self._max_pending:
                 return False
             if admit:
                 self._log.admitted(conn.id)

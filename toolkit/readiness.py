@@ -6,9 +6,10 @@ It costs a descriptor and a small record, not a thread. Whoever parks it arms it
 own thread: the acceptor for a new connection, the worker that has just served a response for
 a quiet keep-alive one. So a keep-alive request costs the I/O thread one readable event and
 nothing else: no hand-back, no wake-up, no timer moved (a deadline that moves later is left
-armed early and re-armed when it fires). A new connection whose client has sent already (as
-under load, when the acceptor runs behind the connects) skips the loop: the acceptor queues it
-for a worker, which reads what waits and parks it like any other if that is not a whole head.
+armed early and re-armed when it fires). A new connection is parked even when its client has
+sent already: every request then reaches the pool through the loop, in the order its bytes
+arrived, and none handed straight from the acceptor overtakes those the loop has yet to read
+(under load that overtaking doubled the tail of a new connection's latency).
 
 For a session that frames its requests (HTTP), the loop thread reads what arrives into the
 session's parser's buffer, and hands the connection to the pool only once those bytes may
@@ -63,42 +64,13 @@ class ReadinessFront:
         # Requests read in this batch of events, handed to the pool when it ends: a worker
         # woken at once would only wait for the GIL while the loop thread reads the rest.
         self._ready: list[Connection] = []  # on the loop thread only
-        # New connections whose clients have sent already, taken to a worker straight from
-        # the accept once the acceptor's batch ends.
-        self._arrived: list[Connection] = []  # on the acceptor thread only
         loop.on_batch_end(self._hand_over)
         loop.on_stop(self._close_all)
         service.on_close(self._forget)
 
     def admit(self, conn: Connection) -> None:
-        """A new connection: parked, unless its client has sent already and a worker is idle
-        for it; then it goes to that worker when the acceptor's batch ends (no trip through
-        the loop), which reads what waits. A silent client is parked: it never reaches a
-        worker."""
-        if len(self._arrived) < self._pool.idle and _has_sent(conn):
-            self._arrived.append(conn)
-        else:
-            self.park(conn)
-
-    def on_batch_end(self) -> None:
-        """Hand a batch's lone connection whose client has sent to an idle worker; if no idle
-        worker takes it, it is parked after all, never queued behind busy ones (the loop
-        reads it, then offers it or turns it away, as for any other). Several arrived at once
-        are parked: the loop hands a batch over for less than a worker woken for each."""
-        if not self._arrived:
-            return
-        arrived, self._arrived = self._arrived, []
-        if len(arrived) > 1:
-            for conn in arrived:
-                self.park(conn)
-            return
-        (conn,) = arrived
-        conn.unread = conn.session.frames
-        # Taken, its idle worker is on its way: no queue timer (arming one would wake the
-        # loop thread, which sleeps until a later deadline, for nothing).
-        if not self._pool.offer(conn, idle_only=True):
-            conn.unread = False
-            self.park(conn)
+        """A new connection: parked, like one between requests (the loop reads it)."""
+        self.park(conn)
 
     def on_tick(self) -> float | None:
         return None  # queued connections are expired on the loop thread, which queues them
@@ -232,10 +204,3 @@ class ReadinessFront:
         for conn in parked:
             self._service.close(conn, CloseReason.SHUTDOWN)
 
-
-def _has_sent(conn: Connection) -> bool:
-    """Whether a new connection's client has sent: as the kernel said at the accept, else
-    asked now."""
-    if conn.input_arrived is None:
-        return conn.has_input()
-    return conn.input_arrived

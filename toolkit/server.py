@@ -79,7 +79,6 @@ class Server:
                 on_accept=self.model.on_accept,
                 on_tick=self.model.on_tick,
                 log=self.log,
-                on_batch_end=self.model.on_batch_end,
             )
             try:
                 self._loop.start()

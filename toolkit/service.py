@@ -93,7 +93,6 @@ class Service:
             connected=connected,
             nodelay=not self.accepted_nodelay,
         )
-        conn.input_arrived = kernel.arrived
         if kernel.arrived:
             conn.state.input_waiting()
         return conn
@@ -107,16 +106,10 @@ class Service:
         with self._lock:
             self._live[conn.id] = conn
         # Handed over by the readiness stage, a framing session is asked first: its bytes
-        # may complete a request, or not quite yet (then it goes straight back). Handed over
-        # at its accept, its bytes still wait in the socket: read once, without waiting.
+        # may complete a request, or not quite yet (then it goes straight back).
         session = conn.session
         parking = park is not None and session.frames
         try:
-            if parking and conn.unread:
-                ending = self._read_unread(conn)
-                if ending is not None:
-                    self.close(conn, *ending)
-                    return
             step = session.ready() if parking else Ready.REQUEST
             while True:
                 if step is Ready.CLOSED:
@@ -151,16 +144,6 @@ class Service:
         if not data:
             return session.ready()  # the peer's EOF: closed, or one last request to answer
         return Ready.REQUEST if news else Ready.NEED_DATA
-
-    def _read_unread(self, conn: Connection) -> tuple[CloseReason, bytes] | None:
-        """Read, on its worker, what waited in `conn`'s socket when it was handed over at its
-        accept; how the connection ends if that read ends it, else None."""
-        conn.unread = False
-        try:
-            self.receive(conn)
-        except ConnectionEnded as exc:
-            return self.ending(conn, exc)
-        return None
 
     def _serve_one(self, conn: Connection, session: Session) -> tuple[CloseReason, bytes] | None:
         """Serve one request of `conn` (`session` is its session); how the connection ends, or
