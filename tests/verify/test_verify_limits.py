@@ -155,6 +155,30 @@ def test_holders_the_server_dropped_leave_the_limit_undecided_never_failed():
     assert read_limit(fated, stalled).peak == 0
 
 
+def test_limits_held_short_of_the_promise_say_how_the_holding_was_planned():
+    # Planned silent holders, tight inside a 0.2 s idle timeout; the machine then opened them
+    # slower than calibrated, and the server's idle timeout cut them before 11 were open.
+    plan = plan_holding(
+        settings(max_connections=10, max_served=10), calibration(65, None), idle=0.2, time_left=60
+    )
+    assert plan.undecidable is None and "tight inside the 0.20 s idle timeout" in plan.why
+    records = [holder(0.0, end=0.2), holder(0.01, end=0.21)] + [
+        holder(0.3 + n / 100) for n in range(8)
+    ]
+    fated = [(r, fate(r, HTTP, idle=0.2, tolerance=0.1)) for r in records]
+    steps = [step(fated, 11, began=1.0)]
+    limit = max_connections.judge(
+        read_limit(fated, steps), steps, settings(max_connections=10), plan=plan.to_json()
+    )
+    assert limit.verdict is Verdict.INCONCLUSIVE
+    assert limit.reason.endswith(f"11 were needed; planned: {plan.why}")
+    served = read_served([observe(0, OK), observe(8, OK)])
+    row = max_served.judge(served, settings(max_served=10), top=11, planned=plan.why)
+    assert row.verdict is Verdict.INCONCLUSIVE
+    assert row.reason.endswith(f"requests answered with up to 8 held; planned: {plan.why}")
+    assert "connections/s" in plan.why
+
+
 def test_requests_served_is_exact_only_between_an_answer_and_a_refusal():
     exact = read_served([observe(0, OK), observe(5, OK), observe(6, REFUSED), observe(8, REFUSED)])
     assert exact.exact and (exact.answered, exact.refused) == (5, 6)

@@ -242,12 +242,15 @@ def judge(
     if short:
         measured += f" ({short})"
     count = expect.count(CHECK)
+    # Held fewer than planned: the plan's numbers (the connect rate against the idle timeout,
+    # say) are what the reader needs to tell this machine's limits from the server's.
+    planned = f"; planned: {plan['why']}" if plan and plan.get("why") else ""
     if count is not None and limit.peak <= count:
-        why = f"{measured}: {count + 1:,} were needed"
+        why = f"{measured}: {count + 1:,} were needed{planned}"
         return undecided(CHECK, expect, why, measured=measured, detail=detail)
     top = steps[-1].count
     if promised is NO_LIMIT and limit.peak < top:
-        why = f"{measured}: {top:,} were asked for"
+        why = f"{measured}: {top:,} were asked for{planned}"
         return undecided(CHECK, expect, why, measured=measured, detail=detail)
     return judged(
         CHECK,

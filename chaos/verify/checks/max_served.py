@@ -91,9 +91,11 @@ def judge(
     *,
     top: int,
     why: str = "",
+    planned: str = "",
 ) -> CheckResult:
     """``N`` when a request is answered with N - 1 held and refused with N; otherwise what is
-    known, inconclusive when the promise lies in the part not measured, never a guess."""
+    known, inconclusive when the promise lies in the part not measured (its reason ends with
+    how the holding was `planned`), never a guess."""
     expect = settings.expectations
     detail: dict[str, object] = {"answered": served.answered, "refused": served.refused}
     promised = expect.get(CHECK)
@@ -135,7 +137,8 @@ def judge(
         kept = False
     decided = broken or kept or promised is None
     if not decided:
-        return undecided(CHECK, expect, measured, measured=measured, detail=detail)
+        reason = f"{measured}; planned: {planned}" if planned else measured
+        return undecided(CHECK, expect, reason, measured=measured, detail=detail)
     return judged(
         CHECK,
         expect,
