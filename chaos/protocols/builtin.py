@@ -49,8 +49,13 @@ MEMCACHED_LATE = 3.5
 CUSTOM = "custom"
 
 
-def startup_packet(user: str = "chaos", database: str = "chaos") -> bytes:
-    """A PostgreSQL StartupMessage (protocol 3.0) for ``user`` and ``database``."""
+def startup_packet(user: str = "postgres", database: str = "postgres") -> bytes:
+    """A PostgreSQL StartupMessage (protocol 3.0) for ``user`` and ``database``. The default
+    names are the ones initdb makes in a packaged or container install: where clients are
+    trusted, a session opens and holds a connection slot; where a password is asked for, the
+    server asks whether or not the role exists, and the slot is held until
+    ``authentication_timeout``. A name the server does not know ends in a FATAL error instead,
+    which holds nothing."""
     body = struct.pack("!i", POSTGRES_PROTOCOL)
     for key, value in (("user", user), ("database", database)):
         body += key.encode() + b"\0" + value.encode() + b"\0"
@@ -86,6 +91,9 @@ POSTGRES = PatternProfile(
     good=re.compile(rb"R[\s\S]{8}"),
     # FATAL 53300, "sorry, too many clients already".
     rejections=(re.compile(rb"E[\s\S]{4}[\s\S]*?C53300\x00"),),
+    # Any other FATAL ErrorResponse (severity field first), even after the authentication
+    # answer: an unknown database or role, a refused host.
+    errors=(re.compile(rb"E[\s\S]{4}SFATAL\x00"),),
     terminator=None,
     # Nothing may be sent before authentication completes: no keep-alive message.
     keepalive_message=None,

@@ -113,13 +113,16 @@ class PatternProfile(Profile):
     ``request`` is what a probe sends after ``hello`` (empty for a server that speaks first);
     a reply starting with a ``good`` match is a good answer, one starting with a ``rejections``
     match a rejection; with a ``terminator`` (a line end), a whole line matching neither is
-    another answer. ``unending`` starts a request that never ends (the request deadline's
-    trickle continues it one letter at a time).
+    another answer. An ``errors`` match anywhere in a reply that is not a rejection makes it
+    another answer too (PostgreSQL's authentication answer followed by a FATAL error: the
+    server refused this client, not a good start). ``unending`` starts a request that never
+    ends (the request deadline's trickle continues it one letter at a time).
     """
 
     request: bytes
     good: re.Pattern[bytes]
     rejections: tuple[re.Pattern[bytes], ...] = ()
+    errors: tuple[re.Pattern[bytes], ...] = ()
     terminator: bytes | None = b"\r\n"
     keepalive_message: bytes | None = None
     unending: bytes = b""
@@ -135,6 +138,8 @@ class PatternProfile(Profile):
             return Reply.NONE
         if _matches(self.rejections, head):
             return Reply.REJECTION
+        if any(p.search(head) for p in self.errors):
+            return Reply.OTHER
         if self.good.match(head):
             return Reply.GOOD
         if closed or (self.terminator is not None and self.terminator in head):
@@ -147,6 +152,7 @@ class PatternProfile(Profile):
             "request": self.request.decode("latin-1"),
             "good": self.good.pattern.decode("latin-1"),
             "rejections": [p.pattern.decode("latin-1") for p in self.rejections],
+            "errors": [p.pattern.decode("latin-1") for p in self.errors],
             "keepalive": None
             if self.keepalive_message is None
             else self.keepalive_message.decode("latin-1"),

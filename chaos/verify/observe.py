@@ -20,6 +20,7 @@ __all__ = [
     "ProbeState",
     "ProbeView",
     "describe_probes",
+    "said",
     "seconds",
     "server_closed_within",
     "turned_away",
@@ -80,6 +81,15 @@ def seconds(value: float) -> str:
     if value < 0.01:
         return f"{value * 1000:.1f} ms"
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def said(record: ClientRecord, limit: int = 120, *, first_line: bool = False) -> str:
+    """The printable text of the server's first reply to ``record`` (its first line only, if
+    asked), control bytes as spaces: PostgreSQL's ``FATAL ... role "x" does not exist`` out of
+    its binary framing, an HTTP status line as it is. "" if nothing came."""
+    text = record.reply_head.split("\r\n", 1)[0] if first_line else record.reply_head
+    text = "".join(c if c.isprintable() else " " for c in text)
+    return " ".join(text.split())[:limit]
 
 
 def within_idle(idle: float | None) -> float:

@@ -32,6 +32,10 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world"
 # PostgreSQL's ErrorResponse for too many clients: 'E', its length, then fields.
 TOO_MANY = b"SFATAL\x00VFATAL\x00C53300\x00Msorry, too many clients already\x00\x00"
 PG_REJECT = b"E" + struct.pack("!i", len(TOO_MANY) + 4) + TOO_MANY
+# Trusted, then refused: authentication OK, then FATAL 3D000 for a database it does not have.
+NO_DB = b'SFATAL\x00VFATAL\x00C3D000\x00Mdatabase "x" does not exist\x00\x00'
+PG_AUTH_OK = b"R\x00\x00\x00\x08\x00\x00\x00\x00"
+PG_NO_DB = PG_AUTH_OK + b"E" + struct.pack("!i", len(NO_DB) + 4) + NO_DB
 
 
 @pytest.mark.parametrize(
@@ -49,8 +53,9 @@ PG_REJECT = b"E" + struct.pack("!i", len(TOO_MANY) + 4) + TOO_MANY
         (REDIS, b"+PO", Reply.PARTIAL),
         (MEMCACHED, b"VERSION 1.6.18\r\n", Reply.GOOD),
         (MEMCACHED, b"ERROR Too many open connections\r\n", Reply.REJECTION),
-        (POSTGRES, b"R\x00\x00\x00\x08\x00\x00\x00\x00", Reply.GOOD),
+        (POSTGRES, PG_AUTH_OK, Reply.GOOD),
         (POSTGRES, PG_REJECT, Reply.REJECTION),
+        (POSTGRES, PG_NO_DB, Reply.OTHER),
         (SMTP, b"220 mail.example ESMTP ready\r\n", Reply.GOOD),
         (SMTP, b"421 4.3.2 too many connections\r\n", Reply.REJECTION),
         (RAW, b"x", Reply.GOOD),

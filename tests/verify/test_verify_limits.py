@@ -4,9 +4,11 @@ cannot drive a check the verdict is inconclusive with the numbers, never FAIL.""
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 
-from chaos.protocols import HTTP, RAW
+from chaos.protocols import HTTP, POSTGRES, RAW
 from chaos.record import ClientRecord, Outcome
 from chaos.target import Target
 from chaos.verify import Expectations, ProbeState, ProbeView, Verdict, VerifySettings
@@ -95,6 +97,33 @@ def test_a_silent_close_is_told_by_the_probe_and_the_idle_timeout():
     # No idle timeout known: nothing is too soon for one; only the refused probe tells.
     assert fate(soon, RAW, idle=None, tolerance=0.1) is Fate.DROPPED
     assert fate(soon, RAW, idle=None, tolerance=0.1, refused_by=T0 + 0.5) is Fate.REJECTED
+
+
+def test_a_holder_closed_after_an_error_answer_was_refused_not_evicted():
+    # PostgreSQL trusting the client, then without the database it named: nothing is held,
+    # and it says why; that is no eviction to make room.
+    auth_ok = "R\x00\x00\x00\x08\x00\x00\x00\x00"
+    error = 'SFATAL\x00VFATAL\x00C3D000\x00Mdatabase "x" does not exist\x00\x00'
+    head = auth_ok + "E" + struct.pack("!i", len(error) + 4).decode("latin-1") + error
+    refused = holder(0.0, end=0.002, reply_head=head, first_byte=T0 + 0.002)
+    assert fate(refused, POSTGRES, idle=2.0, tolerance=0.1) is Fate.DROPPED
+    # The same close with no answer reads as the eviction it is for a silent holder.
+    assert fate(holder(0.0, end=0.002), POSTGRES, idle=2.0, tolerance=0.1) is Fate.EVICTED
+
+
+def test_a_slot_an_earlier_stage_still_held_leaves_the_limit_to_a_later_rejection():
+    # Limit 4; one slot still taken by an earlier stage's connection (a PostgreSQL backend
+    # exiting) when the ramp began: the fourth holder turned away with three open. Freed,
+    # the sixth was held, and the seventh turned away with four open.
+    records = [holder(0.001 * n) for n in range(3)]
+    records.append(holder(0.003, end=0.004, reply_head=BUSY))
+    records += [holder(0.2), holder(0.3, end=0.301, reply_head=BUSY)]
+    fated = [(r, fate(r, HTTP, idle=5.0, tolerance=0.1)) for r in records]
+    assert [f for _, f in fated].count(Fate.REJECTED) == 2
+    steps = [step(fated, 4, began=0.1), step(fated, 6, began=0.4)]
+    limit = read_limit(fated, steps)
+    assert limit.held == 4 and limit.how.startswith("HTTP/1.1 503")
+    assert max_connections.judge(limit, steps, settings(max_connections=4)).verdict is Verdict.PASS
 
 
 def test_the_limit_is_the_holders_started_before_the_first_rejection_and_still_open():
@@ -203,9 +232,7 @@ def test_requests_served_is_exact_only_between_an_answer_and_a_refusal():
     assert observe(4, None).seen == "no probe"
 
 
-def calibration(
-    connect: float, serve: float | None, accept: float | None = None
-) -> Calibration:
+def calibration(connect: float, serve: float | None, accept: float | None = None) -> Calibration:
     return Calibration(
         connect_rate=connect,
         accept_rate=accept,

@@ -6,11 +6,13 @@ sent a request (a refused connect, a rejection reply such as a 503 or ``-ERR max
 clients reached`` whenever it arrives, or a silent close while the server refused the step's
 probe too); evicted, closed silently sooner after its last activity than the idle timeout
 could fire, to make room (nginx closes the oldest idle connections past
-``worker_connections``); dropped, closed otherwise (an idle timeout, a request refused); or
-never accepted.
+``worker_connections``); dropped, closed otherwise (an idle timeout, a request refused, an
+error answer that is not the limit's); or never accepted.
 
-The limit is read from the wire. At the first rejection: how many holders that had started
-before it (the accept queue is first in, first out) were still open. With evictions instead:
+The limit is read from the wire. At each rejection: how many holders that had started before
+it (the accept queue is first in, first out) were still open; the most at any rejection is
+the limit, since a connection of an earlier stage the server has not let go of yet (a
+PostgreSQL backend still exiting) makes an early rejection come one holder short. With evictions instead:
 the most held at a quiet moment (when a step's probe began). Only holders before an answered
 probe count as held: a server that stops accepting leaves the rest in the kernel's queue,
 connected but never served.
@@ -28,7 +30,7 @@ from enum import StrEnum
 from ...protocols import Profile, Reply
 from ...record import ClientRecord, Outcome
 from ..expectations import NO_LIMIT
-from ..observe import ProbeState, ProbeView
+from ..observe import ProbeState, ProbeView, said
 from ..settings import VerifySettings
 from ..verdict import CheckResult, judged, undecided
 
@@ -86,6 +88,8 @@ def fate(
     last = max(record.started, record.number("last_reply") or 0.0, record.last_sent or 0.0)
     if idle is not None and end - last >= idle - tolerance:
         return Fate.DROPPED  # as late as the idle timeout: that timeout
+    if reply is Reply.OTHER:
+        return Fate.DROPPED  # refused with an error of its own (an unknown database, say)
     silent = reply is Reply.NONE and kept is None
     if silent and refused_by is not None and end <= refused_by:
         return Fate.REJECTED
@@ -166,9 +170,9 @@ class Limit:
 def _how(record: ClientRecord) -> str:
     if record.outcome is Outcome.REFUSED:
         return "refused"
-    head = record.reply_head.split("\r\n", 1)[0].strip()
+    head = said(record, 60, first_line=True)
     if head:
-        return head[:60]
+        return head
     return "reset" if record.reset is not None else "closed before any request"
 
 
@@ -194,7 +198,7 @@ def read_limit(fated: Sequence[tuple[ClientRecord, Fate]], steps: Sequence[Step]
     rejected = [r for r, f in fated if f is Fate.REJECTED]
     if rejected:
         first = min(rejected, key=lambda r: _ended(r) or r.started)
-        held = open_during(alive, first.started, _ended(first) or first.started)
+        held = max(open_during(alive, r.started, _ended(r) or r.started) for r in rejected)
         return Limit(held=held, how=_how(first), peak=peak, fates=counts, dropped_after=after)
     if counts[Fate.EVICTED.value]:
         how = f"past it the oldest idle ones were closed, {counts[Fate.EVICTED.value]:,} in all"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..checks import write_timeout
+from ..observe import said
 from ..probes import probe_role, probe_views
 from ..settings import MARGIN, VerifySettings
 from ..stage import run_stage
@@ -37,6 +38,11 @@ async def run(state: RunState, limit: float) -> None:
     if state.baseline is not None and state.baseline.latency is not None:
         state.lag = state.baseline.latency
     seen = views[0].describe() if views else "did not run"
+    if views and not views[0].available:
+        # Why not, in the server's words, for a reader who must fix the setup (a database or
+        # role the server does not have, say) rather than the server.
+        words = said(stage.of(roles[0].name)[0])
+        seen += f"; the server said: {words}" if words else ""
     state.notes.append(f"baseline probe: {seen}")
     state.say(f"  baseline probe: {seen}")
     large = stage.of("large") if wants_large else ()
