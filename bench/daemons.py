@@ -1,14 +1,15 @@
 """Real servers nobody here wrote, with the settings a test or a measurement asks for.
 
-nginx (its configuration written by `nginx.py`), redis-server and memcached, as Debian
-installs them: each a `Daemon` whose command line is made from a scratch directory and a
-port. `launched` starts one through `Children` (in its own process group, always stopped) and
+nginx (its configuration written by `nginx.py`), redis-server, memcached and PostgreSQL, as
+Debian installs them: each a `Daemon` whose command line is made from a scratch directory and
+a port. `launched` starts one through `Children` (in its own process group, always stopped) and
 waits until it listens, as the benchmark starts its contenders.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import resource
 import shutil
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from .nginx import WORKER_CONNECTIONS, write_config
 from .procs import Children
 from .serve import HOST, START_TIMEOUT, free_port, wait_listening
 
-__all__ = ["Daemon", "launched", "memcached", "nginx", "redis"]
+__all__ = ["Daemon", "launched", "memcached", "nginx", "postgres", "redis"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,10 +32,14 @@ class Daemon:
     program: str
     argv: Callable[[Path, int], list[str]]
     settings: dict[str, object] = field(default_factory=dict)
+    # Why it cannot run here beyond a missing program (a user it must run as), or None.
+    unable: Callable[[], str | None] = lambda: None
 
     def absent(self) -> str | None:
         """Why it cannot run here (not installed), or None."""
-        return None if shutil.which(self.program) else f"{self.program} is not installed"
+        if not shutil.which(self.program):
+            return f"{self.program} is not installed"
+        return self.unable()
 
 
 def nginx(
@@ -103,6 +108,57 @@ def memcached(*, idle_timeout: int | None = None) -> Daemon:
 
     settings = {"idle_timeout": idle_timeout}
     return Daemon(name="memcached", program="memcached", argv=argv, settings=settings)
+
+
+def _postgres_bin() -> Path | None:
+    """The newest PostgreSQL server's bin directory (Debian keeps it off PATH), or None."""
+    found = [p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/postgres")]
+    return max(
+        found, key=lambda d: int(d.parent.name) if d.parent.name.isdigit() else 0, default=None
+    )
+
+
+def _postgres_user() -> str | None:
+    """Why PostgreSQL cannot run here: it refuses root, so root needs a `postgres` user."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return "PostgreSQL refuses to run as root and there is no postgres user"
+    return None
+
+
+def postgres(*, authentication_timeout: int, max_connections: int) -> Daemon:
+    """A fresh PostgreSQL cluster (initdb: superuser and database `postgres`, every loopback
+    client trusted, no fsync), listening on loopback only. `authentication_timeout` cuts a
+    client that has not completed its startup; past `max_connections` a new one is answered
+    FATAL 53300. Run as the `postgres` user when we are root."""
+    bindir = _postgres_bin()
+
+    def argv(scratch: Path, port: int) -> list[str]:
+        assert bindir is not None
+        data = scratch / "data"
+        server = f"-p {port} -c listen_addresses={HOST} -k {scratch} -c fsync=off"
+        server += f" -c authentication_timeout={authentication_timeout}"
+        server += f" -c max_connections={max_connections}"
+        script = f"{bindir}/initdb -D {data} -U postgres -A trust >{scratch}/initdb.log 2>&1"
+        script += f" && exec {bindir}/postgres -D {data} {server}"
+        if os.geteuid() != 0:
+            return ["sh", "-c", script]
+        # The postgres user must reach its scratch directory: traverse (not list) the parent.
+        scratch.parent.chmod(0o711)
+        shutil.chown(scratch, "postgres")
+        return ["runuser", "-u", "postgres", "--", "sh", "-c", script]
+
+    settings = {
+        "authentication_timeout": authentication_timeout,
+        "max_connections": max_connections,
+    }
+    program = "postgres" if bindir is None else str(bindir / "postgres")
+    return Daemon(
+        name="postgres", program=program, argv=argv, settings=settings, unable=_postgres_user
+    )
 
 
 @contextmanager

@@ -1,6 +1,7 @@
-"""Verify against real servers nobody here wrote, as Debian installs them: nginx, Redis and
-memcached, each started once with short settings. Every setting is measured within the
-tolerance, and a wrong expectation for each is judged FAIL from the same run's evidence.
+"""Verify against real servers nobody here wrote, as Debian installs them: nginx, Redis,
+memcached and PostgreSQL, each started once with short settings. Every setting is measured
+within the tolerance, and a wrong expectation for each is judged FAIL from the same run's
+evidence.
 
 The runs overlap, each on a server of its own (each mostly waits for a server's timeout), so
 the module costs about the longest of them. Skipped when a program is absent; ``.ci/run``
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.daemons import Daemon, launched, memcached, nginx, redis
+from bench.daemons import Daemon, launched, memcached, nginx, postgres, redis
 from bench.procs import Children
 from chaos.protocols import MEMCACHED, REDIS
 from chaos.target import Target
@@ -42,6 +43,9 @@ WORKERS = 32
 REDIS_TIMEOUT, MAXCLIENTS = 1, 100
 # memcached: idle clients closed after two seconds, swept up to 3.5 s late.
 MEMCACHED_IDLE = 2
+# PostgreSQL: a client that has not completed its startup cut after two seconds; past 20
+# connections, FATAL 53300 "sorry, too many clients already".
+PG_AUTH_TIMEOUT, PG_MAX = 2, 20
 # How late each server's idle timeout may fire: its profile's timer granularity.
 REDIS_LATE, MEMCACHED_LATE = REDIS.timer_granularity, MEMCACHED.timer_granularity
 # The fault command against Redis: 1.5 x maxclients silent clients, held past the latest
@@ -125,6 +129,18 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
     ),
     # Another Redis alike: verify's holders would take the first one's client slots.
     "redis-table": (redis(timeout=REDIS_TIMEOUT, maxclients=MAXCLIENTS), never_send_table),
+    "postgres": (
+        postgres(authentication_timeout=PG_AUTH_TIMEOUT, max_connections=PG_MAX),
+        verifying(
+            "postgres",
+            Expectations(
+                idle_timeout=PG_AUTH_TIMEOUT,
+                request_timeout=PG_AUTH_TIMEOUT,
+                max_connections=PG_MAX,
+            ),
+            ("idle-timeout", "request-timeout", "max-connections", "max-served"),
+        ),
+    ),
     "memcached": (
         memcached(idle_timeout=MEMCACHED_IDLE),
         verifying(
@@ -244,3 +260,20 @@ def test_memcached_idle_timeout(runs):
         assert MEMCACHED_IDLE - TOLERANCE <= value <= MEMCACHED_IDLE + MEMCACHED_LATE + TOLERANCE
     # Wrong by more than the sweep's lateness: 8 s, when it closes within 2 to 5.5 s.
     assert_each_fails(run, Expectations(idle_timeout=8, keepalive_timeout=8))
+
+
+def test_postgres_authentication_timeout_and_max_connections(runs):
+    run = verified(runs, "postgres")
+    results = by_check(run)
+    assert run.exit_code == 0, [(r.check, r.measured, r.reason) for r in run.results]
+    # authentication_timeout cuts a silent client and a startup packet that never ends alike.
+    for check in ("idle-timeout", "request-timeout"):
+        assert results[check].value == pytest.approx(PG_AUTH_TIMEOUT, abs=TOLERANCE), check
+    limit = results["max-connections"]
+    assert limit.value == PG_MAX
+    assert "C53300 Msorry, too many clients already" in limit.measured
+    assert results["max-served"].value == PG_MAX, results["max-served"].measured
+    assert_each_fails(
+        run,
+        Expectations(idle_timeout=4, request_timeout=4, max_connections=PG_MAX + 1),
+    )

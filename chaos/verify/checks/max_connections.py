@@ -12,10 +12,10 @@ error answer that is not the limit's); or never accepted.
 The limit is read from the wire. At each rejection: how many holders that had started before
 it (the accept queue is first in, first out) were still open; the most at any rejection is
 the limit, since a connection of an earlier stage the server has not let go of yet (a
-PostgreSQL backend still exiting) makes an early rejection come one holder short. With evictions instead:
-the most held at a quiet moment (when a step's probe began). Only holders before an answered
-probe count as held: a server that stops accepting leaves the rest in the kernel's queue,
-connected but never served.
+PostgreSQL backend still exiting) makes an early rejection come one holder short. With
+evictions instead: the most held at a quiet moment (when a step's probe began). Only holders
+before an answered probe count as held: a server that stops accepting leaves the rest in the
+kernel's queue, connected but never served.
 
 For a toolkit server with ``on-accept`` dispatch the limit is ``workers + max_pending``; with
 ``readiness`` it is ``max_connections``.
