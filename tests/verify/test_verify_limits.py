@@ -126,6 +126,20 @@ def test_a_slot_an_earlier_stage_still_held_leaves_the_limit_to_a_later_rejectio
     assert max_connections.judge(limit, steps, settings(max_connections=4)).verdict is Verdict.PASS
 
 
+def test_a_slot_the_last_probe_still_held_leaves_the_limit_to_what_was_held_at_once():
+    # Limit 4: three held, then the step's probe (its slot freed late), so the fourth holder
+    # was turned away with three open; the fifth was held, four at once, and the next
+    # step's probe refused.
+    records = [holder(0.001 * n) for n in range(3)]
+    records += [holder(0.2, end=0.201, reply_head=BUSY), holder(0.3)]
+    fated = [(r, fate(r, HTTP, idle=5.0, tolerance=0.1)) for r in records]
+    steps = [step(fated, 3, began=0.1), step(fated, 5, began=0.4, probe=REFUSED)]
+    limit = read_limit(fated, steps)
+    assert (limit.held, limit.peak) == (4, 4)
+    assert max_connections.judge(limit, steps, settings(max_connections=4)).verdict is Verdict.PASS
+    assert max_connections.judge(limit, steps, settings(max_connections=3)).verdict is Verdict.FAIL
+
+
 def test_the_limit_is_the_holders_started_before_the_first_rejection_and_still_open():
     # Four held; the fifth turned away 2 s later (the accept queue lagged), the sixth too.
     records = [holder(0.001 * n) for n in range(4)]

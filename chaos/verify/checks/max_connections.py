@@ -10,12 +10,12 @@ could fire, to make room (nginx closes the oldest idle connections past
 error answer that is not the limit's); or never accepted.
 
 The limit is read from the wire. At each rejection: how many holders that had started before
-it (the accept queue is first in, first out) were still open; the most at any rejection is
-the limit, since a connection of an earlier stage the server has not let go of yet (a
-PostgreSQL backend still exiting) makes an early rejection come one holder short. With
-evictions instead: the most held at a quiet moment (when a step's probe began). Only holders
-before an answered probe count as held: a server that stops accepting leaves the rest in the
-kernel's queue, connected but never served.
+it (the accept queue is first in, first out) were still open; the most at any rejection, or
+the most seen held at a quiet moment if that is more, is the limit: a connection the server
+has not let go of yet (the previous step's probe, its PostgreSQL backend still exiting) makes
+a rejection come one holder short. With evictions instead: the most held at a quiet moment
+(when a step's probe began). Only holders before an answered probe count as held: a server
+that stops accepting leaves the rest in the kernel's queue, connected but never served.
 
 For a toolkit server with ``on-accept`` dispatch the limit is ``workers + max_pending``; with
 ``readiness`` it is ``max_connections``.
@@ -198,7 +198,10 @@ def read_limit(fated: Sequence[tuple[ClientRecord, Fate]], steps: Sequence[Step]
     rejected = [r for r, f in fated if f is Fate.REJECTED]
     if rejected:
         first = min(rejected, key=lambda r: _ended(r) or r.started)
+        # Never fewer than the server was seen holding at once (a quiet moment's count): a
+        # rejection that came earlier had a slot taken by something else.
         held = max(open_during(alive, r.started, _ended(r) or r.started) for r in rejected)
+        held = max(held, peak)
         return Limit(held=held, how=_how(first), peak=peak, fates=counts, dropped_after=after)
     if counts[Fate.EVICTED.value]:
         how = f"past it the oldest idle ones were closed, {counts[Fate.EVICTED.value]:,} in all"
