@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from chaos.protocols import HTTP, POSTGRES, RAW
+from chaos.protocols import HTTP, POSTGRES, RAW, SMTP
 from chaos.record import ClientRecord, Outcome
 from chaos.target import Target
 from chaos.verify import Expectations, ProbeState, ProbeView, Verdict, VerifySettings
@@ -138,6 +138,21 @@ def test_a_slot_the_last_probe_still_held_leaves_the_limit_to_what_was_held_at_o
     assert (limit.held, limit.peak) == (4, 4)
     assert max_connections.judge(limit, steps, settings(max_connections=4)).verdict is Verdict.PASS
     assert max_connections.judge(limit, steps, settings(max_connections=3)).verdict is Verdict.FAIL
+
+
+def test_every_holder_turned_away_with_none_held_leaves_the_limit_undecided():
+    # Its slots taken by connections that were not ours (exim's children of an earlier
+    # burst, still resolving its address): the first holder is already refused.
+    records = [
+        holder(0.001 * n, end=0.001 * n + 0.001, reply_head="421 Too many\r\n") for n in range(3)
+    ]
+    fated = [(r, fate(r, SMTP, idle=None, tolerance=0.1)) for r in records]
+    steps = [step(fated, 3, began=0.1, probe=REFUSED)]
+    limit = read_limit(fated, steps)
+    assert limit.held == 0
+    result = max_connections.judge(limit, steps, settings(max_connections=20))
+    assert result.verdict is Verdict.INCONCLUSIVE, result.measured
+    assert "turned away with none of ours open" in result.reason
 
 
 def test_the_limit_is_the_holders_started_before_the_first_rejection_and_still_open():

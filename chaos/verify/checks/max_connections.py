@@ -235,6 +235,12 @@ def judge(
             measured = f"{limit.held:,} held, the next rejected ({limit.how})"
         else:
             measured = f"{limit.held:,} held at once; {limit.how}"
+        if limit.held == 0:  # a promise is a count of at least one
+            # Not one of ours held, the first turned away: the server's slots were taken by
+            # connections that were not ours, or ours it had not let go of yet (an exim
+            # child still resolving an earlier client's address). No evidence of its limit.
+            why = f"{measured}: the first holder was turned away with none of ours open"
+            return undecided(CHECK, expect, why, measured=measured, detail=detail)
         return judged(
             CHECK,
             expect,
