@@ -99,6 +99,8 @@ def never_send_table(target: str) -> str:
     deadline = time.monotonic() + 10.0
     while redis_clients(target) > 1:
         assert time.monotonic() < deadline, "Redis still counted other clients after 10 s"
+        # Redis tells no one when it lets a client go: asking again is the only way to see
+        # it, so this polls, bounded by the deadline above.
         time.sleep(0.01)
     argv = [sys.executable, "-m", "chaos", "never-send", "--target", target, "--quiet"]
     argv += ["--count", str(NEVER_SEND), "--hold", str(NEVER_SEND_HOLD), "--protocol", "redis"]

@@ -198,10 +198,9 @@ def read_limit(fated: Sequence[tuple[ClientRecord, Fate]], steps: Sequence[Step]
     rejected = [r for r, f in fated if f is Fate.REJECTED]
     if rejected:
         first = min(rejected, key=lambda r: _ended(r) or r.started)
-        # Never fewer than the server was seen holding at once (a quiet moment's count): a
-        # rejection that came earlier had a slot taken by something else.
-        held = max(open_during(alive, r.started, _ended(r) or r.started) for r in rejected)
-        held = max(held, peak)
+        # The most open at any rejection, and never fewer than the server was seen holding at
+        # once (a quiet moment's count): a rejection below that had a slot taken by another.
+        held = max(peak, *(open_during(alive, r.started, _ended(r) or r.started) for r in rejected))
         return Limit(held=held, how=_how(first), peak=peak, fates=counts, dropped_after=after)
     if counts[Fate.EVICTED.value]:
         how = f"past it the oldest idle ones were closed, {counts[Fate.EVICTED.value]:,} in all"
