@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import socket
 import time
+from collections.abc import Sequence
 
 from .raw_http import REQUEST_CLOSE, response_end, status_of
 
@@ -36,11 +37,16 @@ def probe(address: tuple[str, int], timeout: float) -> float:
     return time.monotonic() - began
 
 
-def probes(address: tuple[str, int], count: int, timeout: float, budget: float) -> list[float]:
-    """Up to `count` probes one after another, stopping once `budget` seconds are spent."""
+def probes(
+    addresses: Sequence[tuple[str, int]], count: int, timeout: float, budget: float
+) -> list[list[float]]:
+    """Up to `count` rounds of one probe to each of `addresses` in turn, stopping once `budget`
+    seconds are spent; one list of results per address. Servers probed in turn meet the same
+    moments of a shared machine, so one's tail can be read against the other's."""
     deadline = time.monotonic() + budget
-    results: list[float] = []
-    while len(results) < count and time.monotonic() < deadline:
-        results.append(probe(address, min(timeout, max(0.05, deadline - time.monotonic()))))
-        time.sleep(0.005)
+    results: list[list[float]] = [[] for _ in addresses]
+    while len(results[0]) < count and time.monotonic() < deadline:
+        for address, mine in zip(addresses, results, strict=True):
+            mine.append(probe(address, min(timeout, max(0.05, deadline - time.monotonic()))))
+            time.sleep(0.005)
     return results

@@ -68,6 +68,8 @@ def test_quick_run_numbers_are_plausible(quick_run: tuple[str, dict]) -> None:
     assert 0 <= flood["pool/readiness"]["answered_pct"] <= 100
     timeouts = {r["contender"]: r for r in measures["timeouts"]["rows"]}
     assert timeouts["socketserver"]["how"] == "no idle-timeout setting"
+    # Every probe was paired with one to the floor (nginx, or our iterative model without it).
+    assert all(r["floor_p99_ms"] is not None for r in measures["idle"]["rows"])
     capacity = measures["capacity"]
     assert capacity["rows"] or any("not available" in n for n in capacity["notes"])
     assert data["targets"], "no target verdicts"
@@ -115,3 +117,32 @@ def test_the_flood_judges_what_ours_served_against_the_base_build(served: int, m
     judge(section, 1.0)
     assert [v.met for v in section.verdicts] == [True, met]
     assert "the base build" in section.verdicts[1].target
+
+
+@pytest.mark.parametrize(
+    ("p99", "floor", "met"),
+    [(0.8, 1.5, True), (2.0, 0.7, False), (2.0, None, False), (2.0, 1.5, None), (1.0, 1.0, None)],
+)
+def test_a_probe_tail_the_floor_shares_is_undecided_not_missed(
+    p99: float, floor: float | None, met: bool | None
+) -> None:
+    from bench.measures.idle import Hogging, judge
+    from bench.result import Section
+
+    row = Hogging(
+        contender="pool/readiness",
+        idle=10_000,
+        connected=10_000,
+        connect_seconds=1.0,
+        still_held=10_000,
+        probes_ok="100/100",
+        p50_ms=0.5,
+        p99_ms=p99,
+        floor_p99_ms=floor,
+    )
+    section = Section(key="idle", title="idle", kind=Hogging, columns=[])
+    section.rows.append(row)
+    judge(section, "nginx")
+    [verdict] = section.verdicts
+    assert verdict.met is met
+    assert ("the floor (nginx" in verdict.why) is (met is None)
