@@ -34,6 +34,7 @@ for _package in (chaos, chaos.testing):
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
+
 @pytest.fixture
 def closed_port() -> Iterator[int]:
     """A loopback port bound but not listening: connecting to it is refused (RST)."""

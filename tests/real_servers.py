@@ -19,9 +19,7 @@ __all__ = ["NGINX", "README_TIMEOUT", "nginx"]
 # The timeouts the README's examples promise (its toolkit server's), which nginx gets too.
 README_TIMEOUT = 1.0
 
-NGINX = shutil.which("nginx") or (
-    "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-)
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
 
 @contextmanager

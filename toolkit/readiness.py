@@ -203,4 +203,3 @@ class ReadinessFront:
         self._log.moved()
         for conn in parked:
             self._service.close(conn, CloseReason.SHUTDOWN)
-

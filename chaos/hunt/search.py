@@ -293,9 +293,7 @@ def _drops(script: Script) -> list[tuple[str, Script]]:
     return [*reversed(moves), *((f"step {i + 1}", script.without(i)) for i in steps)]
 
 
-def _drop(
-    tracker: _Tracker, setup: Setup, deadline: float, say: Say, shrinks: int | None
-) -> None:
+def _drop(tracker: _Tracker, setup: Setup, deadline: float, say: Say, shrinks: int | None) -> None:
     """Drop whole moves, then single steps, of each smallest breaking script, keeping a drop
     that still breaks the same bound (and starting again), until none does or the budget
     is spent. Hypothesis's shrinking stops where its share of the budget does; this

@@ -95,7 +95,8 @@ def test_one_process_holds_5000_concurrent_connections_without_leaks(hold_server
     plan = Plan(
         # Held long enough that the last connect (about 0.5 s in here, 2 s on a machine four
         # times slower) comes before the first close.
-        clients=[ClientSpec(kind="flood", params={"hold": 2.5}, count=CONCURRENT)], horizon=10
+        clients=[ClientSpec(kind="flood", params={"hold": 2.5}, count=CONCURRENT)],
+        horizon=10,
     )
     started = time.monotonic()
     result = chaos.run(plan, target=hold_server.target)

@@ -75,8 +75,10 @@ def _pinned(s: Script) -> bool:
 
 FEATURES = {
     "pipelining": _pinned,
-    "split head": lambda s: sum(1 for st in s.steps if type(st).__name__ == "Pause") >= 2
-    and "send line;" in format_steps(s.steps) + ";",
+    "split head": lambda s: (
+        sum(1 for st in s.steps if type(st).__name__ == "Pause") >= 2
+        and "send line;" in format_steps(s.steps) + ";"
+    ),
     "HEAD": lambda s: any(r.method == b"HEAD" for r in requests(wire(s))[0]),
     "100-continue": lambda s: any(
         (b"expect", b"100-continue") in r.headers for r in requests(wire(s))[0]

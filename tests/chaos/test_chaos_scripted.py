@@ -31,9 +31,9 @@ SLACK = 0.25
 
 SCRIPTS = [
     "send request next=1; trickle rest every=0.2; send end next=1; repeat 3 last=2",
-    'send line=POST header length=4 expect end; reply; trickle body=4 every=0.1 size=2',
+    "send line=POST header length=4 expect end; reply; trickle body=4 every=0.1 size=2",
     'send "GET / HTTP/1.1\\r\\nX: \\x00\\"q\\"\\r\\n"; pause 0.25; shut',
-    "stop-reading; send request=\"GET /bytes/100\"; read 10; read-slowly size=4 every=0.5",
+    'stop-reading; send request="GET /bytes/100"; read 10; read-slowly size=4 every=0.5',
     "send junk=16 request=HEAD; reset",
     "pause 1e-06; close",
 ]

@@ -213,9 +213,7 @@ def test_expectations_validate_and_follow_the_config() -> None:
         Bounds(tolerance=0)
     with pytest.raises(ValueError, match="workers"):
         Bounds(workers=-1)
-    on_accept = Bounds.from_config(
-        ServerConfig(workers=3, max_pending=2, dispatch="on-accept")
-    )
+    on_accept = Bounds.from_config(ServerConfig(workers=3, max_pending=2, dispatch="on-accept"))
     assert on_accept.max_open == 5
     parked = Bounds.from_config(ServerConfig(dispatch="readiness", max_connections=50))
     assert parked.max_open == 50
