@@ -1,17 +1,20 @@
 """Real servers nobody here wrote, with the settings a test or a measurement asks for.
 
 nginx (its configuration written by `nginx.py`), redis-server, memcached and PostgreSQL, as
-Debian installs them: each a `Daemon` whose command line is made from a scratch directory and
-a port. `launched` starts one through `Children` (in its own process group, always stopped) and
-waits until it listens, as the benchmark starts its contenders.
+Debian installs them, and waitress and gunicorn from PyPI, serving the benchmark's WSGI hello
+app from their own command lines: each a `Daemon` whose command line is made from a scratch
+directory and a port. `launched` starts one through `Children` (in its own process group,
+always stopped) and waits until it listens, as the benchmark starts its contenders.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import resource
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +24,7 @@ from .nginx import WORKER_CONNECTIONS, write_config
 from .procs import Children
 from .serve import HOST, START_TIMEOUT, free_port, wait_listening
 
-__all__ = ["Daemon", "launched", "memcached", "nginx", "postgres", "redis"]
+__all__ = ["Daemon", "gunicorn", "launched", "memcached", "nginx", "postgres", "redis", "waitress"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,6 +161,49 @@ def postgres(*, authentication_timeout: int, max_connections: int) -> Daemon:
     program = "postgres" if bindir is None else str(bindir / "postgres")
     return Daemon(
         name="postgres", program=program, argv=argv, settings=settings, unable=_postgres_user
+    )
+
+
+def _installed(module: str) -> Callable[[], str | None]:
+    """Why a server run as ``python -m module`` cannot run here, or None."""
+    return lambda: None if importlib.util.find_spec(module) else f"{module} is not installed"
+
+
+def waitress(*, connection_limit: int) -> Daemon:
+    """waitress (`waitress-serve`), its 4 threads. Once its open sockets reach
+    `connection_limit` it stops accepting, and its own listener and wake-up pipe count among
+    them: it holds two clients fewer."""
+
+    def argv(scratch: Path, port: int) -> list[str]:
+        cmd = [sys.executable, "-m", "waitress", f"--host={HOST}", f"--port={port}"]
+        return [*cmd, f"--connection-limit={connection_limit}", "bench.apps.wsgi_hello:app"]
+
+    settings = {"connection_limit": connection_limit}
+    return Daemon(
+        name="waitress",
+        program=sys.executable,
+        argv=argv,
+        settings=settings,
+        unable=_installed("waitress"),
+    )
+
+
+def gunicorn(*, worker_connections: int, threads: int = 4) -> Daemon:
+    """gunicorn, one `gthread` worker of `threads` threads; with `worker_connections` open it
+    stops accepting."""
+
+    def argv(scratch: Path, port: int) -> list[str]:
+        cmd = [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "1"]
+        cmd += ["--threads", str(threads), "--worker-connections", str(worker_connections)]
+        return [*cmd, "-b", f"{HOST}:{port}", "--log-level", "warning", "bench.apps.wsgi_hello:app"]
+
+    settings = {"worker_connections": worker_connections, "threads": threads}
+    return Daemon(
+        name="gunicorn",
+        program=sys.executable,
+        argv=argv,
+        settings=settings,
+        unable=_installed("gunicorn"),
     )
 
 

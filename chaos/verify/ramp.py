@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 import trio
 
 from ..engine.fdlimit import FdLimitError
+from ..engine.kernel import accept_queue
 from ..record import ClientRecord
 from ..target import Target
-from .checks.holding import SETTLE, HoldPlan
-from .checks.max_connections import Fate, Step, count_fates, fate, open_during
+from .checks.holding import DRAIN_SHARE, SETTLE, HoldPlan
+from .checks.max_connections import Fate, Step, fate
 from .observe import ProbeState, ProbeView
 from .probes import probe_role, probe_views
 from .settings import MARGIN, VerifySettings
@@ -68,7 +69,7 @@ async def run_ramp(
     (the server's idle timeout, if known) tells a rejection from an idle close."""
     done = Ramp()
     probe_need = settings.probe_timeout + SETTLE + MARGIN
-    probes: list[tuple[int, float, float, ProbeView | None]] = []
+    probes: list[tuple[int, float, float, ProbeView | None, int | None, int | None]] = []
     running: list[Background] = []
     async with AsyncExitStack() as stack:
         opened = 0
@@ -99,6 +100,9 @@ async def run_ramp(
                 done.cut = f"opening {count:,} took longer than the time left"
                 break
             await trio.sleep(SETTLE)
+            # The kernel's accept queue around the probe: holders not yet taken by the server
+            # before it, and, once it gave up, whether it is still there (see `Step`).
+            waiting = accept_queue(target.port)
             stage = await run_stage(
                 f"{name}: probe at {count}",
                 [probe_role(settings)],
@@ -112,7 +116,9 @@ async def run_ramp(
             views = probe_views(stage, settings)
             view = views[0] if views else None
             ended = max((r.ended_at or r.started for r in records), default=time.monotonic())
-            probes.append((count, view.started if view else ended, ended, view))
+            drained = plan.drains(more, settings.probe_timeout * DRAIN_SHARE)
+            queued = accept_queue(target.port) if drained else None
+            probes.append((count, view.started if view else ended, ended, view, waiting, queued))
             say(
                 f"  hold {count:,}: " + ("no probe" if view is None else f"probe {view.describe()}")
             )
@@ -121,7 +127,7 @@ async def run_ramp(
         done.stages.append(held.result)
         refused_by = None
         if number < len(probes):
-            _, _, ended, view = probes[number]
+            _, _, ended, view, _, _ = probes[number]
             if view is None or view.state in (ProbeState.REJECTED, ProbeState.STALLED):
                 refused_by = ended
         done.fated += [
@@ -138,25 +144,5 @@ async def run_ramp(
             for r in held.result.of(_ROLE)
         ]
     done.stages.sort(key=lambda s: s.result.started)
-    done.steps = [_step(done.fated, *probe) for probe in probes]
+    done.steps = [Step.seen(done.fated, *probe) for probe in probes]
     return done
-
-
-def _step(
-    fated: list[tuple[ClientRecord, Fate]],
-    count: int,
-    began: float,
-    ended: float,
-    view: ProbeView | None,
-) -> Step:
-    """A step as its probe saw it: holders open through the probe, how those before it fared."""
-    before = [(r, f) for r, f in fated if r.started < began]
-    return Step(
-        count=count,
-        held=open_during([r for r, _ in before], began, ended),
-        quiet=open_during([r for r, _ in before], began, began),
-        fates=count_fates(before),
-        probe=view,
-        began=began,
-        ended=ended,
-    )

@@ -14,8 +14,8 @@ from chaos.target import Target
 from chaos.verify import Expectations, ProbeState, ProbeView, Verdict, VerifySettings
 from chaos.verify.calibration import Calibration, measure
 from chaos.verify.checks import max_connections, max_served
-from chaos.verify.checks.holding import doubling, plan_holding
-from chaos.verify.checks.max_connections import Fate, Step, count_fates, fate, read_limit
+from chaos.verify.checks.holding import DRAIN_SHARE, doubling, plan_holding
+from chaos.verify.checks.max_connections import Fate, Step, fate, read_limit
 from chaos.verify.checks.max_served import Observation, observe, read_served
 
 TARGET = Target(host="127.0.0.1", port=9)
@@ -46,18 +46,17 @@ def holder(started: float, *, end: float | None = None, **fields) -> ClientRecor
     return ClientRecord(**{**base, **fields})
 
 
-def step(fated, count: int, began: float, probe: ProbeView | None = OK) -> Step:
-    before = [(r, f) for r, f in fated if r.started < T0 + began]
-    records = [r for r, _ in before]
-    return Step(
-        count=count,
-        held=max_connections.open_during(records, T0 + began, T0 + began + 0.01),
-        quiet=max_connections.open_during(records, T0 + began, T0 + began),
-        fates=count_fates(before),
-        probe=probe,
-        began=T0 + began,
-        ended=T0 + began + 0.01,
-    )
+def step(
+    fated,
+    count: int,
+    began: float,
+    probe: ProbeView | None = OK,
+    *,
+    waiting: int | None = None,
+    queued: int | None = None,
+) -> Step:
+    """The step whose probe began at T0 + ``began`` and ended 10 ms later."""
+    return Step.seen(fated, count, T0 + began, T0 + began + 0.01, probe, waiting, queued)
 
 
 def test_a_rejection_reply_is_one_however_late_the_accept_queue_lets_it_arrive():
@@ -343,3 +342,62 @@ def test_no_row_claims_a_probe_that_did_not_run():
     row = max_served.judge(served, settings(), top=2)
     assert row.measured == "requests answered with up to 2 held"  # what the one probe saw
     assert "every step" not in limit.measured + row.measured
+
+
+STALLED = ProbeView(state=ProbeState.STALLED, latency=None, status=None, started=T0)
+
+
+def test_a_server_that_stops_accepting_shows_its_limit_by_the_probe_left_in_its_queue():
+    # waitress past its connection limit: 19 holders connected, the 19th never taken from
+    # the accept queue, and the probe left there with it when it gave up.
+    fated = [(holder(n / 1000), Fate.HELD) for n in range(19)]
+    steps = [step(fated, 19, began=1.0, probe=STALLED, waiting=1, queued=2)]
+    limit = read_limit(fated, steps)
+    assert limit.held == 18
+    assert "waited in the kernel's accept queue" in limit.how
+    assert max_connections.judge(limit, steps, settings(max_connections=18)).verdict is Verdict.PASS
+    wrong = max_connections.judge(limit, steps, settings(max_connections=20))
+    assert wrong.verdict is Verdict.FAIL and "18 held at once" in wrong.reason
+    # Where the kernel could not be read, or the server may have been still taking them: no
+    # limit is read from a probe left unanswered.
+    unread = [step(fated, 19, began=1.0, probe=STALLED)]
+    assert read_limit(fated, unread).held is None
+
+
+def test_a_probe_accepted_but_unanswered_shows_no_connection_limit():
+    # gunicorn with its threads all taken by silent holders: the probe was accepted (the
+    # queue is empty) but never answered; that is a server short of workers.
+    fated = [(holder(n / 1000), Fate.HELD) for n in range(8)]
+    steps = [step(fated, 8, began=1.0, probe=STALLED, waiting=0, queued=0)]
+    limit = read_limit(fated, steps)
+    assert limit.held is None and limit.stalled
+    result = max_connections.judge(limit, steps, settings(max_connections=8))
+    assert result.verdict is Verdict.INCONCLUSIVE, result.measured
+
+
+def test_holders_still_in_the_accept_queue_are_not_counted_as_held():
+    # 101 holders at a server taking 98 at most: three wait in its accept queue. Its idle
+    # timeout then closes the 98 it took, takes the rest and answers the probe late. At the
+    # probe's start 101 were open, but never more than 98 were held: not "held more than
+    # the 100 promised".
+    fated = [(holder(n / 1000, end=3.0 if n < 98 else None), Fate.DROPPED) for n in range(98)]
+    fated += [(holder(n / 1000), Fate.HELD) for n in range(98, 101)]
+    late = ProbeView(state=ProbeState.QUEUED, latency=1.95, status=200, started=T0 + 1.0)
+    steps = [step(fated, 101, began=1.0, probe=late, waiting=3, queued=0)]
+    limit = read_limit(fated, steps)
+    assert limit.peak == 98
+    result = max_connections.judge(limit, steps, settings(max_connections=100))
+    assert result.verdict is Verdict.INCONCLUSIVE, result.measured
+    assert "no rejection up to 98 held at once" in result.measured
+
+
+def test_a_stall_is_read_only_when_the_server_takes_the_holders_well_within_the_probe():
+    plan = plan_holding(
+        settings(max_connections=100), calibration(20_000, None, 10_000), idle=None, time_left=60
+    )
+    assert plan.drains(101, 2.0 * DRAIN_SHARE)
+    assert not plan.drains(10_000, 2.0 * DRAIN_SHARE)
+    unknown = plan_holding(
+        settings(max_connections=100), calibration(20_000, None), idle=None, time_left=60
+    )
+    assert not unknown.drains(1, 2.0)

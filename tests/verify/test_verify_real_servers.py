@@ -1,5 +1,6 @@
-"""Verify against real servers nobody here wrote, as Debian installs them: nginx, Redis,
-memcached and PostgreSQL, each started once with short settings. Every setting is measured
+"""Verify against real servers nobody here wrote, as Debian installs them (nginx, Redis,
+memcached and PostgreSQL) and as PyPI does (waitress, gunicorn), each started once with short
+settings. Every setting is measured
 within the tolerance, and a wrong expectation for each is judged FAIL from the same run's
 evidence.
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.daemons import Daemon, launched, memcached, nginx, postgres, redis
+from bench.daemons import Daemon, gunicorn, launched, memcached, nginx, postgres, redis, waitress
 from bench.procs import Children
 from chaos.protocols import MEMCACHED, REDIS
 from chaos.target import Target
@@ -46,6 +47,12 @@ MEMCACHED_IDLE = 2
 # PostgreSQL: a client that has not completed its startup cut after two seconds; past 20
 # connections, FATAL 53300 "sorry, too many clients already".
 PG_AUTH_TIMEOUT, PG_MAX = 2, 20
+# waitress stops accepting once its open sockets reach connection_limit, its listener and its
+# wake-up pipe among them; gunicorn's gthread worker once worker_connections are open. Past
+# that, new connections wait in the kernel's accept queue.
+WAITRESS_LIMIT = 20
+WAITRESS_HOLDS = WAITRESS_LIMIT - 2
+GUNICORN_CONNECTIONS = 20
 # How late each server's idle timeout may fire: its profile's timer granularity.
 REDIS_LATE, MEMCACHED_LATE = REDIS.timer_granularity, MEMCACHED.timer_granularity
 # The fault command against Redis: 1.5 x maxclients silent clients, held past the latest
@@ -144,6 +151,14 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
             ),
             also=("max-served",),
         ),
+    ),
+    "waitress": (
+        waitress(connection_limit=WAITRESS_LIMIT),
+        verifying("http", Expectations(max_connections=WAITRESS_HOLDS)),
+    ),
+    "gunicorn": (
+        gunicorn(worker_connections=GUNICORN_CONNECTIONS),
+        verifying("http", Expectations(max_connections=GUNICORN_CONNECTIONS)),
     ),
     "memcached": (
         memcached(idle_timeout=MEMCACHED_IDLE),
@@ -280,3 +295,17 @@ def test_postgres_authentication_timeout_and_max_connections(runs):
         run,
         Expectations(idle_timeout=4, request_timeout=4, max_connections=PG_MAX + 1),
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "holds"), [("waitress", WAITRESS_HOLDS), ("gunicorn", GUNICORN_CONNECTIONS)]
+)
+def test_a_server_that_stops_accepting_shows_its_limit_in_the_accept_queue(runs, name, holds):
+    run = verified(runs, name)
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("no /proc/net/tcp: the kernel's accept queue cannot be read here")
+    limit = by_check(run)["max-connections"]
+    assert run.exit_code == 0, [(r.check, r.measured, r.reason) for r in run.results]
+    assert limit.value == holds, limit.measured
+    assert "waited in the kernel's accept queue" in limit.measured
+    assert_each_fails(run, Expectations(max_connections=holds + 2))

@@ -25,6 +25,7 @@ from ..expectations import NO_LIMIT
 from ..settings import VerifySettings
 
 __all__ = [
+    "DRAIN_SHARE",
     "KEEPALIVE_LOAD",
     "KEEPALIVE_SHARE",
     "SETTLE",
@@ -48,6 +49,10 @@ KEEPALIVE_LOAD = 0.5
 # After a step's holders have all connected, this long before its probe: a rejection sent at
 # accept has reached us by then on any loopback.
 SETTLE = 0.05
+# A probe still in the server's accept queue when it gives up shows a server that stopped
+# accepting only if the server, at its calibrated rate, takes the step's new holders within
+# this share of the probe's timeout: else it may only be behind.
+DRAIN_SHARE = 0.25
 
 
 def doubling(top: int) -> tuple[int, ...]:
@@ -73,6 +78,7 @@ class HoldPlan:
     messages: int | None  # most keep-alive messages a connection may send
     why: str  # how it was planned, in numbers
     undecidable: str | None = None
+    accept_rate: float | None = None  # connections/s the server took a burst at (calibrated)
 
     def __post_init__(self) -> None:
         if not self.counts or min(self.counts) < 1 or list(self.counts) != sorted(self.counts):
@@ -83,6 +89,11 @@ class HoldPlan:
     @property
     def top(self) -> int:
         return self.counts[-1]
+
+    def drains(self, count: int, within: float) -> bool:
+        """Whether the server, at its calibrated accept rate, takes ``count`` new holders
+        from its accept queue within ``within`` seconds (False when that rate is unknown)."""
+        return self.accept_rate is not None and count / self.accept_rate <= within
 
     def holders(self, count: int, *, hold: float, connect_timeout: float) -> ClientSpec:
         """``count`` more holders, each held up to ``hold`` seconds."""
@@ -164,6 +175,7 @@ def plan_holding(
             messages=profile.keepalive_limit,
             why=why,
             undecidable=undecidable,
+            accept_rate=accepted,
         )
 
     if rate is None:

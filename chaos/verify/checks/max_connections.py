@@ -14,8 +14,12 @@ it (the accept queue is first in, first out) were still open; the most at any re
 the most seen held at a quiet moment if that is more, is the limit: a connection the server
 has not let go of yet (the previous step's probe, its PostgreSQL backend still exiting) makes
 a rejection come one holder short. With evictions instead: the most held at a quiet moment
-(when a step's probe began). Only holders before an answered probe count as held: a server
-that stops accepting leaves the rest in the kernel's queue, connected but never served.
+(when a step's probe began). Only holders the server has taken count as held: at a probe's
+start, those open less those still in the kernel's accept queue, read from the kernel (on
+Linux, where every loopback server is seen). A server that stops accepting (waitress past its
+``connection_limit``) leaves new connections there, connected but never served: a probe that
+got no answer and is still in the queue when it gives up shows the limit, the holders open
+through it less those waiting with it.
 
 For a toolkit server with ``on-accept`` dispatch the limit is ``workers + max_pending``; with
 ``readiness`` it is ``max_connections``.
@@ -131,11 +135,52 @@ class Step:
 
     count: int
     held: int  # holders open through the probe
-    quiet: int  # holders open when it began: the server quiet after the step's arrivals
+    # Holders the server had taken when the probe began (open, less those in its accept
+    # queue): the server quiet after the step's arrivals.
+    quiet: int
     fates: dict[str, int]
     probe: ProbeView | None
     began: float  # the probe's start and end (monotonic)
     ended: float
+    # Connections in the server's accept queue once the probe gave up; None where the kernel
+    # cannot be read, or the server may have been still taking the step's holders.
+    queued: int | None = None
+
+    @classmethod
+    def seen(
+        cls,
+        fated: Sequence[tuple[ClientRecord, Fate]],
+        count: int,
+        began: float,
+        ended: float,
+        probe: ProbeView | None,
+        waiting: int | None = None,
+        queued: int | None = None,
+    ) -> Step:
+        """The step whose probe ran from ``began`` to ``ended``, the accept queue holding
+        ``waiting`` as it began and ``queued`` once it gave up: the holders open through it,
+        those the server had taken when it began, how those before it fared."""
+        before = [(r, f) for r, f in fated if r.started < began]
+        records = [r for r, _ in before]
+        return cls(
+            count=count,
+            held=open_during(records, began, ended),
+            quiet=max(0, open_during(records, began, began) - (waiting or 0)),
+            fates=count_fates(before),
+            probe=probe,
+            began=began,
+            ended=ended,
+            queued=queued,
+        )
+
+    @property
+    def full(self) -> int | None:
+        """Holders the server had taken when it stopped accepting: the probe got no answer and
+        still waits in the accept queue, with the holders it has not taken (and any earlier
+        probe left there: so at least this many); None if this step does not show that."""
+        if self.probe is None or self.probe.state is not ProbeState.STALLED or not self.queued:
+            return None
+        return max(0, self.held + 1 - self.queued)
 
     @property
     def confirmed(self) -> bool:
@@ -151,6 +196,7 @@ class Step:
             **self.fates,
             "probe": None if self.probe is None else self.probe.describe(),
             "probe_state": None if self.probe is None else self.probe.state.value,
+            "accept_queue": self.queued,
         }
 
 
@@ -205,6 +251,11 @@ def read_limit(fated: Sequence[tuple[ClientRecord, Fate]], steps: Sequence[Step]
     if counts[Fate.EVICTED.value]:
         how = f"past it the oldest idle ones were closed, {counts[Fate.EVICTED.value]:,} in all"
         return Limit(held=peak, how=how, peak=peak, fates=counts, dropped_after=after)
+    full = [taken for s in steps if (taken := s.full) is not None]
+    if full:
+        held = max(peak, *full)
+        how = "past it new connections waited in the kernel's accept queue, never accepted"
+        return Limit(held=held, how=how, peak=peak, fates=counts, dropped_after=after)
     return Limit(held=None, how="", peak=peak, fates=counts, dropped_after=after, stalled=stalled)
 
 
