@@ -401,3 +401,36 @@ def test_a_stall_is_read_only_when_the_server_takes_the_holders_well_within_the_
         settings(max_connections=100), calibration(20_000, None), idle=None, time_left=60
     )
     assert not unknown.drains(1, 2.0)
+
+
+def test_earlier_probes_taken_and_never_answered_widen_the_limit_read_from_the_queue():
+    # gunicorn, its four threads stuck on silent holders: the probes with 4 and 8 held were
+    # taken and never answered (we closed them; it may not have noticed), then with 32 held
+    # the probe and 12 holders waited in the accept queue: 20 of ours held, and up to 2 more
+    # slots were the earlier probes'.
+    fated = [(holder(n / 1000), Fate.HELD) for n in range(32)]
+    steps = [
+        step(fated, 4, began=0.01, probe=STALLED, waiting=0, queued=0),
+        step(fated, 8, began=0.02, probe=STALLED, waiting=0, queued=0),
+        step(fated, 32, began=1.0, probe=STALLED, waiting=12, queued=13),
+    ]
+    limit = read_limit(fated, steps)
+    assert (limit.held, limit.lingering) == (20, 2)
+    for promised, verdict in ((20, Verdict.INCONCLUSIVE), (22, Verdict.INCONCLUSIVE)):
+        result = max_connections.judge(limit, steps, settings(max_connections=promised))
+        assert result.verdict is verdict, (promised, result.measured)
+    assert "20 to 22 held at once" in result.measured
+    for promised in (19, 23):
+        result = max_connections.judge(limit, steps, settings(max_connections=promised))
+        assert result.verdict is Verdict.FAIL, (promised, result.measured)
+
+
+def test_a_probe_the_server_took_and_never_answered_is_a_request_refused():
+    # Seen in the accept queue (none there: the server took it), a probe with no answer in
+    # its time was refused; unseen, it may only have been slow, and decides nothing.
+    refused = max_served.observe(4, STALLED, queued=0)
+    assert refused.served is False and "accepted, never answered" in refused.seen
+    assert max_served.observe(4, STALLED, queued=1).served is False
+    assert max_served.observe(4, STALLED).served is None
+    served = read_served([observe(3, OK), refused])
+    assert served.exact and "accepted, never answered" in served.refusal

@@ -53,6 +53,9 @@ PG_AUTH_TIMEOUT, PG_MAX = 2, 20
 WAITRESS_LIMIT = 20
 WAITRESS_HOLDS = WAITRESS_LIMIT - 2
 GUNICORN_CONNECTIONS = 20
+# Its threads: each silent holder takes one (a gthread worker reads a new connection's request
+# on a thread), so a request is answered up to this many open, the probe's own included.
+GUNICORN_THREADS = 4
 # How late each server's idle timeout may fire: its profile's timer granularity.
 REDIS_LATE, MEMCACHED_LATE = REDIS.timer_granularity, MEMCACHED.timer_granularity
 # The fault command against Redis: 1.5 x maxclients silent clients, held past the latest
@@ -157,8 +160,8 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
         verifying("http", Expectations(max_connections=WAITRESS_HOLDS)),
     ),
     "gunicorn": (
-        gunicorn(worker_connections=GUNICORN_CONNECTIONS),
-        verifying("http", Expectations(max_connections=GUNICORN_CONNECTIONS)),
+        gunicorn(worker_connections=GUNICORN_CONNECTIONS, threads=GUNICORN_THREADS),
+        verifying("http", Expectations(max_connections=GUNICORN_CONNECTIONS), also=("max-served",)),
     ),
     "memcached": (
         memcached(idle_timeout=MEMCACHED_IDLE),
@@ -231,6 +234,7 @@ def test_nginx_header_and_keepalive_timeouts_and_worker_connections(runs):
     for check, seconds in (("idle-timeout", 1), ("request-timeout", 1), ("keepalive-timeout", 2)):
         assert results[check].value == pytest.approx(seconds, abs=TOLERANCE), check
     held = results["max-connections"]
+    assert held.value is not None, held.measured
     assert WORKERS - WORKERS // 8 - 1 <= held.value <= WORKERS - 1, held.measured
     assert "oldest idle ones were closed" in held.measured
     assert_each_fails(
@@ -309,3 +313,9 @@ def test_a_server_that_stops_accepting_shows_its_limit_in_the_accept_queue(runs,
     assert limit.value == holds, limit.measured
     assert "waited in the kernel's accept queue" in limit.measured
     assert_each_fails(run, Expectations(max_connections=holds + 2))
+
+
+def test_gunicorn_answers_as_many_at_once_as_it_has_threads(runs):
+    served = by_check(verified(runs, "gunicorn"))["max-served"]
+    assert served.value == GUNICORN_THREADS, served.measured
+    assert "accepted, never answered" in served.measured

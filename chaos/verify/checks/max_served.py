@@ -5,7 +5,9 @@ answered?
 A server may accept every connection and answer 503 past a limit (or queue a request behind
 idle connections until it gives up): that limit is this one. Each probe of the ramp is one
 observation: answered (a good reply, however slow) or refused (a rejection, another answer, a
-close) with so many held; a probe with no answer at all decides nothing. The value counts the
+close, or no answer in the probe's time from a server seen to have taken it or to have left
+it in its accept queue) with so many held; a probe with no answer and no such sight of the
+server decides nothing (it may only have been slow). The value counts the
 probe's own connection: served with N - 1 held and refused with N held is ``N``.
 """
 
@@ -33,18 +35,25 @@ class Observation:
     seen: str  # how the probe read: "ok (2 ms)", "rejected (503 after 1.0 ms)"
 
 
-def observe(held: int, probe: ProbeView | None) -> Observation:
-    """The observation a probe with ``held`` connections open makes."""
+def observe(held: int, probe: ProbeView | None, *, queued: int | None = None) -> Observation:
+    """The observation a probe with ``held`` connections open makes. ``queued``: the server's
+    accept queue once the probe gave up, where it may be read; a probe with no answer is then
+    refused, held unanswered by a server that had it (none queued) or left it waiting."""
     if probe is None:
         return Observation(held=held, served=None, seen="no probe")
     served: bool | None
+    seen = probe.describe()
     if probe.state in (ProbeState.OK, ProbeState.QUEUED):
         served = True
     elif probe.state is ProbeState.REJECTED:
         served = False
+    elif queued is not None:
+        served = False
+        where = "accepted" if queued == 0 else "left in the accept queue"
+        seen = f"{seen}: {where}, never answered"
     else:
         served = None
-    return Observation(held=held, served=served, seen=probe.describe())
+    return Observation(held=held, served=served, seen=seen)
 
 
 @dataclass(frozen=True, kw_only=True)

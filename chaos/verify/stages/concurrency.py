@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 
 from ..checks import max_connections, max_served
-from ..checks.holding import HoldPlan, plan_holding
+from ..checks.holding import DRAIN_SHARE, HoldPlan, plan_holding
+from ..checks.max_connections import Step
 from ..checks.max_served import Observation, observe, read_served
 from ..expectations import LIMIT_KEYS
 from ..ramp import run_ramp
@@ -32,6 +33,17 @@ def idle_hint(state: RunState) -> float | None:
         elif (promised := state.settings.expectations.seconds(key)) is not None:
             known.append(promised)
     return min(known, default=None)
+
+
+def _observed(state: RunState, step: Step) -> Observation:
+    """What a step's probe says of requests served: one left unanswered counts as refused
+    where the accept queue was read behind it and the server answered its baseline well
+    within the probe's timeout (else it may only have been slow)."""
+    settings = state.settings
+    baseline = state.baseline
+    prompt = baseline is not None and baseline.latency is not None
+    prompt = prompt and state.lag <= settings.probe_timeout * DRAIN_SHARE
+    return observe(step.held, step.probe, queued=step.queued if prompt else None)
 
 
 async def _narrow(
@@ -61,8 +73,7 @@ async def _narrow(
         state.stages += ramp.stages
         if not ramp.steps:
             return ramp.cut or f"no time left to hold {count:,}"
-        step = ramp.steps[-1]
-        found = observe(step.held, step.probe)
+        found = _observed(state, ramp.steps[-1])
         if found.served is None or found.held in {o.held for o in observations}:
             observations.append(found)
             return f"holding {count:,} gave {found.held:,} held and {found.seen}"
@@ -92,7 +103,7 @@ async def run(state: RunState, limit: float) -> None:
         say=state.say,
     )
     state.stages += ramp.stages
-    observations = [observe(0, state.baseline)] + [observe(s.held, s.probe) for s in ramp.steps]
+    observations = [observe(0, state.baseline)] + [_observed(state, s) for s in ramp.steps]
     why = ""
     if max_served.CHECK in settings.checks and settings.expectations.get(max_served.CHECK) is None:
         why = await _narrow(state, plan, observations, deadline=deadline, idle=idle)
