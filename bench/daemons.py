@@ -164,9 +164,15 @@ def postgres(*, authentication_timeout: int, max_connections: int) -> Daemon:
     )
 
 
-def _installed(module: str) -> Callable[[], str | None]:
-    """Why a server run as ``python -m module`` cannot run here, or None."""
-    return lambda: None if importlib.util.find_spec(module) else f"{module} is not installed"
+def _from_pypi(
+    name: str, argv: Callable[[Path, int], list[str]], settings: dict[str, object]
+) -> Daemon:
+    """A server installed from PyPI and run as ``python -m name``."""
+
+    def unable() -> str | None:
+        return None if importlib.util.find_spec(name) else f"{name} is not installed"
+
+    return Daemon(name=name, program=sys.executable, argv=argv, settings=settings, unable=unable)
 
 
 def waitress(*, connection_limit: int) -> Daemon:
@@ -178,14 +184,7 @@ def waitress(*, connection_limit: int) -> Daemon:
         cmd = [sys.executable, "-m", "waitress", f"--host={HOST}", f"--port={port}"]
         return [*cmd, f"--connection-limit={connection_limit}", "bench.apps.wsgi_hello:app"]
 
-    settings = {"connection_limit": connection_limit}
-    return Daemon(
-        name="waitress",
-        program=sys.executable,
-        argv=argv,
-        settings=settings,
-        unable=_installed("waitress"),
-    )
+    return _from_pypi("waitress", argv, {"connection_limit": connection_limit})
 
 
 def gunicorn(*, worker_connections: int, threads: int = 4) -> Daemon:
@@ -198,13 +197,7 @@ def gunicorn(*, worker_connections: int, threads: int = 4) -> Daemon:
         return [*cmd, "-b", f"{HOST}:{port}", "--log-level", "warning", "bench.apps.wsgi_hello:app"]
 
     settings = {"worker_connections": worker_connections, "threads": threads}
-    return Daemon(
-        name="gunicorn",
-        program=sys.executable,
-        argv=argv,
-        settings=settings,
-        unable=_installed("gunicorn"),
-    )
+    return _from_pypi("gunicorn", argv, settings)
 
 
 @contextmanager

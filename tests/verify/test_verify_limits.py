@@ -380,7 +380,7 @@ def test_holders_still_in_the_accept_queue_are_not_counted_as_held():
     # timeout then closes the 98 it took, takes the rest and answers the probe late. At the
     # probe's start 101 were open, but never more than 98 were held: not "held more than
     # the 100 promised".
-    fated = [(holder(n / 1000, end=3.0 if n < 98 else None), Fate.DROPPED) for n in range(98)]
+    fated = [(holder(n / 1000, end=3.0), Fate.DROPPED) for n in range(98)]
     fated += [(holder(n / 1000), Fate.HELD) for n in range(98, 101)]
     late = ProbeView(state=ProbeState.QUEUED, latency=1.95, status=200, started=T0 + 1.0)
     steps = [step(fated, 101, began=1.0, probe=late, waiting=3, queued=0)]

@@ -15,11 +15,12 @@ the most seen held at a quiet moment if that is more, is the limit: a connection
 has not let go of yet (the previous step's probe, its PostgreSQL backend still exiting) makes
 a rejection come one holder short. With evictions instead: the most held at a quiet moment
 (when a step's probe began). Only holders the server has taken count as held: at a probe's
-start, those open less those still in the kernel's accept queue, read from the kernel (on
-Linux, where every loopback server is seen). A server that stops accepting (waitress past its
+start, those open less those still in the kernel's accept queue (Linux's /proc/net/tcp,
+which shows every loopback server). A server that stops accepting (waitress past its
 ``connection_limit``) leaves new connections there, connected but never served: a probe that
 got no answer and is still in the queue when it gives up shows the limit, the holders open
-through it less those waiting with it.
+through it less those waiting with it; earlier probes the server took and never answered may
+hold slots of their own, and make that limit a range.
 
 For a toolkit server with ``on-accept`` dispatch the limit is ``workers + max_pending``; with
 ``readiness`` it is ``max_connections``.
@@ -27,6 +28,7 @@ For a toolkit server with ``on-accept`` dispatch the limit is ``workers + max_pe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -245,29 +247,23 @@ def read_limit(fated: Sequence[tuple[ClientRecord, Fate]], steps: Sequence[Step]
     peak = max((s.quiet for s in steps if s.confirmed), default=0)
     stalled = bool(steps) and not steps[-1].confirmed
     rejected = [r for r, f in fated if f is Fate.REJECTED]
+    made = functools.partial(Limit, peak=peak, fates=counts, dropped_after=after)
     if rejected:
         first = min(rejected, key=lambda r: _ended(r) or r.started)
         # The most open at any rejection, and never fewer than the server was seen holding at
         # once (a quiet moment's count): a rejection below that had a slot taken by another.
         held = max(peak, *(open_during(alive, r.started, _ended(r) or r.started) for r in rejected))
-        return Limit(held=held, how=_how(first), peak=peak, fates=counts, dropped_after=after)
+        return made(held=held, how=_how(first))
     if counts[Fate.EVICTED.value]:
         how = f"past it the oldest idle ones were closed, {counts[Fate.EVICTED.value]:,} in all"
-        return Limit(held=peak, how=how, peak=peak, fates=counts, dropped_after=after)
+        return made(held=peak, how=how)
     full = [(i, taken) for i, s in enumerate(steps) if (taken := s.full) is not None]
     if full:
         held = max(peak, *(taken for _, taken in full))
         how = "past it new connections waited in the kernel's accept queue, never accepted"
         lingering = sum(1 for s in steps[: full[0][0]] if not s.confirmed)
-        return Limit(
-            held=held,
-            how=how,
-            peak=peak,
-            fates=counts,
-            dropped_after=after,
-            lingering=lingering,
-        )
-    return Limit(held=None, how="", peak=peak, fates=counts, dropped_after=after, stalled=stalled)
+        return made(held=held, how=how, lingering=lingering)
+    return made(held=None, how="", stalled=stalled)
 
 
 def judge(
@@ -291,6 +287,19 @@ def judge(
     if not steps:
         return undecided(CHECK, expect, cut or "no step ran", detail=detail)
     promised = expect.get(CHECK)
+
+    def measured_as(measured: str, value: int | None, holds: bool) -> CheckResult:
+        failure = f"expected {promised} held at once, measured: {measured}"
+        return judged(
+            CHECK,
+            expect,
+            measured=measured,
+            value=value,
+            holds=holds,
+            failure=failure,
+            detail=detail,
+        )
+
     if limit.held is not None:
         if limit.fates.get(Fate.REJECTED.value):
             measured = f"{limit.held:,} held, the next rejected ({limit.how})"
@@ -305,30 +314,14 @@ def judge(
             count = expect.count(CHECK)
             if count is not None and limit.held <= count <= top:
                 return undecided(CHECK, expect, measured, measured=measured, detail=detail)
-            return judged(
-                CHECK,
-                expect,
-                measured=measured,
-                value=None,
-                holds=False,
-                failure=f"expected {promised} held at once, measured: {measured}",
-                detail=detail,
-            )
+            return measured_as(measured, None, False)
         if limit.held == 0:  # a promise is a count of at least one
             # Not one of ours held, the first turned away: the server's slots were taken by
             # connections that were not ours, or ours it had not let go of yet (an exim
             # child still resolving an earlier client's address). No evidence of its limit.
             why = f"{measured}: the first holder was turned away with none of ours open"
             return undecided(CHECK, expect, why, measured=measured, detail=detail)
-        return judged(
-            CHECK,
-            expect,
-            measured=measured,
-            value=limit.held,
-            holds=limit.held == promised,
-            failure=f"expected {promised} held at once, measured: {measured}",
-            detail=detail,
-        )
+        return measured_as(measured, limit.held, limit.held == promised)
     measured = f"no rejection up to {limit.peak:,} held at once"
     short = _short(limit, steps, cut)
     if short:
@@ -344,15 +337,7 @@ def judge(
     if promised is NO_LIMIT and limit.peak < top:
         why = f"{measured}: {top:,} were asked for{planned}"
         return undecided(CHECK, expect, why, measured=measured, detail=detail)
-    return judged(
-        CHECK,
-        expect,
-        measured=measured,
-        value=None,
-        holds=promised is NO_LIMIT,
-        failure=f"expected {promised} held at once, measured: {measured}",
-        detail=detail,
-    )
+    return measured_as(measured, None, promised is NO_LIMIT)
 
 
 def _short(limit: Limit, steps: Sequence[Step], cut: str | None) -> str:
