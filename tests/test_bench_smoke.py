@@ -146,3 +146,44 @@ def test_a_probe_tail_the_floor_shares_is_undecided_not_missed(
     [verdict] = section.verdicts
     assert verdict.met is met
     assert ("the floor (nginx" in verdict.why) is (met is None)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "p99", "nginx", "met"),
+    [
+        (2.0, 4.0, 11.0, True),  # under 10 ms: met
+        (2.0, 12.0, 5.0, False),  # nginx under 10 ms in the same run: a miss
+        (2.0, 12.0, 11.0, None),  # nginx past 10 ms as well: the machine's, undecided
+        (2.0, 12.0, None, False),  # nginx not run: nothing to excuse a miss
+        (1.1, 12.0, 11.0, False),  # the ratio missed: a miss whatever the p99
+    ],
+)
+def test_a_new_connection_p99_nginx_misses_too_is_undecided_unless_the_ratio_misses(
+    ratio: float, p99: float, nginx: float | None, met: bool | None
+) -> None:
+    from bench.measures.throughput import Throughput, judge
+    from bench.result import Section
+
+    def row(contender: str, nc_rps: float, nc_p99: float) -> Throughput:
+        return Throughput(
+            contender=contender,
+            ka_rps=10_000.0,
+            ka_p50_ms=1.0,
+            ka_p99_ms=2.0,
+            ka_bad="0 / 0",
+            ka_raw={},
+            nc_rps=nc_rps,
+            nc_p50_ms=1.0,
+            nc_p99_ms=nc_p99,
+            nc_bad="0 / 0",
+            nc_raw={},
+        )
+
+    section = Section(key="throughput", title="throughput", kind=Throughput, columns=[])
+    section.rows += [row("pool/readiness", 1_000 * ratio, p99), row("socketserver", 1_000, 1.0)]
+    if nginx is not None:
+        section.rows.append(row("nginx", 5_000, nginx))
+    judge(section)
+    [verdict] = [v for v in section.verdicts if "new connection" in v.target]
+    assert verdict.met is met
+    assert ("nginx gave" in verdict.why) is (met is None)

@@ -10,7 +10,18 @@ from ..result import Failed, R, Section
 from ..serve import StartFailed
 from ..stats import fmt_ms
 
-__all__ = ["MEASURE_ERRORS", "POOL", "each", "failed", "ms", "num", "ours", "pct", "per_contender"]
+__all__ = [
+    "MEASURE_ERRORS",
+    "POOL",
+    "each",
+    "failed",
+    "latency_met",
+    "ms",
+    "num",
+    "ours",
+    "pct",
+    "per_contender",
+]
 
 # The contenders the issue's targets are about: our pool server in each dispatch mode.
 POOL = ("pool/on-accept", "pool/readiness")
@@ -73,3 +84,17 @@ def ours(section: Section[R]) -> Iterator[R]:
     """The measured rows of our pool contenders, the ones the targets are about, in order."""
     for name in POOL:
         yield from section.measured(name)
+
+
+def latency_met(
+    value_ms: float | None, target_ms: float, floor_ms: float | None, floor: str | None
+) -> tuple[bool | None, str]:
+    """A latency target (``value_ms`` under ``target_ms``) as this run can decide it: a miss
+    is undecided (None, and why) when ``floor_ms``, what the lightest server (``floor``) gave
+    in the same run, misses it too: then the machine alone is above the target."""
+    if value_ms is not None and value_ms < target_ms:
+        return True, ""
+    if floor_ms is not None and floor_ms >= target_ms:
+        past = f"this machine, not the server, is past {target_ms:g} ms"
+        return None, f"{floor} gave {ms(floor_ms)} in the same run: {past}"
+    return False, ""

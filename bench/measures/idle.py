@@ -28,7 +28,7 @@ from ..result import Column, Row, Section, Verdict
 from ..serve import Running, running
 from ..settings_for import HOGGING_IDLE_TIMEOUT, defaults, hogging
 from ..stats import to_ms
-from .common import MEASURE_ERRORS, ms, num, ours, per_contender
+from .common import MEASURE_ERRORS, latency_met, ms, num, ours, per_contender
 
 __all__ = ["FLOORS", "Hogging", "judge", "run"]
 
@@ -140,14 +140,7 @@ def judge(section: Section[Hogging], floor: str | None) -> None:
     target_ms = TARGET_P99 * 1000
     for row in ours(section):
         p99, floor_p99 = row.p99_ms, row.floor_p99_ms
-        met: bool | None = p99 is not None and p99 < target_ms
-        why = ""
-        if not met and floor_p99 is not None and floor_p99 >= target_ms:
-            met = None
-            why = (
-                f"the floor ({floor}, no idle clients, probed in turn) had p99 {ms(floor_p99)}: "
-                f"this run's machine adds more than {target_ms:g} ms by itself"
-            )
+        met, why = latency_met(p99, target_ms, floor_p99, f"the floor ({floor}, no idle clients)")
         section.verdicts.append(
             Verdict(
                 f"{row.contender}: probe p99 < {target_ms:g} ms with {row.idle:,} idle",
