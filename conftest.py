@@ -15,6 +15,7 @@ import chaos
 import chaos.cli.hunt
 import chaos.cli.verify
 import chaos.testing
+from chaos.testing.harness import heap_frozen
 
 # Our own suite runs the chaos plugin's `ci` Hypothesis profile unless told otherwise
 # (CHAOS_PROFILE=deep for a real search); the plugin reads this in pytest_configure.
@@ -57,10 +58,7 @@ _tests = itertools.count(1)
 
 @pytest.fixture(autouse=True)
 def _frozen_heap() -> Iterator[None]:
-    gc.freeze()
-    try:
+    with heap_frozen():
         yield
-    finally:
-        gc.unfreeze()
-        if next(_tests) % COLLECT_EVERY == 0:
-            gc.collect()
+    if next(_tests) % COLLECT_EVERY == 0:
+        gc.collect()

@@ -24,7 +24,7 @@ from ..plan import Plan
 from ..runner import run
 from .checker import Observation
 
-__all__ = ["observe", "settle_time"]
+__all__ = ["heap_frozen", "observe", "settle_time"]
 
 
 def settle_time(config: ServerConfig) -> float:
@@ -34,8 +34,9 @@ def settle_time(config: ServerConfig) -> float:
 
 
 @contextlib.contextmanager
-def _heap_frozen() -> Iterator[None]:
-    """Objects made before the block are not scanned by the collections during it."""
+def heap_frozen() -> Iterator[None]:
+    """Objects made before the block are not scanned by the collections during it (a timed
+    block in a big process pays for its own garbage only)."""
     gc.freeze()
     try:
         yield
@@ -52,7 +53,7 @@ def observe(
     host, port = server.start()
     target = f"{host}:{port}"
     try:
-        with _heap_frozen():
+        with heap_frozen():
             result = run(plan, target=target)
             # Quiet means every connection the plan made was accepted and has ended: a
             # flood's dead connections may still sit in the backlog when the clients are done.
