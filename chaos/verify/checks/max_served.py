@@ -7,8 +7,8 @@ idle connections until it gives up): that limit is this one. Each probe of the r
 observation: answered (a good reply, however slow) or refused (a rejection, another answer, a
 close, or no answer in the probe's time from a server seen to have taken it or to have left
 it in its accept queue) with so many held; a probe with no answer and no such sight of the
-server decides nothing (it may only have been slow). The value counts the
-probe's own connection: served with N - 1 held and refused with N held is ``N``.
+server decides nothing (it may only have been slow). The value counts the probe's own
+connection: served with N - 1 held and refused with N held is ``N``.
 """
 
 from __future__ import annotations
