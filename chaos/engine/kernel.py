@@ -12,6 +12,7 @@ from pathlib import Path
 
 __all__ = [
     "NETSTAT",
+    "TCP6_TABLES",
     "TCP_TABLES",
     "accept_queue",
     "listen_overflows",
@@ -21,6 +22,7 @@ __all__ = [
 
 NETSTAT = Path("/proc/net/netstat")
 TCP_TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
+TCP6_TABLES = TCP_TABLES[1:]
 _LISTEN = "0A"
 # Local addresses a loopback client reaches, as /proc/net/tcp{,6} spell them (each 32-bit
 # word in host byte order): any address, 127.0.0.0/8, ::1, and ::ffff:127.0.0.0/104.
@@ -77,14 +79,16 @@ def parse_accept_queue(text: str, port: int) -> int | None:
 
 
 def accept_queue(port: int, tables: tuple[Path, ...] = TCP_TABLES) -> int | None:
-    """Connections waiting in the accept queue of the local server on ``port`` now; None
-    where the tables are absent (not Linux) or show no listener (another network
+    """Connections waiting in the accept queue of the local server on ``port`` now: from the
+    first of ``tables`` with a listener there (an IPv4 one before a dual-stack IPv6 one; the
+    kernel takes tens of milliseconds to write each table while thousands of sockets are
+    open); None where the tables are absent (not Linux) or show no listener (another network
     namespace)."""
-    counts = []
     for table in tables:
         try:
-            counts.append(parse_accept_queue(table.read_text(), port))
+            waiting = parse_accept_queue(table.read_text(), port)
         except (OSError, ValueError):
             continue
-    found = [c for c in counts if c is not None]
-    return sum(found) if found else None
+        if waiting is not None:
+            return waiting
+    return None

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from chaos.engine import accept_queue, parse_accept_queue
+from chaos.engine.kernel import TCP6_TABLES, TCP_TABLES
 
 TCP_TABLE = """\
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -30,18 +31,25 @@ def test_the_accept_queue_is_read_from_the_listeners_loopback_reaches():
     assert parse_accept_queue(six, 8080) == 4
 
 
-def test_the_accept_queue_counts_connections_the_server_has_not_taken():
-    if not Path("/proc/net/tcp").exists():
-        pytest.skip("no /proc/net/tcp here")
-    with socket.create_server(("127.0.0.1", 0), backlog=8) as listener:
+@pytest.mark.parametrize(("host", "tables"), [("127.0.0.1", TCP_TABLES), ("::1", TCP6_TABLES)])
+def test_the_accept_queue_counts_connections_the_server_has_not_taken(
+    host: str, tables: tuple[Path, ...]
+) -> None:
+    if not all(table.exists() for table in tables):
+        pytest.skip(f"no {tables[-1]} here")
+    try:
+        listener = socket.create_server((host, 0), family=socket.getaddrinfo(host, 0)[0][0])
+    except OSError as exc:
+        pytest.skip(f"cannot listen on {host}: {exc}")
+    with listener:
         port = listener.getsockname()[1]
-        assert accept_queue(port) == 0
-        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        assert accept_queue(port, tables) == 0
+        clients = [socket.create_connection((host, port)) for _ in range(3)]
         try:
             # The kernel completes a loopback handshake within connect(): all three wait.
-            assert accept_queue(port) == 3
+            assert accept_queue(port, tables) == 3
             listener.accept()[0].close()
-            assert accept_queue(port) == 2
+            assert accept_queue(port, tables) == 2
         finally:
             for client in clients:
                 client.close()
