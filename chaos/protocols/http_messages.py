@@ -51,6 +51,7 @@ class ResponseReader:
         self._conn.send(h11.Request(method=method, target="/", headers=[("Host", "chaos")]))
         self._conn.send(h11.EndOfMessage())
         self.status: int | None = None
+        self.closing = False  # the response said the server closes after it
         self.complete = False
         self.completed_at: float | None = None
         self.body_bytes = 0
@@ -68,6 +69,10 @@ class ResponseReader:
                     break
                 if isinstance(event, h11.Response):
                     self.status = event.status_code
+                    self.closing = any(
+                        name == b"connection" and b"close" in value.lower()
+                        for name, value in event.headers
+                    )
                 elif isinstance(event, h11.Data):
                     self.body_bytes += len(event.data)
                 elif isinstance(event, h11.EndOfMessage):

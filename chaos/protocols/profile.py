@@ -84,6 +84,11 @@ class Profile(ABC):
     def describe(self) -> JSONObject:
         """What the profile sends and expects, as JSON (for reports and saved runs)."""
 
+    def announces_close(self, head: bytes) -> bool:
+        """Whether a good reply says the server closes the connection after it (HTTP's
+        ``Connection: close``): a keep-alive refused, not a connection cut."""
+        return False
+
     def rejected(self, record: ClientRecord) -> bool:
         """True when the server turned this connection away: a refused connect, or a first
         reply that reads as a rejection (``-ERR max number of clients reached``, a 503)."""
@@ -185,6 +190,11 @@ class HttpProfile(Profile):
         if reader.status == TOO_MANY_REQUESTS or reader.status >= SERVER_ERROR:
             return Reply.REJECTION
         return Reply.GOOD
+
+    def announces_close(self, head: bytes) -> bool:
+        reader = ResponseReader()
+        reader.feed(head)
+        return reader.closing
 
     def describe(self) -> JSONObject:
         return {**self._common(), "path": self.path, "rejections": ["429", "5xx"]}

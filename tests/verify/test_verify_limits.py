@@ -110,6 +110,21 @@ def test_a_holder_closed_after_an_error_answer_was_refused_not_evicted():
     assert fate(holder(0.0, end=0.002), POSTGRES, idle=2.0, tolerance=0.1) is Fate.EVICTED
 
 
+def test_a_holder_answered_with_connection_close_had_its_keep_alive_refused_not_evicted():
+    # cheroot past its keep_alive_conn_limit answers a keep-alive request and says it closes.
+    closing = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+    kept = closing.replace("Connection: close", "Connection: keep-alive")
+    detail = {"messages": 1, "kept_alive_after": 1.0, "last_reply": T0 + 1.001}
+    after = dict(end=1.002, first_byte=T0 + 1.001, detail=detail)
+    assert fate(holder(0.0, reply_head=closing, **after), HTTP, idle=5.0, tolerance=0.1) is (
+        Fate.DROPPED
+    )
+    # The same close after an answer that kept the connection open makes room: nginx's.
+    assert fate(holder(0.0, reply_head=kept, **after), HTTP, idle=5.0, tolerance=0.1) is (
+        Fate.EVICTED
+    )
+
+
 def test_a_slot_an_earlier_stage_still_held_leaves_the_limit_to_a_later_rejection():
     # Limit 4; one slot still taken by an earlier stage's connection (a PostgreSQL backend
     # exiting) when the ramp began: the fourth holder turned away with three open. Freed,

@@ -7,7 +7,8 @@ clients reached`` whenever it arrives, or a silent close while the server refuse
 probe too); evicted, closed silently sooner after its last activity than the idle timeout
 could fire, to make room (nginx closes the oldest idle connections past
 ``worker_connections``); dropped, closed otherwise (an idle timeout, a request refused, an
-error answer that is not the limit's); or never accepted.
+error answer that is not the limit's, an answer saying the server would close: cheroot past
+its ``keep_alive_conn_limit``); or never accepted.
 
 The limit is read from the wire. At each rejection: how many holders that had started before
 it (the accept queue is first in, first out) were still open; the most at any rejection, or
@@ -96,6 +97,8 @@ def fate(
         return Fate.DROPPED  # as late as the idle timeout: that timeout
     if reply is Reply.OTHER:
         return Fate.DROPPED  # refused with an error of its own (an unknown database, say)
+    if reply is Reply.GOOD and profile.announces_close(record.reply):
+        return Fate.DROPPED  # answered, saying it would close: a keep-alive refused
     silent = reply is Reply.NONE and kept is None
     if silent and refused_by is not None and end <= refused_by:
         return Fate.REJECTED
