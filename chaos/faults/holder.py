@@ -6,8 +6,9 @@ more often than the server's idle timeout, it stays open however long it takes t
 others, which is what measuring a connection limit needs. Its clients run in one epoll loop (a
 swarm), so holding thousands costs little more than their sockets. The first reply bytes stay
 on the record (``reply_head``), so a rejection reply is told from an idle close; ``detail`` has
-the messages sent, how long after connecting the first was due (``kept_alive_after``) and when
-the last reply came (``last_reply``), so an idle timeout can be timed from it.
+the messages sent, how long after connecting the first was due (``kept_alive_after``), when
+the last reply came (``last_reply``), so an idle timeout can be timed from it, and how it
+began (``last_reply_head``).
 """
 
 from __future__ import annotations
@@ -79,20 +80,29 @@ def chunks(params: HolderParams) -> Iterator[bytes]:
     yield from itertools.repeat(message) if count is None else itertools.repeat(message, count)
 
 
+# Bytes of the last reply a holder keeps: an HTTP status line and its headers.
+LAST_HEAD = 256
+
+
 class _Replies:
-    """When the last reply bytes came: an idle timeout counts from there."""
+    """When the last reply bytes came (an idle timeout counts from there), and how that reply
+    began (an HTTP server may answer a keep-alive saying it closes)."""
 
     status: int | None = None
 
     def __init__(self) -> None:
         self.last: float | None = None
+        self.head = b""
 
     def feed(self, data: bytes) -> None:
         if data:
             self.last = time.monotonic()
+            self.head = data[:LAST_HEAD]
 
     def summary(self) -> dict[str, Scalar]:
-        return {} if self.last is None else {"last_reply": self.last}
+        if self.last is None:
+            return {}
+        return {"last_reply": self.last, "last_reply_head": self.head.decode("latin-1")}
 
 
 def script(params: HolderParams) -> Script:

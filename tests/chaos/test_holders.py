@@ -84,6 +84,7 @@ def test_a_holder_outlives_the_idle_timeout_by_keeping_alive_and_a_silent_one_do
     assert alive.detail["kept_alive_after"] == IDLE / 3
     assert IDLE / 3 <= alive.first_sent - alive.connected < IDLE
     assert alive.detail["last_reply"] > alive.first_sent
+    assert alive.detail["last_reply_head"].startswith("+PONG\r\n")  # how the last one began
     assert silent.outcome is Outcome.CLOSED_BY_SERVER
     assert IDLE <= silent.server_closed_after < hold
 

@@ -123,6 +123,11 @@ def test_a_holder_answered_with_connection_close_had_its_keep_alive_refused_not_
     assert fate(holder(0.0, reply_head=kept, **after), HTTP, idle=5.0, tolerance=0.1) is (
         Fate.EVICTED
     )
+    # Kept alive at first, the last answer saying it closes: refused all the same.
+    later = dict(after, detail={**detail, "last_reply_head": closing})
+    assert fate(holder(0.0, reply_head=kept, **later), HTTP, idle=5.0, tolerance=0.1) is (
+        Fate.DROPPED
+    )
 
 
 def test_a_slot_an_earlier_stage_still_held_leaves_the_limit_to_a_later_rejection():
