@@ -454,3 +454,12 @@ def test_a_probe_the_server_took_and_never_answered_is_a_request_refused():
     assert max_served.observe(4, STALLED).served is None
     served = read_served([observe(3, OK), refused])
     assert served.exact and "accepted, never answered" in served.refusal
+
+
+def test_requests_served_say_how_the_holders_held():
+    served = read_served([observe(3, OK), max_served.observe(4, STALLED, queued=0)])
+    for held_as in ("the holders silent", "the holders kept alive"):
+        result = max_served.judge(served, settings(max_served=4), top=4, held_as=held_as)
+        assert result.verdict is Verdict.PASS and result.measured.endswith(f"; {held_as}")
+    loose = max_served.judge(read_served([observe(3, OK)]), settings(), top=4, held_as="x")
+    assert loose.measured == "requests answered with up to 3 held; x"

@@ -319,3 +319,4 @@ def test_gunicorn_answers_as_many_at_once_as_it_has_threads(runs):
     served = by_check(verified(runs, "gunicorn"))["max-served"]
     assert served.value == GUNICORN_THREADS, served.measured
     assert "accepted, never answered" in served.measured
+    assert served.measured.endswith("; the holders silent"), served.measured

@@ -101,10 +101,13 @@ def judge(
     top: int,
     why: str = "",
     planned: str = "",
+    held_as: str = "",
 ) -> CheckResult:
     """``N`` when a request is answered with N - 1 held and refused with N; otherwise what is
     known, inconclusive when the promise lies in the part not measured (its reason ends with
-    how the holding was `planned`), never a guess."""
+    how the holding was `planned`), never a guess. ``held_as`` (silent, kept alive) ends
+    what was measured: a server whose workers each wait on a silent connection answers
+    fewer beside silent holders than beside busy ones."""
     expect = settings.expectations
     detail: dict[str, object] = {"answered": served.answered, "refused": served.refused}
     promised = expect.get(CHECK)
@@ -118,7 +121,7 @@ def judge(
         measured = (
             f"{value:,} open: a request answered with {lo:,} held, refused with {hi:,} "
             f"held ({served.refusal})"
-        )
+        ) + (f"; {held_as}" if held_as else "")
         return judged(
             CHECK,
             expect,
@@ -144,6 +147,8 @@ def judge(
             broken = count is not None and not lo + 1 <= count <= hi
         broken = broken or promised is NO_LIMIT
         kept = False
+    if held_as:
+        measured += f"; {held_as}"
     decided = broken or kept or promised is None
     if not decided:
         reason = f"{measured}; planned: {planned}" if planned else measured

@@ -114,7 +114,12 @@ async def run(state: RunState, limit: float) -> None:
     if max_served.CHECK in settings.checks:
         served = read_served(observations)
         top, stopped = plan.top, why or (ramp.cut or "")
-        state.decide(lambda s: max_served.judge(served, s, top=top, why=stopped, planned=plan.why))
+        held_as = "the holders kept alive" if plan.message else "the holders silent"
+        state.decide(
+            lambda s: max_served.judge(
+                served, s, top=top, why=stopped, planned=plan.why, held_as=held_as
+            )
+        )
 
 
 STAGE = Stage(
