@@ -110,8 +110,9 @@ def judge_seconds(
 
 def excuse_lag(result: CheckResult, expectations: Expectations, lag: float) -> CheckResult:
     """``result`` undecided, not FAIL, when every connection closed late by no more than
-    ``lag`` past the tolerance: ``lag`` is how slow this machine answered a probe with nothing
-    held, so a lateness that small may be ours in seeing the close, not the server's."""
+    ``lag`` past the tolerance: ``lag`` is how slow this machine was (a probe with nothing
+    held answered, this process woken while the check ran), so a lateness that small may be
+    the machine's, in the server's timer or in our seeing the close, not the server's."""
     promised = expectations.seconds(result.check)
     samples = result.detail.get("samples")
     tolerance = result.detail.get("tolerance")
@@ -132,8 +133,9 @@ def excuse_lag(result: CheckResult, expectations: Expectations, lag: float) -> C
         return result  # early, or later than this machine's lag explains: the server's
     why = (
         f"measured {_fmt(worst)}, {worst - latest:.2f} s past {expectations.display(result.check)}"
-        f" + {tolerance:g} s, but this machine took {lag * 1000:.0f} ms to answer a probe with "
-        "nothing held: a lateness that small cannot be told from our own"
+        f" + {tolerance:g} s, but this machine lagged {lag * 1000:.0f} ms (a probe with nothing "
+        "held answered, or this process woken while it ran): a lateness that small cannot be "
+        "told from the machine's"
     )
     measured, detail = result.measured, result.detail
     return undecided(result.check, expectations, why, measured=measured, detail=detail)

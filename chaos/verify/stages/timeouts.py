@@ -5,7 +5,9 @@ Each needs one connection and they do not compete, so they share one stage. A bu
 a rejection, never a timeout: it is not timed. And if the guard probe is not answered
 promptly (within half the tolerance), the server was saturated by these few clients, so some
 may have waited in its queue before their timer started: each timing check is then run
-again on its own, time allowing.
+again on its own, time allowing. A timeout late by no more than this machine's lag is
+undecided, not FAIL: the lag is the slower of the baseline probe's answer and how late this
+process woke while the stage ran (:mod:`~chaos.verify.lateness`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..checks import (
 from ..checks.base import TimeoutCheck
 from ..checks.timing import excuse_lag
 from ..expectations import CHECKS
+from ..lateness import sampled
 from ..observe import turned_away, within_idle
 from ..probes import probe_role, probe_views
 from ..settings import MARGIN, VerifySettings
@@ -77,15 +80,17 @@ async def run(state: RunState, limit: float) -> None:
         return
     window = within_idle(settings.expectations.seconds("idle-timeout"))
     guard = probe_role(settings, "guard", start=window)
-    stage = await run_stage(
-        "timeouts",
-        [*roles, guard],
-        settings.target,
-        limit=limit,
-        gated=["guard"],
-        seed=settings.seed,
-    )
+    async with sampled() as lateness:
+        stage = await run_stage(
+            "timeouts",
+            [*roles, guard],
+            settings.target,
+            limit=limit,
+            gated=["guard"],
+            seed=settings.seed,
+        )
     state.stages.append(stage)
+    lag = max(state.lag, lateness.worst)
     guard_views = probe_views(stage, settings, "guard")
     prompt = min(settings.tolerance / 2, DEFAULT_MAX_LATENCY)
     latency = guard_views[0].latency if guard_views else None
@@ -98,7 +103,7 @@ async def run(state: RunState, limit: float) -> None:
         if not kept or (saturated and check is not half_close):
             rerun.append((check, kept))
             continue
-        state.decide(_lag_excused(functools.partial(check.judge, kept), state.lag))
+        state.decide(_lag_excused(functools.partial(check.judge, kept), lag))
     if saturated and rerun:
         seen = guard_views[0].describe() if guard_views else "did not run"
         clients = sum(r.spec.count for r in roles)
@@ -106,11 +111,15 @@ async def run(state: RunState, limit: float) -> None:
         state.say(f"  measuring {', '.join(c.CHECK for c, _ in rerun)} again, one at a time")
         state.notes.append(f"timeouts re-measured one at a time: a probe among them was {seen}")
     for check, kept in rerun:
-        await _alone(state, check, window, kept)
+        await _alone(state, check, window, kept, lag)
 
 
 async def _alone(
-    state: RunState, check: TimeoutCheck, window: float, before: list[ClientRecord]
+    state: RunState,
+    check: TimeoutCheck,
+    window: float,
+    before: list[ClientRecord],
+    lag: float,
 ) -> None:
     """Measure one timeout check with nothing else running, if its cap fits the time left;
     else judge what the shared run saw (``before``), saying the server was saturated."""
@@ -118,25 +127,27 @@ async def _alone(
     need = settings.connect_timeout + settings.timeout_cap(check.CHECK) + MARGIN
     if need > state.left_for(STAGE.name):
         if before:
-            state.decide(_lag_excused(functools.partial(_saturated, check, before), state.lag))
+            state.decide(_lag_excused(functools.partial(_saturated, check, before), lag))
         else:
             why = "the server was busy with the other checks; no time left to measure it alone"
             state.undecided((check.CHECK,), why)
         return
-    stage = await run_stage(
-        f"timeouts: {check.CHECK} alone",
-        check.roles(settings, alone=True),
-        settings.target,
-        limit=need,
-        seed=settings.seed,
-    )
+    async with sampled() as lateness:
+        stage = await run_stage(
+            f"timeouts: {check.CHECK} alone",
+            check.roles(settings, alone=True),
+            settings.target,
+            limit=need,
+            seed=settings.seed,
+        )
     state.stages.append(stage)
+    lag = max(state.lag, lateness.worst)
     records = stage.of(check.ROLE)
     kept = _kept(records, settings, window)
     if records and not kept:
         state.undecided((check.CHECK,), "the server rejected it at once (busy), even alone")
     else:
-        state.decide(_lag_excused(functools.partial(check.judge, kept), state.lag))
+        state.decide(_lag_excused(functools.partial(check.judge, kept), lag))
 
 
 def _lag_excused(judge: Judge, lag: float) -> Judge:
