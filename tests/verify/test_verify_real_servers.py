@@ -218,6 +218,16 @@ def by_check(run: VerifyRun) -> dict:
     return {r.check: r for r in run.results}
 
 
+def assert_all_hold(run: VerifyRun) -> None:
+    """Every promise held. Where the only ones undecided are timeouts late by no more than
+    this machine lagged (a machine far slower than this one, or starved), verify could not
+    tell, and neither can this test: skipped as inconclusive, never passed."""
+    undecided = [r for r in run.results if r.verdict is Verdict.INCONCLUSIVE]
+    if run.exit_code == 3 and all("this machine lagged" in r.reason for r in undecided):
+        pytest.skip(f"inconclusive on this machine: {undecided[0].reason}")
+    assert run.exit_code == 0, [(r.check, r.measured, r.reason) for r in run.results]
+
+
 def assert_each_fails(run: VerifyRun, wrong: Expectations) -> None:
     """Every check ``wrong`` promises something of is judged FAIL from ``run``'s evidence."""
     judged = by_check(run.judged(wrong))
@@ -229,7 +239,7 @@ def assert_each_fails(run: VerifyRun, wrong: Expectations) -> None:
 def test_nginx_header_and_keepalive_timeouts_and_worker_connections(runs):
     run = verified(runs, "nginx")
     results = by_check(run)
-    assert run.exit_code == 0, [(r.check, r.measured, r.reason) for r in run.results]
+    assert_all_hold(run)
     # client_header_timeout cuts a silent client and a trickled head alike, from the accept.
     for check, seconds in (("idle-timeout", 1), ("request-timeout", 1), ("keepalive-timeout", 2)):
         assert results[check].value == pytest.approx(seconds, abs=TOLERANCE), check
@@ -248,7 +258,7 @@ def test_nginx_header_and_keepalive_timeouts_and_worker_connections(runs):
 def test_redis_timeout_and_maxclients(runs):
     run = verified(runs, "redis")
     results = by_check(run)
-    assert run.exit_code == 0, [(r.check, r.measured, r.reason) for r in run.results]
+    assert_all_hold(run)
     for check in ("idle-timeout", "keepalive-timeout"):
         # It checks now and then, in whole seconds: a timeout of N closes from N to N + 2 s.
         value = results[check].value
@@ -276,7 +286,7 @@ def test_redis_timeout_and_maxclients(runs):
 def test_memcached_idle_timeout(runs):
     run = verified(runs, "memcached")
     results = by_check(run)
-    assert run.exit_code == 0, [(r.check, r.measured, r.reason) for r in run.results]
+    assert_all_hold(run)
     for check in ("idle-timeout", "keepalive-timeout"):
         value = results[check].value
         assert MEMCACHED_IDLE - TOLERANCE <= value <= MEMCACHED_IDLE + MEMCACHED_LATE + TOLERANCE
@@ -287,7 +297,7 @@ def test_memcached_idle_timeout(runs):
 def test_postgres_authentication_timeout_and_max_connections(runs):
     run = verified(runs, "postgres")
     results = by_check(run)
-    assert run.exit_code == 0, [(r.check, r.measured, r.reason) for r in run.results]
+    assert_all_hold(run)
     # authentication_timeout cuts a silent client and a startup packet that never ends alike.
     for check in ("idle-timeout", "request-timeout"):
         assert results[check].value == pytest.approx(PG_AUTH_TIMEOUT, abs=TOLERANCE), check
@@ -309,7 +319,7 @@ def test_a_server_that_stops_accepting_shows_its_limit_in_the_accept_queue(runs,
     if not Path("/proc/net/tcp").exists():
         pytest.skip("no /proc/net/tcp: the kernel's accept queue cannot be read here")
     limit = by_check(run)["max-connections"]
-    assert run.exit_code == 0, [(r.check, r.measured, r.reason) for r in run.results]
+    assert_all_hold(run)
     assert limit.value == holds, limit.measured
     assert "waited in the kernel's accept queue" in limit.measured
     assert_each_fails(run, Expectations(max_connections=holds + 2))
