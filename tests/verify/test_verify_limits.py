@@ -463,3 +463,17 @@ def test_requests_served_say_how_the_holders_held():
         assert result.verdict is Verdict.PASS and result.measured.endswith(f"; {held_as}")
     loose = max_served.judge(read_served([observe(3, OK)]), settings(), top=4, held_as="x")
     assert loose.measured == "requests answered with up to 3 held; x"
+
+
+def test_a_request_answered_with_so_many_held_lifts_a_rejection_that_came_one_short():
+    # PostgreSQL on a starved machine: an earlier connection's backend had not exited when
+    # the 20th holder came, so it was turned away with 19 open; a request answered with 19
+    # held (max-served's bisection) had shown 20 at once.
+    records = [holder(0.001 * n) for n in range(19)]
+    records += [holder(0.02, end=0.021, reply_head=BUSY), holder(0.03, end=0.031, reply_head=BUSY)]
+    fated = [(r, fate(r, HTTP, idle=5.0, tolerance=0.1)) for r in records]
+    steps = [step(fated, 21, began=0.1, probe=REFUSED)]
+    assert read_limit(fated, steps).held == 19
+    limit = read_limit(fated, steps, served=20)
+    assert limit.held == 20
+    assert max_connections.judge(limit, steps, settings(max_connections=20)).verdict is Verdict.PASS

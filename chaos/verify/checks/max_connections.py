@@ -242,8 +242,12 @@ def count_fates(fated: Sequence[tuple[ClientRecord, Fate]]) -> dict[str, int]:
     return {f.value: sum(1 for _, g in fated if g is f) for f in Fate}
 
 
-def read_limit(fated: Sequence[tuple[ClientRecord, Fate]], steps: Sequence[Step]) -> Limit:
-    """The limit a whole ramp's holders show (see the module docstring)."""
+def read_limit(
+    fated: Sequence[tuple[ClientRecord, Fate]], steps: Sequence[Step], *, served: int = 0
+) -> Limit:
+    """The limit a whole ramp's holders show (see the module docstring). ``served``: the most
+    connections seen open at once by any means (a request answered with N - 1 held, in this
+    ramp or another): a rejection below it had a slot taken by a connection not let go of."""
     counts = count_fates(fated)
     dropped = sorted(
         end - r.started
@@ -261,8 +265,10 @@ def read_limit(fated: Sequence[tuple[ClientRecord, Fate]], steps: Sequence[Step]
     if rejected:
         first = min(rejected, key=lambda r: _ended(r) or r.started)
         # The most open at any rejection, and never fewer than the server was seen holding at
-        # once (a quiet moment's count): a rejection below that had a slot taken by another.
-        held = max(peak, *(open_during(alive, r.started, _ended(r) or r.started) for r in rejected))
+        # once (a quiet moment's count, or a request answered with so many held): a rejection
+        # below that had a slot taken by another.
+        at_rejections = (open_during(alive, r.started, _ended(r) or r.started) for r in rejected)
+        held = max(peak, served, *at_rejections)
         return made(held=held, how=_how(first))
     if counts[Fate.EVICTED.value]:
         how = f"past it the oldest idle ones were closed, {counts[Fate.EVICTED.value]:,} in all"

@@ -108,7 +108,9 @@ async def run(state: RunState, limit: float) -> None:
     if max_served.CHECK in settings.checks and settings.expectations.get(max_served.CHECK) is None:
         why = await _narrow(state, plan, observations, deadline=deadline, idle=idle)
     if max_connections.CHECK in settings.checks:
-        found = max_connections.read_limit(ramp.fated, ramp.steps)
+        # A request answered with N - 1 held (the ramp's or the bisection's) is N at once.
+        served_at_once = max((o.held + 1 for o in observations if o.served), default=0)
+        found = max_connections.read_limit(ramp.fated, ramp.steps, served=served_at_once)
         steps, cut, planned = ramp.steps, ramp.cut, plan.to_json()
         state.decide(lambda s: max_connections.judge(found, steps, s, cut=cut, plan=planned))
     if max_served.CHECK in settings.checks:
