@@ -117,8 +117,13 @@ async def run_ramp(
             views = probe_views(stage, settings)
             view = views[0] if views else None
             ended = max((r.ended_at or r.started for r in records), default=time.monotonic())
+            queued = accept_queue(target.port, tables)
+            # A probe left in the queue shows a full server only if the server was not merely
+            # behind: it takes the step's holders well within the probe's time at its
+            # calibrated rate, or it took none while the probe waited (the queue only grew).
             drained = plan.drains(more, settings.probe_timeout * DRAIN_SHARE)
-            queued = accept_queue(target.port, tables) if drained else None
+            still = waiting is not None and queued is not None and queued > waiting
+            queued = queued if drained or still else None
             probes.append((count, view.started if view else ended, ended, view, waiting, queued))
             say(
                 f"  hold {count:,}: " + ("no probe" if view is None else f"probe {view.describe()}")
