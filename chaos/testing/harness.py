@@ -55,10 +55,14 @@ def observe(
     try:
         with heap_frozen():
             result = run(plan, target=target)
-            # Quiet means every connection the plan made was accepted and has ended: a
-            # flood's dead connections may still sit in the backlog when the clients are done.
+            # Quiet means every connection the plan made was accepted and has ended (a
+            # flood's dead connections may still sit in the backlog when the clients are
+            # done), and every worker is idle again: one that has closed its connection but
+            # not yet gone back to the pool still turns a newcomer away.
             made = sum(1 for record in result.records if record.connected is not None)
-            server.log.wait_for(lambda s: s.closed >= made and s.open == 0, settle_time(config))
+            server.log.wait_for(
+                lambda s: s.closed >= made and s.open == 0 and s.busy == 0, settle_time(config)
+            )
             recovered = None
             if recovery:
                 recovered = trio.run(functools.partial(probe, target))
