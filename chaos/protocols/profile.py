@@ -192,6 +192,8 @@ class HttpProfile(Profile):
         return Reply.GOOD
 
     def announces_close(self, head: bytes) -> bool:
+        if b"close" not in head.lower():
+            return False  # no need to parse the head again: most replies keep the connection
         reader = ResponseReader()
         reader.feed(head)
         return reader.closing

@@ -49,7 +49,7 @@ def test_the_recovery_probe_waits_for_the_workers_to_be_idle_again(monkeypatch) 
     def slow_to_return(self: WorkerPool, run: Callable[[Connection], None]) -> None:
         def serve_then_stall(conn: Connection) -> None:
             run(conn)  # closed and logged by now: nothing is open
-            time.sleep(0.1)
+            time.sleep(0.1)  # the point: a worker kept from the CPU before it returns
 
         real(self, serve_then_stall)
 

@@ -113,6 +113,7 @@ def judge(
     promised = expect.get(CHECK)
     count = expect.count(CHECK)
     lo, hi = served.answered, served.refused
+    held = f"; {held_as}" if held_as else ""
     if lo is None and hi is None:
         return undecided(CHECK, expect, why or "no probe was answered or refused", detail=detail)
     if served.exact:
@@ -120,8 +121,8 @@ def judge(
         value = lo + 1
         measured = (
             f"{value:,} open: a request answered with {lo:,} held, refused with {hi:,} "
-            f"held ({served.refusal})"
-        ) + (f"; {held_as}" if held_as else "")
+            f"held ({served.refusal}){held}"
+        )
         return judged(
             CHECK,
             expect,
@@ -147,8 +148,7 @@ def judge(
             broken = count is not None and not lo + 1 <= count <= hi
         broken = broken or promised is NO_LIMIT
         kept = False
-    if held_as:
-        measured += f"; {held_as}"
+    measured += held
     decided = broken or kept or promised is None
     if not decided:
         reason = f"{measured}; planned: {planned}" if planned else measured
