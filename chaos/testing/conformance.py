@@ -28,6 +28,7 @@ from ..plan import ClientSpec, Plan
 from ..record import Outcome
 from ..result import ChaosResult
 from ..target import Target, unreachable
+from ..verify.lateness import sampling
 from ..verify.settings import WIRE_TOLERANCE
 from .attack import ChaosSession
 from .bounds import Bounds
@@ -46,6 +47,7 @@ __all__ = [
     "ConformanceError",
     "Finding",
     "ServerLike",
+    "Undecided",
     "WireCheck",
     "check_server",
     "hold_to_checks",
@@ -91,9 +93,14 @@ class WireCheck:
         return marker(self.name)
 
 
+class Undecided(Exception):
+    """A check this machine could not decide: what it measured, and why that is not enough."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Finding:
-    """What one check found: ``pass``, ``fail`` or ``not promised``, and what it measured."""
+    """What one check found: ``pass``, ``fail``, ``inconclusive`` (this machine could not
+    tell) or ``not promised``, and what it measured."""
 
     check: str
     verdict: str
@@ -138,8 +145,21 @@ def _promised(chaos: ChaosSession, which: Deadline) -> float:
     return setting
 
 
-def _judge_cut(chaos: ChaosSession, result: ChaosResult, which: Deadline, what: str) -> str:
-    """Every client cut by the server within the promise, or an AssertionError naming it."""
+def _cut(chaos: ChaosSession, spec: ClientSpec, which: Deadline, what: str) -> str:
+    """Run ``spec``'s clients, held past the promise, and judge how the server cut them."""
+    hold = _hold_past(_promised(chaos, which), chaos.expect)
+    with sampling() as lateness:
+        result = chaos.run([spec], horizon=hold + 1)
+    return _judge_cut(chaos, result, which, what, lateness.worst)
+
+
+def _judge_cut(
+    chaos: ChaosSession, result: ChaosResult, which: Deadline, what: str, lag: float
+) -> str:
+    """Every client cut by the server within the promise, or an AssertionError naming it;
+    Undecided where every client was cut late by no more than this process woke late
+    (``lag``): the server's timers wait as long for a CPU, and a lateness that small cannot
+    be told from the machine's."""
     setting = _promised(chaos, which)
     violations = chaos.violations(result)
     for record in result.records:
@@ -152,18 +172,37 @@ def _judge_cut(chaos: ChaosSession, result: ChaosResult, which: Deadline, what: 
     times = sorted(t for t in cut if t is not None)
     seen = f"{times[0]:.2f}-{times[-1]:.2f} s" if times else "never"
     measured = f"{len(cut)} of {len(result.records)} {what} cut by the server after {seen}"
-    if violations:
-        lines = [f"{which.value} not enforced (promised {setting:g} s): {measured}"]
-        raise AssertionError("\n".join([*lines, *map(str, violations)]))
-    return f"{measured} (promised {setting:g} s)"
+    if not violations:
+        return f"{measured} (promised {setting:g} s)"
+    late = [_past(v, which) for v in violations]
+    if all(past is not None and past <= lag for past in late):
+        worst = max(past for past in late if past is not None)
+        raise Undecided(
+            f"{which.value} undecided (promised {setting:g} s): {measured}, at most "
+            f"{worst * 1000:.0f} ms past the bound, but this machine lagged {lag * 1000:.0f} ms "
+            "(this process woken late while the clients waited): a lateness that small cannot "
+            "be told from the machine's"
+        )
+    lines = [f"{which.value} not enforced (promised {setting:g} s): {measured}"]
+    raise AssertionError("\n".join([*lines, *map(str, violations)]))
+
+
+def _past(violation: Violation, which: Deadline) -> float | None:
+    """How far past its bound a client was cut (or gave up waiting), or None when the
+    violation is no lateness (an early close, a client that never connected)."""
+    measured, bound = violation.measured, violation.bound
+    if violation.invariant != which.value or not isinstance(measured, float):
+        return None
+    if not isinstance(bound, float | int):
+        return None
+    return measured - bound
 
 
 def silent_clients_are_cut(chaos: ChaosSession) -> str:
     """Clients that connect and never send are cut at the idle timeout, neither early nor late."""
     hold = _hold_past(_promised(chaos, Deadline.IDLE), chaos.expect)
     spec = ClientSpec.of(NeverSendParams(hold=hold), count=SILENT_CLIENTS)
-    result = chaos.run([spec], horizon=hold + 1)
-    return _judge_cut(chaos, result, Deadline.IDLE, "silent clients")
+    return _cut(chaos, spec, Deadline.IDLE, "silent clients")
 
 
 def trickled_requests_are_cut(chaos: ChaosSession) -> str:
@@ -172,16 +211,14 @@ def trickled_requests_are_cut(chaos: ChaosSession) -> str:
     # Trickle well inside the idle timeout, so only the request deadline can cut it.
     interval = min((chaos.expect.idle_timeout or 1.0) / 4, 0.5)
     spec = ClientSpec.of(SlowlorisParams(interval=interval, hold=hold), count=TRICKLERS)
-    result = chaos.run([spec], horizon=hold + 1)
-    return _judge_cut(chaos, result, Deadline.REQUEST, "trickled requests")
+    return _cut(chaos, spec, Deadline.REQUEST, "trickled requests")
 
 
 def non_readers_are_cut(chaos: ChaosSession) -> str:
     """A client that never reads a large response is cut at the write timeout."""
     hold = _hold_past(_promised(chaos, Deadline.WRITE), chaos.expect)
     params = SlowReadParams(path=LARGE_RESPONSE, never_read=True, rcvbuf=4096, hold=hold)
-    result = chaos.run([ClientSpec.of(params)], horizon=hold + 1)
-    return _judge_cut(chaos, result, Deadline.WRITE, "non-reading clients")
+    return _cut(chaos, ClientSpec.of(params), Deadline.WRITE, "non-reading clients")
 
 
 def stays_available_while_hogged(chaos: ChaosSession) -> str:
@@ -259,7 +296,8 @@ CHECKS: dict[str, WireCheck] = {
 
 
 def run_check(name: str, chaos: ChaosSession) -> Finding:
-    """Run one check; ``not promised`` if the server promises nothing it could test."""
+    """Run one check; ``not promised`` if the server promises nothing it could test,
+    ``inconclusive`` if this machine lagged too much to tell."""
     check = CHECKS[name]
     if check.needs is not None and chaos.expect.deadline(check.needs) is None:
         return Finding(check=name, verdict="not promised", measured=f"no {check.needs.value}")
@@ -267,6 +305,8 @@ def run_check(name: str, chaos: ChaosSession) -> Finding:
         chaos = dataclasses.replace(chaos, expect=_with_lag(chaos))
     try:
         measured = check.run(chaos)
+    except Undecided as exc:
+        return Finding(check=name, verdict="inconclusive", measured=str(exc))
     except AssertionError as exc:
         notes = getattr(exc, "__notes__", [])
         return Finding(check=name, verdict="fail", measured="\n".join([str(exc), *notes]))

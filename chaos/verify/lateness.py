@@ -1,19 +1,22 @@
 """How late this process wakes while a stage runs: the machine's own scheduling delay.
 
 A server on the same machine waits as long for a CPU, so a timeout it fires late by no more
-than this may be the machine's doing, not its own (`checks.timing.excuse_lag`). A server late
-on a machine that wakes us on time is late by itself.
+than this may be the machine's doing, not its own (`checks.timing.excuse_lag`, and the wire
+checks of `chaos.testing.conformance`). A server late on a machine that wakes us on time is
+late by itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 import trio
 
-__all__ = ["SAMPLE", "Lateness", "sampled"]
+__all__ = ["SAMPLE", "Lateness", "sampled", "sampling"]
 
 # Sleep this long at a time, and count what is slept past it: a hundred wake-ups a second.
 SAMPLE = 0.01
@@ -30,7 +33,11 @@ class Lateness:
         while True:
             began = trio.current_time()
             await trio.sleep(SAMPLE)
-            self.worst = max(self.worst, trio.current_time() - began - SAMPLE)
+            self.note(trio.current_time() - began)
+
+    def note(self, slept: float) -> None:
+        """Keep the oversleep of one sleep of SAMPLE that took ``slept`` seconds."""
+        self.worst = max(self.worst, slept - SAMPLE)
 
 
 @asynccontextmanager
@@ -43,3 +50,27 @@ async def sampled() -> AsyncIterator[Lateness]:
             yield lateness
         finally:
             nursery.cancel_scope.cancel()
+
+
+@contextmanager
+def sampling() -> Iterator[Lateness]:
+    """How late a thread of this process woke while the block ran: the same measure for code
+    that runs trio itself, call by call (a thread also waits for the GIL, as a server's timer
+    thread in this process does)."""
+    lateness = Lateness()
+    stop = threading.Event()
+
+    def sample() -> None:
+        while True:
+            began = time.monotonic()
+            if stop.wait(SAMPLE):
+                return
+            lateness.note(time.monotonic() - began)
+
+    thread = threading.Thread(target=sample, name="chaos-lateness", daemon=True)
+    thread.start()
+    try:
+        yield lateness
+    finally:
+        stop.set()
+        thread.join()

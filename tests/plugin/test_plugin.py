@@ -14,15 +14,21 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import pytest
 from hypothesis import settings
 
-from chaos.testing import ConformanceError, check_server
+from chaos.testing import ConformanceError, check_server, suite
+from chaos.testing.attack import ChaosSession
+from chaos.testing.conformance import SILENT_CLIENTS
 from chaos.testing.profiles import check_settings
+from chaos.verify.lateness import SAMPLE
 from toolkit import Server, ServerConfig
 
 pytest_plugins = ["pytester"]
@@ -211,6 +217,52 @@ def test_check_server_takes_a_factory_and_returns_what_it_measured() -> None:
     )
     assert seen is not None, idle.measured
     assert 0 < float(seen[1]) <= float(seen[2])
+
+
+# The whole process stopped this long (SIGSTOP, as a machine that deschedules it) while the
+# silent clients wait: across the moment the server should cut them.
+STALL = 0.6
+
+
+@contextmanager
+def stalled_once(config: ServerConfig) -> Iterator[Server]:
+    """A toolkit server in this process, and the process stopped for STALL once the idle
+    check's silent clients are all open: the server cuts them late, and the clients see it
+    late, by the same stall."""
+    with Server(config, "http-hello") as server:
+
+        def stall() -> None:
+            if server.log.wait_for(lambda stats: stats.open >= SILENT_CLIENTS, 10.0):
+                pid = os.getpid()
+                cont = f"kill -STOP {pid}; sleep {STALL}; kill -CONT {pid}"
+                subprocess.run(["sh", "-c", cont], check=True, timeout=10)
+
+        thread = threading.Thread(target=stall, daemon=True)
+        thread.start()
+        try:
+            yield server
+        finally:
+            thread.join(15.0)
+
+
+def test_a_timeout_seen_late_only_while_this_process_was_stopped_is_inconclusive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = ServerConfig(idle_timeout=0.3, request_timeout=1.0, write_timeout=1.0, workers=4)
+    found = check_server(
+        functools.partial(stalled_once, config),
+        idle_timeout=0.3,
+        tolerance=0.05,
+        checks=["idle-timeout"],
+    )
+    (idle,) = found.findings
+    assert idle.verdict == "inconclusive", idle.measured
+    lagged = re.search(r"this machine lagged (\d+) ms", idle.measured)
+    assert lagged is not None and int(lagged[1]) >= (STALL - SAMPLE) * 1000, idle.measured
+    # The suite skips it, saying why, where a fail would say the server broke its promise.
+    monkeypatch.setattr(suite, "run_check", lambda name, chaos: idle)
+    with pytest.raises(pytest.skip.Exception, match="inconclusive: idle_timeout undecided"):
+        suite._check("idle-timeout", cast(ChaosSession, None))
 
 
 def test_check_server_names_the_setting_a_server_does_not_enforce(timeoutless: str) -> None:

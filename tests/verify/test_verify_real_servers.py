@@ -277,7 +277,11 @@ def test_redis_timeout_and_maxclients(runs):
     assert isinstance(table, str)
     lines = table.splitlines()
     counts = {line.split()[0]: int(line.split()[1]) for line in lines[2:4]}
-    assert counts == {"rejected": NEVER_SEND - MAXCLIENTS, "closed_by_server": MAXCLIENTS}, lines
+    assert set(counts) == {"rejected", "closed_by_server"}, lines
+    assert sum(counts.values()) == NEVER_SEND, lines
+    # Redis frees the slot of the connection that asked how many it counts a moment after
+    # that one closes: a silent client that arrives first is turned away, one more at most.
+    assert MAXCLIENTS - 1 <= counts["closed_by_server"] <= MAXCLIENTS, lines
     closed = next(line for line in lines if line.startswith("  never_send"))
     least = int(closed.split()[3])  # milliseconds until the first idle close
     assert least >= REDIS_TIMEOUT * 1000 - TOLERANCE * 1000, closed

@@ -35,10 +35,12 @@ def check_wire(
                 earliest = client.connected if rule.from_first_byte else client.started
                 if earliest is not None:
                     out += early(name, rule.invariant, rule.setting, ended - earliest)
+            why = "the server cut it late"
             if ended is None and client.outcome is Outcome.HELD_TO_END:
                 ended = client.closed  # we gave up first: the server had not cut it by then
+                why = "server did not cut it"
             if ended is not None:
-                out += rule.late(name, ended - start, "server did not cut it")
+                out += rule.late(name, ended - start, why)
         if traits_of(client.kind).probe and not client.detail.get("available"):
             out.append(unavailable("availability", client))
     if recovery is not None and not recovery.detail.get("available"):
