@@ -24,7 +24,17 @@ from .nginx import WORKER_CONNECTIONS, write_config
 from .procs import Children
 from .serve import HOST, START_TIMEOUT, free_port, wait_listening
 
-__all__ = ["Daemon", "gunicorn", "launched", "memcached", "nginx", "postgres", "redis", "waitress"]
+__all__ = [
+    "Daemon",
+    "aiosmtpd",
+    "gunicorn",
+    "launched",
+    "memcached",
+    "nginx",
+    "postgres",
+    "redis",
+    "waitress",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,6 +208,16 @@ def gunicorn(*, worker_connections: int, threads: int = 4) -> Daemon:
 
     settings = {"worker_connections": worker_connections, "threads": threads}
     return _from_pypi("gunicorn", argv, settings)
+
+
+def aiosmtpd(*, timeout: float) -> Daemon:
+    """aiosmtpd's SMTP server, its `timeout` the seconds it waits for each command line."""
+
+    def argv(scratch: Path, port: int) -> list[str]:
+        app = [sys.executable, "-m", "bench.apps.smtp_sink", "--port", str(port)]
+        return [*app, "--idle-timeout", str(timeout)]
+
+    return _from_pypi("aiosmtpd", argv, {"timeout": timeout})
 
 
 @contextmanager

@@ -84,6 +84,12 @@ class Profile(ABC):
     def describe(self) -> JSONObject:
         """What the profile sends and expects, as JSON (for reports and saved runs)."""
 
+    def greeting(self, head: bytes) -> int:
+        """How many of a reply's first bytes are the greeting a server that speaks first sends
+        every client before it is asked anything (SMTP's 220 banner): no answer to what the
+        client sent. 0 for a server that does not speak first."""
+        return 0
+
     def announces_close(self, head: bytes) -> bool:
         """Whether a good reply says the server closes the connection after it (HTTP's
         ``Connection: close``): a keep-alive refused, not a connection cut."""
@@ -150,6 +156,11 @@ class PatternProfile(Profile):
         if closed or (self.terminator is not None and self.terminator in head):
             return Reply.OTHER
         return Reply.PARTIAL
+
+    def greeting(self, head: bytes) -> int:
+        # A speaker-first server's good answer is its greeting (SMTP: the probe sends nothing).
+        found = self.good.match(head) if self.speaks_first else None
+        return 0 if found is None else found.end()
 
     def describe(self) -> JSONObject:
         return {

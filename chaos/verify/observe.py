@@ -126,7 +126,7 @@ def turned_away(record: ClientRecord, profile: Profile, *, window: float) -> boo
         return False
     traits = traits_of(record.kind)
     if not traits.sends:
-        return record.bytes_received > 0
+        return record.bytes_received > profile.greeting(record.reply)
     if traits.half_closes:
         return False
     return bool(record.detail.get("never_read"))

@@ -11,12 +11,13 @@ import pytest
 
 import chaos.verify as verify_api
 from chaos.engine.kernel import parse_listen_overflows
-from chaos.protocols import HTTP, RAW
+from chaos.protocols import HTTP, RAW, SMTP
 from chaos.record import ClientRecord, Outcome
 from chaos.target import Target
 from chaos.verify import Expectations, ProbeState, Verdict, VerifySettings, parse_expectations
 from chaos.verify.checks.half_close import judge as judge_half_close
 from chaos.verify.checks.idle_timeout import judge as judge_idle
+from chaos.verify.checks.request_timeout import judge as judge_request
 from chaos.verify.checks.timing import excuse_lag, judge_seconds
 from chaos.verify.observe import turned_away, view_probe
 from chaos.verify.output.junit import render_junit
@@ -157,6 +158,40 @@ def test_a_rejection_is_recognised_by_what_it_is_however_late_it_comes():
     )
     assert turned_away(late, HTTP, window=0.25)
     assert not turned_away(late, RAW, window=0.25)  # raw knows no rejection reply
+
+
+BANNER = "220 mail.example ESMTP ready\r\n"
+
+
+def test_a_speaker_first_servers_greeting_answers_nothing():
+    # A trickled SMTP command cut at 2 s: the banner every client gets is no answer to it.
+    trickled = functools.partial(
+        record, kind="slow_send", connected=T0, first_sent=T0, outcome=Outcome.CLOSED_BY_SERVER
+    )
+    smtp = dataclasses.replace(settings(request_timeout=2.0), protocol="smtp")
+    greeted = trickled(server_eof=T0 + 2.0, bytes_received=len(BANNER), reply_head=BANNER)
+    assert judge_request([greeted], smtp).verdict is Verdict.PASS
+    # A 421 after the banner is the deadline announced, as HTTP's 408.
+    closing = BANNER + "421 4.4.2 timeout, closing\r\n"
+    announced = trickled(server_eof=T0 + 2.0, bytes_received=len(closing), reply_head=closing)
+    assert judge_request([announced], smtp).verdict is Verdict.PASS
+    # Anything else after it answers the trickle: nothing to time.
+    error = BANNER + "500 5.5.2 line too long\r\n"
+    answered = trickled(server_eof=T0 + 0.1, bytes_received=len(error), reply_head=error)
+    result = judge_request([answered], smtp)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "answered 25 bytes and closed" in result.measured, result.measured
+    # A silent holder that got only the banner before an idle close was not turned away.
+    banner_only = record(
+        connected=T0,
+        server_eof=T0 + 0.1,
+        bytes_received=len(BANNER),
+        reply_head=BANNER,
+        outcome=Outcome.CLOSED_BY_SERVER,
+    )
+    assert not turned_away(banner_only, SMTP, window=0.25)
+    assert turned_away(banner_only, RAW, window=0.25)  # bytes nobody asked for, then gone
+    assert SMTP.greeting(BANNER.encode()) == len(BANNER) and HTTP.greeting(b"HTTP/1.1") == 0
 
 
 def test_half_close_answers():

@@ -24,7 +24,17 @@ from pathlib import Path
 
 import pytest
 
-from bench.daemons import Daemon, gunicorn, launched, memcached, nginx, postgres, redis, waitress
+from bench.daemons import (
+    Daemon,
+    aiosmtpd,
+    gunicorn,
+    launched,
+    memcached,
+    nginx,
+    postgres,
+    redis,
+    waitress,
+)
 from bench.procs import Children
 from chaos.protocols import MEMCACHED, REDIS
 from chaos.target import Target
@@ -60,6 +70,8 @@ GUNICORN_THREADS = 4
 # Each step of its max-served bisection past the threads waits out a probe that is never
 # answered: half verify's default, still hundreds of times what an answer takes here.
 GUNICORN_PROBE_TIMEOUT = PROBE_TIMEOUT / 2
+# aiosmtpd: a client cut after two seconds without a whole command line, silent or trickling.
+SMTP_TIMEOUT = 2
 # How late each server's idle timeout may fire: its profile's timer granularity.
 REDIS_LATE, MEMCACHED_LATE = REDIS.timer_granularity, MEMCACHED.timer_granularity
 # The fault command against Redis: 1.5 x maxclients silent clients, held past the latest
@@ -176,6 +188,10 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
             also=("max-served",),
             probe_timeout=GUNICORN_PROBE_TIMEOUT,
         ),
+    ),
+    "smtp": (
+        aiosmtpd(timeout=SMTP_TIMEOUT),
+        verifying("smtp", Expectations(idle_timeout=SMTP_TIMEOUT, request_timeout=SMTP_TIMEOUT)),
     ),
     "memcached": (
         memcached(idle_timeout=MEMCACHED_IDLE),
@@ -310,6 +326,16 @@ def test_memcached_idle_timeout(runs):
         assert MEMCACHED_IDLE - TOLERANCE <= value <= MEMCACHED_IDLE + MEMCACHED_LATE + TOLERANCE
     # Wrong by more than the sweep's lateness: 8 s, when it closes within 2 to 5.5 s.
     assert_each_fails(run, Expectations(idle_timeout=8, keepalive_timeout=8))
+
+
+def test_an_smtp_server_is_timed_past_its_greeting(runs):
+    run = verified(runs, "smtp")
+    results = by_check(run)
+    assert_all_hold(run)
+    # Its 220 banner is no answer to a trickled command: the command's deadline is timed.
+    for check in ("idle-timeout", "request-timeout"):
+        assert results[check].value == pytest.approx(SMTP_TIMEOUT, abs=TOLERANCE), check
+    assert_each_fails(run, Expectations(idle_timeout=4, request_timeout=4))
 
 
 def test_postgres_authentication_timeout_and_max_connections(runs):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from ...faults import SlowlorisParams, SlowSendParams
 from ...params import FaultParams
 from ...plan import ClientSpec
-from ...protocols import HttpProfile, PatternProfile
+from ...protocols import HttpProfile, PatternProfile, Reply
 from ...record import ClientRecord
 from ..settings import VerifySettings
 from ..stage import Role
@@ -68,11 +68,19 @@ def trickler(settings: VerifySettings, *, hold: float, interval: float) -> Fault
 
 
 def _answered(record: ClientRecord, settings: VerifySettings) -> str | None:
-    """What the server answered instead of timing out, if it did: ``400``, ``5 bytes``."""
-    if isinstance(settings.profile, HttpProfile):
+    """What the server answered instead of timing out, if it did: ``400``, ``5 bytes``. A
+    greeting (SMTP's banner) answers nothing, and a rejection after it (SMTP's ``421``
+    closing) says the deadline cut the request, as HTTP's 408 does."""
+    profile = settings.profile
+    if isinstance(profile, HttpProfile):
         status = record.status
         return None if status is None or status == TIMEOUT_STATUS else str(status)
-    return f"{record.bytes_received} bytes" if record.bytes_received else None
+    greeting = profile.greeting(record.reply)
+    answered = record.bytes_received - greeting
+    after = record.reply[greeting:]
+    if answered <= 0 or (greeting and profile.read(after, closed=True) is Reply.REJECTION):
+        return None
+    return f"{answered} bytes"
 
 
 def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckResult:
