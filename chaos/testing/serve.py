@@ -6,7 +6,8 @@ its port accepts a connection (a bounded wait; if it dies first, its stderr says
 stopped by its group: SIGTERM, then SIGKILL past a grace. If the process that started it dies
 first (pytest killed), Linux sends it SIGTERM (``PR_SET_PDEATHSIG``), so nothing is left
 behind; a command that forks should let that signal stop its children, as nginx and gunicorn
-do, or ``exec`` the server.
+do, or ``exec`` the server. Linux counts the *thread* that started it as its parent: start it
+from a thread that outlives it (a pool's worker that ends stops the server with it).
 """
 
 from __future__ import annotations
