@@ -145,9 +145,9 @@ def _promised(chaos: ChaosSession, which: Deadline) -> float:
     return setting
 
 
-def _cut(chaos: ChaosSession, spec: ClientSpec, which: Deadline, what: str) -> str:
-    """Run ``spec``'s clients, held past the promise, and judge how the server cut them."""
-    hold = _hold_past(_promised(chaos, which), chaos.expect)
+def _cut(chaos: ChaosSession, spec: ClientSpec, hold: float, which: Deadline, what: str) -> str:
+    """Run ``spec``'s clients (held ``hold`` s, past the promise) and judge how the server
+    cut them."""
     with sampling() as lateness:
         result = chaos.run([spec], horizon=hold + 1)
     return _judge_cut(chaos, result, which, what, lateness.worst)
@@ -202,7 +202,7 @@ def silent_clients_are_cut(chaos: ChaosSession) -> str:
     """Clients that connect and never send are cut at the idle timeout, neither early nor late."""
     hold = _hold_past(_promised(chaos, Deadline.IDLE), chaos.expect)
     spec = ClientSpec.of(NeverSendParams(hold=hold), count=SILENT_CLIENTS)
-    return _cut(chaos, spec, Deadline.IDLE, "silent clients")
+    return _cut(chaos, spec, hold, Deadline.IDLE, "silent clients")
 
 
 def trickled_requests_are_cut(chaos: ChaosSession) -> str:
@@ -211,14 +211,14 @@ def trickled_requests_are_cut(chaos: ChaosSession) -> str:
     # Trickle well inside the idle timeout, so only the request deadline can cut it.
     interval = min((chaos.expect.idle_timeout or 1.0) / 4, 0.5)
     spec = ClientSpec.of(SlowlorisParams(interval=interval, hold=hold), count=TRICKLERS)
-    return _cut(chaos, spec, Deadline.REQUEST, "trickled requests")
+    return _cut(chaos, spec, hold, Deadline.REQUEST, "trickled requests")
 
 
 def non_readers_are_cut(chaos: ChaosSession) -> str:
     """A client that never reads a large response is cut at the write timeout."""
     hold = _hold_past(_promised(chaos, Deadline.WRITE), chaos.expect)
     params = SlowReadParams(path=LARGE_RESPONSE, never_read=True, rcvbuf=4096, hold=hold)
-    return _cut(chaos, ClientSpec.of(params), Deadline.WRITE, "non-reading clients")
+    return _cut(chaos, ClientSpec.of(params), hold, Deadline.WRITE, "non-reading clients")
 
 
 def stays_available_while_hogged(chaos: ChaosSession) -> str:
