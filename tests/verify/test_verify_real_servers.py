@@ -39,7 +39,6 @@ from bench.procs import Children
 from chaos.protocols import MEMCACHED, REDIS
 from chaos.target import Target
 from chaos.verify import Expectations, Verdict, VerifyRun, VerifySettings, verify
-from chaos.verify.settings import PROBE_TIMEOUT
 
 ROOT = Path(__file__).resolve().parents[2]
 # The wire's slack (verify's default); Redis and memcached add their whole-second clocks.
@@ -67,9 +66,6 @@ GUNICORN_CONNECTIONS = 20
 # Its threads: each silent holder takes one (a gthread worker reads a new connection's request
 # on a thread), so a request is answered up to this many open, the probe's own included.
 GUNICORN_THREADS = 4
-# Each step of its max-served bisection past the threads waits out a probe that is never
-# answered: half verify's default, still hundreds of times what an answer takes here.
-GUNICORN_PROBE_TIMEOUT = PROBE_TIMEOUT / 2
 # aiosmtpd: a client cut after two seconds without a whole command line, silent or trickling.
 SMTP_TIMEOUT = 2
 # How late each server's idle timeout may fire: its profile's timer granularity.
@@ -84,29 +80,24 @@ NEVER_SEND_HOLD = REDIS_TIMEOUT + REDIS_LATE + 1
 Work = Callable[[str], object]
 
 
-def verifying(
-    protocol: str,
-    expect: Expectations,
-    *,
-    also: tuple[str, ...] = (),
-    probe_timeout: float = PROBE_TIMEOUT,
-) -> Work:
+def run_once(
+    target: str, protocol: str, expect: Expectations, checks: tuple[str, ...]
+) -> VerifyRun:
+    settings = VerifySettings(
+        target=Target.parse(target),
+        protocol=protocol,
+        expectations=expect,
+        checks=checks,
+        tolerance=TOLERANCE,
+        budget=BUDGET,
+    )
+    return verify(settings)
+
+
+def verifying(protocol: str, expect: Expectations, *, also: tuple[str, ...] = ()) -> Work:
     """Verify what `expect` promises, and measure the checks named in `also` beside it."""
     checks = (*expect.given(), *also)
-
-    def run_once(target: str) -> VerifyRun:
-        settings = VerifySettings(
-            target=Target.parse(target),
-            protocol=protocol,
-            expectations=expect,
-            checks=checks,
-            tolerance=TOLERANCE,
-            budget=BUDGET,
-            probe_timeout=probe_timeout,
-        )
-        return verify(settings)
-
-    return run_once
+    return lambda target: run_once(target, protocol, expect, checks)
 
 
 def redis_clients(target: str) -> int:
@@ -182,12 +173,7 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
     ),
     "gunicorn": (
         gunicorn(worker_connections=GUNICORN_CONNECTIONS, threads=GUNICORN_THREADS),
-        verifying(
-            "http",
-            Expectations(max_connections=GUNICORN_CONNECTIONS),
-            also=("max-served",),
-            probe_timeout=GUNICORN_PROBE_TIMEOUT,
-        ),
+        verifying("http", Expectations(max_connections=GUNICORN_CONNECTIONS), also=("max-served",)),
     ),
     "smtp": (
         aiosmtpd(timeout=SMTP_TIMEOUT),
