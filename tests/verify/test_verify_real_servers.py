@@ -263,6 +263,10 @@ def test_nginx_header_and_keepalive_timeouts_and_worker_connections(runs):
     for check, seconds in (("idle-timeout", 1), ("request-timeout", 1), ("keepalive-timeout", 2)):
         assert results[check].value == pytest.approx(seconds, abs=TOLERANCE), check
     held = results["max-connections"]
+    if held.verdict is Verdict.SKIPPED and held.measured.startswith("not measured: opened"):
+        # The plan found this machine too slow to hold the connections within nginx's
+        # timeouts (its connect rate, or the requests/s keeping them alive takes): undecided.
+        pytest.skip(f"inconclusive on this machine: {held.measured}")
     assert held.value is not None, held.measured
     assert WORKERS - WORKERS // 8 - 1 <= held.value <= WORKERS - 1, held.measured
     assert "oldest idle ones were closed" in held.measured
