@@ -31,6 +31,7 @@ The convention, for everyone who adds to the README (its "Contributing" section 
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,32 +195,10 @@ def read(
     reading = Reading()
     files: list[tuple[str, str]] = []
     command: str | None = None
-
-    def prepare(block: Block, where: str, target: str | None) -> Path:
-        home = scratch / f"line{block.line}-{where}"
-        home.mkdir()
-        for name, text in files:
-            (home / name).write_text(_aimed(text, target))
-        return home
-
-    def serve() -> str | None:
-        if command is None:
-            return None
-        served = start(command, env=user_env.environ())
-        stack.callback(served.stop)
-        return served.target
-
-    def run(block: Block, where: str, target: str | None) -> Running:
-        running = _start(block, user_env, prepare(block, where, target), target, lane)
-        stack.callback(running.stop)
-        return running
-
-    main_job = scratch / "main-job"
-    main_job.mkdir()
-    argv = [*MAIN_JOB.split(), *MAIN_JOB_SHORT]
-    output = scratch / "main-job.out"
-    reading.main_job = user_env.start(argv, cwd=main_job, output=output, lane=lane)
-    stack.callback(reading.main_job.stop)
+    # The runnable blocks in order, each with the file blocks above it and its server's
+    # command (None: it aims at no server), and the background blocks with theirs.
+    planned: list[tuple[Block, list[tuple[str, str]], str | None]] = []
+    backgrounds: list[tuple[Block, str]] = []
     for block in BLOCKS:
         try:
             kind = kind_of(block)
@@ -230,11 +209,56 @@ def read(
             files.append((block.one("file") or "", block.text))
         elif kind == "background":
             command = block.text.strip().replace(PORT_FLAG, "--port {port}")
-            served = start(command, env=user_env.environ())
-            stack.callback(served.stop)
-            reading.servers.append((block, served))
+            backgrounds.append((block, command))
         elif kind == "run":
-            reading.runs[block.line] = run(block, "toolkit", serve())
-            if block.one("against") == "nginx" and nginx is not None:
-                reading.on_nginx[block.line] = run(block, "nginx", nginx)
+            planned.append((block, list(files), command))
+    commands = [c for _, c in backgrounds] + [c for _, _, c in planned if c is not None]
+    servers = iter(_serve_all(commands, user_env, stack))
+    reading.servers = [(block, next(servers)) for block, _ in backgrounds]
+
+    def run(block: Block, above: list[tuple[str, str]], where: str, target: str | None) -> Running:
+        home = scratch / f"line{block.line}-{where}"
+        home.mkdir()
+        for name, text in above:
+            (home / name).write_text(_aimed(text, target))
+        running = _start(block, user_env, home, target, lane)
+        stack.callback(running.stop)
+        return running
+
+    main_job = scratch / "main-job"
+    main_job.mkdir()
+    argv = [*MAIN_JOB.split(), *MAIN_JOB_SHORT]
+    output = scratch / "main-job.out"
+    reading.main_job = user_env.start(argv, cwd=main_job, output=output, lane=lane)
+    stack.callback(reading.main_job.stop)
+    for block, above, server_command in planned:
+        target = None if server_command is None else next(servers).target
+        reading.runs[block.line] = run(block, above, "toolkit", target)
+        if block.one("against") == "nginx" and nginx is not None:
+            reading.on_nginx[block.line] = run(block, above, "nginx", nginx)
     return reading
+
+
+def _serve_all(commands: list[str], user_env: UserEnv, stack: ExitStack) -> list[ServedCommand]:
+    """Every command started at once, each waiting for its own to listen (not on the CPU);
+    ``stack`` stops them. Each starts on a thread that lives until they are stopped: Linux
+    stops a served command when the thread that started it ends."""
+    pool = ThreadPoolExecutor(max_workers=max(1, len(commands)), thread_name_prefix="readme")
+    stack.callback(pool.shutdown)  # registered first, so it runs after every stop below
+
+    def serve(command: str) -> ServedCommand:
+        return start(command, env=user_env.environ())
+
+    futures = [pool.submit(serve, command) for command in commands]
+    served: list[ServedCommand] = []
+    failed: Exception | None = None
+    for future in futures:  # every one that started is stopped, even if another did not
+        try:
+            served.append(future.result())
+        except Exception as exc:
+            failed = failed or exc
+            continue
+        stack.callback(served[-1].stop)
+    if failed is not None:
+        raise failed
+    return served
