@@ -3,31 +3,59 @@
 
 The counter is system-wide, not per socket: a delta over a flood is an upper bound on that
 server's share. The queue is per socket: a connection there has its handshake done by the
-kernel but has not been accepted by the server, which no client can tell from the wire.
+kernel but has not been accepted by the server, which no client can tell from the wire. It is
+asked of the kernel's socket diagnostics (netlink ``sock_diag``, listeners only), else read
+from /proc/net/tcp{,6}, which lists every socket and takes tens of milliseconds to write while
+thousands are open.
 """
 
 from __future__ import annotations
 
+import socket
+import struct
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 __all__ = [
+    "FAMILIES",
     "NETSTAT",
-    "TCP6_TABLES",
-    "TCP_TABLES",
+    "TABLES",
     "accept_queue",
+    "diag_listeners",
+    "families_for",
     "listen_overflows",
     "parse_accept_queue",
     "parse_listen_overflows",
 ]
 
 NETSTAT = Path("/proc/net/netstat")
-TCP_TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
-TCP6_TABLES = TCP_TABLES[1:]
+TABLES: dict[int, Path] = {
+    socket.AF_INET: Path("/proc/net/tcp"),
+    socket.AF_INET6: Path("/proc/net/tcp6"),
+}
+# The families whose listeners a loopback client of an IPv4 address reaches, in the order
+# asked: an IPv4 listener, else a dual-stack IPv6 one. A client of ::1 reaches IPv6 ones only.
+FAMILIES = (socket.AF_INET, socket.AF_INET6)
 _LISTEN = "0A"
 # Local addresses a loopback client reaches, as /proc/net/tcp{,6} spell them (each 32-bit
 # word in host byte order): any address, 127.0.0.0/8, ::1, and ::ffff:127.0.0.0/104.
 _ANY4, _ANY6 = "0" * 8, "0" * 32
 _LOOP6, _MAPPED6 = "0" * 24 + "01000000", "0" * 16 + "FFFF0000"
+# One listening socket: its local address (spelled as /proc/net/tcp does), its port, and the
+# connections waiting in its accept queue.
+ListenSocket = tuple[str, int, int]
+
+# linux/netlink.h, linux/sock_diag.h, linux/inet_diag.h.
+_NETLINK_SOCK_DIAG, _SOCK_DIAG_BY_FAMILY = 4, 20
+_NLM_F_REQUEST, _NLM_F_DUMP = 0x1, 0x300
+_NLMSG_ERROR, _NLMSG_DONE = 2, 3
+_TCP_LISTEN = 10
+_HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, port id
+_REQUEST = struct.Struct("=BBBxI48x")  # inet_diag_req_v2: family, protocol, ext, states, id
+# inet_diag_msg, read up to rqueue: family, state, timer, retrans; its id: sport, dport (both
+# big-endian), src[16], dst[16], interface, cookie[8]; then expires, rqueue (a listener's
+# accept queue).
+_MESSAGE = struct.Struct("=4xH2x16s16x12x4xI")
 
 
 def parse_listen_overflows(text: str) -> int | None:
@@ -62,33 +90,93 @@ def _reachable(address: str) -> bool:
     return address in (_ANY6, _LOOP6) or (address.startswith(_MAPPED6) and address.endswith("7F"))
 
 
-def parse_accept_queue(text: str, port: int) -> int | None:
-    """Connections waiting to be accepted on ``port``, summed over its listening sockets that
-    loopback reaches, in /proc/net/tcp{,6} text (a listener's rx_queue is its accept queue);
-    None if no such socket listens there."""
+def _waiting(listeners: Iterable[ListenSocket], port: int) -> int | None:
+    """Connections waiting on ``port``, summed over its listeners that loopback reaches; None
+    if none listens there."""
     waiting: int | None = None
+    for address, bound, queued in listeners:
+        if bound == port and _reachable(address.upper()):
+            waiting = (waiting or 0) + queued
+    return waiting
+
+
+def _table(text: str) -> Iterator[ListenSocket]:
+    """The listeners of /proc/net/tcp{,6} text (a listener's rx_queue is its accept queue)."""
     for line in text.splitlines()[1:]:
         fields = line.split()
         if len(fields) < 5 or fields[3] != _LISTEN:
             continue
         address, _, hex_port = fields[1].partition(":")
-        if int(hex_port, 16) != port or not _reachable(address.upper()):
-            continue
-        waiting = (waiting or 0) + int(fields[4].partition(":")[2], 16)
-    return waiting
+        yield address, int(hex_port, 16), int(fields[4].partition(":")[2], 16)
 
 
-def accept_queue(port: int, tables: tuple[Path, ...] = TCP_TABLES) -> int | None:
-    """Connections waiting in the accept queue of the local server on ``port`` now: from the
-    first of ``tables`` with a listener there (an IPv4 one before a dual-stack IPv6 one; the
-    kernel takes tens of milliseconds to write each table while thousands of sockets are
-    open); None where the tables are absent (not Linux) or show no listener (another network
-    namespace)."""
-    for table in tables:
-        try:
-            waiting = parse_accept_queue(table.read_text(), port)
-        except (OSError, ValueError):
-            continue
+def parse_accept_queue(text: str, port: int) -> int | None:
+    """Connections waiting to be accepted on ``port``, summed over its listening sockets that
+    loopback reaches, in /proc/net/tcp{,6} text; None if no such socket listens there."""
+    return _waiting(_table(text), port)
+
+
+def _spelled(raw: bytes) -> str:
+    """A socket address from the kernel (network order) spelled as /proc/net/tcp does: hex,
+    each 32-bit word in host byte order."""
+    return "".join(raw[i : i + 4][::-1].hex().upper() for i in range(0, len(raw), 4))
+
+
+def diag_listeners(family: int) -> list[ListenSocket] | None:
+    """Every TCP listener of ``family`` with its accept queue, asked of the kernel's socket
+    diagnostics (it sends listeners only); None where it cannot be asked (not Linux, or
+    refused here)."""
+    request = _REQUEST.pack(family, socket.IPPROTO_TCP, 0, 1 << _TCP_LISTEN)
+    header = _HEADER.pack(
+        _HEADER.size + len(request), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST | _NLM_F_DUMP, 1, 0
+    )
+    size = 16 if family == socket.AF_INET6 else 4
+    found: list[ListenSocket] = []
+    try:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG) as sock:
+            sock.settimeout(1.0)
+            sock.sendto(header + request, (0, 0))
+            while True:
+                data = sock.recv(1 << 16)
+                for kind, body in _messages(data):
+                    if kind == _NLMSG_DONE:
+                        return found
+                    if kind == _NLMSG_ERROR:
+                        return None
+                    port, src, queued = _MESSAGE.unpack_from(body)
+                    found.append((_spelled(src[:size]), socket.ntohs(port), queued))
+    except (AttributeError, OSError, struct.error):
+        return None
+
+
+def _messages(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """Each netlink message in one datagram: its type and body."""
+    offset = 0
+    while offset + _HEADER.size <= len(data):
+        length, kind, _, _, _ = _HEADER.unpack_from(data, offset)
+        if length < _HEADER.size:
+            return
+        yield kind, data[offset + _HEADER.size : offset + length]
+        offset += (length + 3) & ~3
+
+
+def families_for(host: str) -> tuple[int, ...]:
+    """The families whose listeners a client of ``host`` (a loopback address) reaches."""
+    return (socket.AF_INET6,) if ":" in host else FAMILIES
+
+
+def accept_queue(port: int, families: tuple[int, ...] = FAMILIES) -> int | None:
+    """Connections waiting in the accept queue of the local server on ``port`` now: over the
+    first of ``families`` with a listener there; None where the kernel says nothing (not
+    Linux) or shows no listener (another network namespace)."""
+    for family in families:
+        listeners = diag_listeners(family)
+        if listeners is None:
+            try:
+                listeners = list(_table(TABLES[family].read_text()))
+            except (OSError, ValueError):
+                continue
+        waiting = _waiting(listeners, port)
         if waiting is not None:
             return waiting
     return None

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import trio
 
 from ..engine.fdlimit import FdLimitError
-from ..engine.kernel import TCP6_TABLES, TCP_TABLES, accept_queue
+from ..engine.kernel import accept_queue, families_for
 from ..record import ClientRecord
 from ..target import Target
 from .checks.holding import DRAIN_SHARE, SETTLE, HoldPlan
@@ -69,7 +69,7 @@ async def run_ramp(
     (the server's idle timeout, if known) tells a rejection from an idle close."""
     done = Ramp()
     probe_need = settings.probe_timeout + SETTLE + MARGIN
-    tables = TCP6_TABLES if ":" in target.host else TCP_TABLES
+    families = families_for(target.host)
     probes: list[tuple[int, float, float, ProbeView | None, int | None, int | None]] = []
     running: list[Background] = []
     async with AsyncExitStack() as stack:
@@ -103,7 +103,7 @@ async def run_ramp(
             await trio.sleep(SETTLE)
             # The kernel's accept queue around the probe: holders not yet taken by the server
             # before it, and, once it gave up, whether it is still there (see `Step`).
-            waiting = accept_queue(target.port, tables)
+            waiting = accept_queue(target.port, families)
             stage = await run_stage(
                 f"{name}: probe at {count}",
                 [probe_role(settings)],
@@ -117,7 +117,7 @@ async def run_ramp(
             views = probe_views(stage, settings)
             view = views[0] if views else None
             ended = max((r.ended_at or r.started for r in records), default=time.monotonic())
-            queued = accept_queue(target.port, tables)
+            queued = accept_queue(target.port, families)
             # A probe left in the queue shows a full server only if the server was not merely
             # behind: it takes the step's holders well within the probe's time at its
             # calibrated rate, or it took none while the probe waited (the queue only grew).

@@ -1,15 +1,15 @@
 """The kernel's word on a listening socket: how many connections wait in its accept queue,
-read from /proc/net/tcp{,6} text, and from the live table against a socket of our own."""
+read from /proc/net/tcp{,6} text, and live against a socket of our own, from the kernel's
+socket diagnostics and from the table alike."""
 
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 
 import pytest
 
-from chaos.engine import accept_queue, parse_accept_queue
-from chaos.engine.kernel import TCP6_TABLES, TCP_TABLES
+from chaos.engine import accept_queue, kernel, parse_accept_queue
+from chaos.engine.kernel import FAMILIES, TABLES, diag_listeners, families_for
 
 TCP_TABLE = """\
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -31,25 +31,44 @@ def test_the_accept_queue_is_read_from_the_listeners_loopback_reaches():
     assert parse_accept_queue(six, 8080) == 4
 
 
-@pytest.mark.parametrize(("host", "tables"), [("127.0.0.1", TCP_TABLES), ("::1", TCP6_TABLES)])
+@pytest.mark.parametrize("asked", ["sock_diag", "/proc/net/tcp"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
 def test_the_accept_queue_counts_connections_the_server_has_not_taken(
-    host: str, tables: tuple[Path, ...]
+    host: str, asked: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not all(table.exists() for table in tables):
-        pytest.skip(f"no {tables[-1]} here")
+    families = families_for(host)
+    if asked == "sock_diag" and diag_listeners(families[0]) is None:
+        pytest.skip("the kernel's socket diagnostics cannot be asked here")
+    if asked == "/proc/net/tcp":
+        if not all(TABLES[family].exists() for family in families):
+            pytest.skip(f"no {TABLES[families[-1]]} here")
+        monkeypatch.setattr(kernel, "diag_listeners", lambda family: None)  # as where refused
     try:
         listener = socket.create_server((host, 0), family=socket.getaddrinfo(host, 0)[0][0])
     except OSError as exc:
         pytest.skip(f"cannot listen on {host}: {exc}")
     with listener:
         port = listener.getsockname()[1]
-        assert accept_queue(port, tables) == 0
+        assert accept_queue(port, families) == 0
         clients = [socket.create_connection((host, port)) for _ in range(3)]
         try:
             # The kernel completes a loopback handshake within connect(): all three wait.
-            assert accept_queue(port, tables) == 3
+            assert accept_queue(port, families) == 3
             listener.accept()[0].close()
-            assert accept_queue(port, tables) == 2
+            assert accept_queue(port, families) == 2
         finally:
             for client in clients:
                 client.close()
+    assert accept_queue(port, families) is None  # nothing listens there any more
+
+
+def test_the_kernel_and_the_table_name_the_same_listeners():
+    if diag_listeners(socket.AF_INET) is None or not TABLES[socket.AF_INET].exists():
+        pytest.skip("the kernel's socket diagnostics or /proc/net/tcp are missing here")
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        asked = [entry for entry in diag_listeners(socket.AF_INET) or () if entry[1] == port]
+        table = TABLES[socket.AF_INET].read_text()
+        read = [entry for entry in kernel._table(table) if entry[1] == port]
+        assert asked == read == [("0100007F", port, 0)]
+    assert FAMILIES == families_for("127.0.0.1") and families_for("::1") == (socket.AF_INET6,)

@@ -16,8 +16,8 @@ the most seen held at a quiet moment if that is more, is the limit: a connection
 has not let go of yet (the previous step's probe, its PostgreSQL backend still exiting) makes
 a rejection come one holder short. With evictions instead: the most held at a quiet moment
 (when a step's probe began). Only holders the server has taken count as held: at a probe's
-start, those open less those still in the kernel's accept queue (Linux's /proc/net/tcp,
-which shows every loopback server). A server that stops accepting (waitress past its
+start, those open less those still in the kernel's accept queue (Linux shows every loopback
+server's: `chaos.engine.accept_queue`). A server that stops accepting (waitress past its
 ``connection_limit``) leaves new connections there, connected but never served: a probe that
 got no answer and is still in the queue when it gives up shows the limit, the holders open
 through it less those waiting with it; earlier probes the server took and never answered may
