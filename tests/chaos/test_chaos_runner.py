@@ -14,6 +14,7 @@ from chaos import ChaosResult, ClientSpec, FdLimitError, Outcome, Plan
 from chaos import runner as runner_module
 from chaos.engine.fdlimit import RESERVE, ensure_capacity, open_fds
 from chaos.testing.bounds import widened
+from chaos.verify.lateness import sampling
 
 # trio.run start-up and teardown on a busy two-core machine.
 OVERHEAD = 0.3
@@ -94,12 +95,15 @@ def test_horizon_cancels_everything_and_leaks_no_socket(hold_server):
         clients=[ClientSpec(kind="never_send", params={"hold": 10.0}, count=50)], horizon=0.2
     )
     started = time.monotonic()
-    result = chaos.run(plan, target=hold_server.target)
-    assert time.monotonic() - started < 0.2 + OVERHEAD
+    with sampling() as lateness:
+        result = chaos.run(plan, target=hold_server.target)
+    assert time.monotonic() - started < 0.2 + OVERHEAD + lateness.worst
     assert result.counts["held_to_end"] == 50
-    # Closing fifty sockets takes a loaded machine longer: the slack widens with its load.
-    prompt = 0.2 + widened(0.05)
-    assert all(0.2 <= r.closed - result.started <= prompt for r in result.records)
+    # Closing fifty sockets takes a loaded machine longer: the slack widens with its load,
+    # and with how late this process woke while it ran.
+    prompt = 0.2 + widened(0.05) + lateness.worst
+    late = [r.closed - result.started for r in result.records]
+    assert all(0.2 <= closed <= prompt for closed in late), (max(late), prompt)
     assert hold_server.wait_idle(50)
     assert open_fds() == before
 
