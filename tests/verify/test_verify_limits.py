@@ -191,6 +191,20 @@ def test_the_limit_is_the_holders_started_before_the_first_rejection_and_still_o
     assert wrong.verdict is Verdict.FAIL and "expected 5 held at once" in wrong.reason
 
 
+def test_a_holder_refused_after_the_probe_was_never_held():
+    # PostgreSQL under a starved CPU: the twenty-first holder's backend sent "too many
+    # clients" only after the step's probe had been refused; at the probe, 21 were open.
+    too_many = "E\x00\x00\x00\x10SFATAL\x00C53300\x00\x00"
+    records = [holder(0.001 * n) for n in range(20)]
+    records.append(holder(0.02, end=0.6, reply_head=too_many, first_byte=T0 + 0.6))
+    fated = [(r, fate(r, POSTGRES, idle=2.0, tolerance=0.1)) for r in records]
+    assert fated[-1][1] is Fate.REJECTED
+    steps = [step(fated, 21, began=0.5, probe=REFUSED)]
+    assert (steps[0].held, steps[0].quiet) == (20, 20)
+    limit = read_limit(fated, steps)
+    assert limit.held == 20, limit
+
+
 def test_a_server_that_evicts_idle_connections_holds_what_it_held_when_quiet():
     # Three held when the first probe began; the fourth and fifth evicted the two oldest.
     records = [holder(0.0, end=0.21), holder(0.001, end=0.21), holder(0.002)]

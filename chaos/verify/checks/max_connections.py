@@ -173,7 +173,9 @@ class Step:
         ``waiting`` as it began and ``queued`` once it gave up: the holders open through it,
         those the server had taken when it began, how those before it fared."""
         before = [(r, f) for r, f in fated if r.started < began]
-        records = [r for r, _ in before]
+        # One turned away was never held, however late its rejection came (a starved
+        # PostgreSQL backend refused its holder after the probe had been refused).
+        records = [r for r, f in before if f is not Fate.REJECTED]
         return cls(
             count=count,
             held=open_during(records, began, ended),
