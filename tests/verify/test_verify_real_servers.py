@@ -255,6 +255,12 @@ def assert_each_fails(run: VerifyRun, wrong: Expectations) -> None:
         assert judged[check].reason
 
 
+def assert_timed(results: dict, seconds: float, *checks: str) -> None:
+    """Each of ``checks`` measured ``seconds``, within the tolerance."""
+    for check in checks:
+        assert results[check].value == pytest.approx(seconds, abs=TOLERANCE), check
+
+
 def test_nginx_header_and_keepalive_timeouts_and_worker_connections(runs):
     run = verified(runs, "nginx")
     results = by_check(run)
@@ -326,8 +332,7 @@ def test_an_smtp_server_is_timed_past_its_greeting(runs):
     results = by_check(run)
     assert_all_hold(run)
     # Its 220 banner is no answer to a trickled command: the command's deadline is timed.
-    for check in ("idle-timeout", "request-timeout"):
-        assert results[check].value == pytest.approx(SMTP_TIMEOUT, abs=TOLERANCE), check
+    assert_timed(results, SMTP_TIMEOUT, "idle-timeout", "request-timeout")
     assert_each_fails(run, Expectations(idle_timeout=4, request_timeout=4))
 
 
@@ -336,8 +341,7 @@ def test_postgres_authentication_timeout_and_max_connections(runs):
     results = by_check(run)
     assert_all_hold(run)
     # authentication_timeout cuts a silent client and a startup packet that never ends alike.
-    for check in ("idle-timeout", "request-timeout"):
-        assert results[check].value == pytest.approx(PG_AUTH_TIMEOUT, abs=TOLERANCE), check
+    assert_timed(results, PG_AUTH_TIMEOUT, "idle-timeout", "request-timeout")
     limit = results["max-connections"]
     assert limit.value == PG_MAX
     assert "C53300 Msorry, too many clients already" in limit.measured
