@@ -32,7 +32,7 @@ from ..lateness import sampled
 from ..observe import turned_away, within_idle
 from ..probes import probe_role, probe_views
 from ..settings import MARGIN, VerifySettings
-from ..stage import run_stage
+from ..stage import Role, StageResult, run_stage
 from ..verdict import CheckResult
 from .base import Judge, RunState, Stage
 
@@ -80,17 +80,7 @@ async def run(state: RunState, limit: float) -> None:
         return
     window = within_idle(settings.expectations.seconds("idle-timeout"))
     guard = probe_role(settings, "guard", start=window)
-    async with sampled() as lateness:
-        stage = await run_stage(
-            "timeouts",
-            [*roles, guard],
-            settings.target,
-            limit=limit,
-            gated=["guard"],
-            seed=settings.seed,
-        )
-    state.stages.append(stage)
-    lag = max(state.lag, lateness.worst)
+    stage, lag = await _sampled_stage(state, "timeouts", [*roles, guard], limit, gated=["guard"])
     guard_views = probe_views(stage, settings, "guard")
     prompt = min(settings.tolerance / 2, DEFAULT_MAX_LATENCY)
     latency = guard_views[0].latency if guard_views else None
@@ -132,22 +122,28 @@ async def _alone(
             why = "the server was busy with the other checks; no time left to measure it alone"
             state.undecided((check.CHECK,), why)
         return
-    async with sampled() as lateness:
-        stage = await run_stage(
-            f"timeouts: {check.CHECK} alone",
-            check.roles(settings, alone=True),
-            settings.target,
-            limit=need,
-            seed=settings.seed,
-        )
-    state.stages.append(stage)
-    lag = max(state.lag, lateness.worst)
+    name, roles = f"timeouts: {check.CHECK} alone", check.roles(settings, alone=True)
+    stage, lag = await _sampled_stage(state, name, roles, need)
     records = stage.of(check.ROLE)
     kept = _kept(records, settings, window)
     if records and not kept:
         state.undecided((check.CHECK,), "the server rejected it at once (busy), even alone")
     else:
         state.decide(_lag_excused(functools.partial(check.judge, kept), lag))
+
+
+async def _sampled_stage(
+    state: RunState, name: str, roles: Sequence[Role], limit: float, *, gated: Sequence[str] = ()
+) -> tuple[StageResult, float]:
+    """Run (and record) a stage of timeout clients, and how much this machine lagged meanwhile:
+    the slower of the baseline probe's answer and how late this process woke while it ran."""
+    settings = state.settings
+    async with sampled() as lateness:
+        stage = await run_stage(
+            name, roles, settings.target, limit=limit, gated=gated, seed=settings.seed
+        )
+    state.stages.append(stage)
+    return stage, max(state.lag, lateness.worst)
 
 
 def _lag_excused(judge: Judge, lag: float) -> Judge:
