@@ -64,6 +64,9 @@ class Connection:
         self._lock = threading.Lock()
         self._forced = False
         self._pausing: threading.Event | None = None  # made by `pause`, set by `force_close`
+        # Bytes wait in the socket that its session has not read: handed to a worker straight
+        # from its accept, the worker reads them first.
+        self.unread = False
         if nodelay:  # else the socket has it already, from its listener
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

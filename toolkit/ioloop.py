@@ -112,6 +112,11 @@ class IoLoop:
             self._thread.join(timeout)
         return self._thread is None or not self._thread.is_alive()
 
+    def sleeping(self) -> bool:
+        """Whether the loop thread sleeps in epoll_wait with nothing handed in and no wake-up
+        on its way: a moment's snapshot, read without the lock, for a hint only."""
+        return self._asleep_until is not None and not self._wake_pending
+
     def watch(self, sock: socket.socket, fn: Callable[[K], None], key: K) -> None:
         """Call `fn(key)` on the loop thread the next time `sock` is readable (or at EOF or
         error), once: `rearm` (or `watch` again) asks for the next time. Raises OSError or

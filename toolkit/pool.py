@@ -75,6 +75,19 @@ class WorkerPool:
             sleeper.release()
         return True
 
+    def offer_idle(self, conn: Connection) -> bool:
+        """Hand `conn` straight to a sleeping worker, only if the pool is idle (no worker busy,
+        nothing queued); else False and `conn` is untouched. It waits in no queue, so it needs
+        no queue deadline."""
+        with self._lock:
+            if self._stopping or self._queue or self._busy or not self._sleepers:
+                return False
+            conn.state.queued(now())
+            self._queue.append(conn)
+            sleeper = self._sleepers.popleft()
+        sleeper.release()
+        return True
+
     def take_expired(self, t: float) -> tuple[list[tuple[Connection, CloseReason]], float | None]:
         """Remove the queued connections whose deadline has passed at `t` (with the reason),
         and return the next deadline among those still queued.

@@ -6,10 +6,13 @@ It costs a descriptor and a small record, not a thread. Whoever parks it arms it
 own thread: the acceptor for a new connection, the worker that has just served a response for
 a quiet keep-alive one. So a keep-alive request costs the I/O thread one readable event and
 nothing else: no hand-back, no wake-up, no timer moved (a deadline that moves later is left
-armed early and re-armed when it fires). A new connection is parked even when its client has
-sent already: every request then reaches the pool through the loop, in the order its bytes
-arrived, and none handed straight from the acceptor overtakes those the loop has yet to read
-(under load that overtaking doubled the tail of a new connection's latency).
+armed early and re-armed when it fires). A new connection is parked too, even when its client has
+sent already, so every request reaches the pool through the loop in the order its bytes
+arrived: one handed straight from the acceptor would overtake those the loop has yet to read
+(under load that doubled the tail of a new connection's latency). Only when nothing could be
+overtaken, the loop asleep with nothing read and the pool idle, does a new connection whose
+client has sent go straight to a worker, which reads it: a lone client then wakes two threads,
+not three.
 
 For a session that frames its requests (HTTP), the loop thread reads what arrives into the
 session's parser's buffer, and hands the connection to the pool only once those bytes may
@@ -69,7 +72,13 @@ class ReadinessFront:
         service.on_close(self._forget)
 
     def admit(self, conn: Connection) -> None:
-        """A new connection: parked, like one between requests (the loop reads it)."""
+        """A new connection: parked, like one between requests (the loop reads it); or, if
+        its client has sent already while the server is idle, handed straight to a worker."""
+        if not conn.state.awaiting and self._loop.sleeping():
+            conn.unread = True
+            if self._pool.offer_idle(conn):
+                return
+            conn.unread = False
         self.park(conn)
 
     def on_tick(self) -> float | None:

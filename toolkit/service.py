@@ -105,12 +105,10 @@ class Service:
             self.log.dispatched(conn.id)
         with self._lock:
             self._live[conn.id] = conn
-        # Handed over by the readiness stage, a framing session is asked first: its bytes
-        # may complete a request, or not quite yet (then it goes straight back).
         session = conn.session
         parking = park is not None and session.frames
         try:
-            step = session.ready() if parking else Ready.REQUEST
+            step = self._first_step(conn, parking)
             while True:
                 if step is Ready.CLOSED:
                     self.close(conn, conn.state.clean_close_reason())
@@ -126,10 +124,22 @@ class Service:
                     return
                 # Without parking, the next serve reads whatever comes (within the deadlines).
                 step = session.ready() if park is not None else Ready.REQUEST
+        except ConnectionEnded as exc:  # in the first read (serving catches its own)
+            self.close(conn, *self.ending(conn, exc))
         except Exception:
             logger.exception("serving connection %d failed", conn.id)
             if conn.state.reason is None:
                 self.close(conn, CloseReason.HANDLER_ERROR)
+
+    def _first_step(self, conn: Connection, parking: bool) -> Ready:
+        """What a worker does first with `conn`: serve a request (reading as it goes) if it
+        does not park; else ask its session whether its bytes complete a request (handed
+        over by the readiness stage, they may not quite yet: then it goes straight back),
+        reading first what its acceptor left in the socket."""
+        unread, conn.unread = conn.unread, False
+        if not parking:
+            return Ready.REQUEST
+        return self.receive(conn) if unread else conn.session.ready()
 
     def receive(self, conn: Connection) -> Ready:
         """Read what has arrived for `conn`'s framing session, without waiting: NEED_DATA to

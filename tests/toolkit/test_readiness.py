@@ -17,6 +17,7 @@ from collections.abc import Callable
 from chaos.testing.bounds import widened
 from toolkit import CloseReason, Server, ServerConfig
 
+from ..waiting import wait_until
 from .clients import (
     GET,
     STUCK,
@@ -276,6 +277,42 @@ def test_a_request_there_by_its_accept_never_overtakes_earlier_ones_waiting_for_
     dispatched = [r.dispatched for r in records]
     assert None not in dispatched
     assert dispatched == sorted(dispatched)  # type: ignore[type-var]
+
+
+def test_a_lone_request_there_by_its_accept_goes_straight_to_an_idle_servers_worker(
+    no_leaks: None, parser: str
+) -> None:
+    """Nothing to overtake (the loop asleep with nothing read, no worker busy): the loop's hop
+    would only wake a third thread, so the connection is never parked."""
+    server = Server(ServerConfig(dispatch="readiness", http_parser=parser))
+    accept_once_sent(server)
+    with server:
+        assert wait_until(server._loop.sleeping, 5.0)
+        with connect(server.address) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            data, ended = read_until_closed(sock, 5.0)
+            record = server.log.wait_record(local_port(sock), 5.0)
+        assert data.endswith(b"hello world") and ended is not None
+        assert record.reason is CloseReason.COMPLETED and record.responses == 1
+        assert server.log.stats().max_parked == 0
+
+
+def test_a_request_too_large_by_its_accept_is_refused_by_the_worker_that_reads_it(
+    no_leaks: None, parser: str
+) -> None:
+    """The first read, on the worker, ends the connection as the loop's read would: the
+    final status, and a close that lets the client read it."""
+    server = Server(ServerConfig(dispatch="readiness", http_parser=parser, max_request_bytes=1024))
+    accept_once_sent(server)
+    with server:
+        assert wait_until(server._loop.sleeping, 5.0)
+        with connect(server.address) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: test\r\nX-Pad: " + b"a" * 2048)
+            data, ended = read_until_closed(sock, 5.0)
+            record = server.log.wait_record(local_port(sock), 5.0)
+        assert data.startswith(b"HTTP/1.1 413 ") and ended is not None, data[:80]
+        assert record.reason is CloseReason.TOO_LARGE
+        assert server.log.stats().max_parked == 0
 
 
 def test_a_head_part_there_by_the_accept_waits_parked_leaving_the_worker_to_others(
