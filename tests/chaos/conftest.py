@@ -114,14 +114,19 @@ class LoopServer:
             self.events.append((port, name, time.monotonic(), value))
             self._lock.notify_all()
 
-    def find(self, port: int, name: str, timeout: float = LONG) -> tuple[float, object]:
-        """The (time, value) of the first ``name`` event for ``port``, waiting (bounded)."""
+    def find(
+        self, port: int, name: str, timeout: float = LONG, *, by: float | None = None
+    ) -> tuple[float, object]:
+        """The (time, value) of the first ``name`` event for ``port``, waiting (bounded); with
+        ``by``, of the last one logged by then (on loopback a port comes back once the server
+        has closed its connection first, so one port may name several connections)."""
 
         def first() -> tuple[float, object] | None:
-            for p, n, t, v in self.events:
-                if p == port and n == name:
-                    return t, v
-            return None
+            found = [(t, v) for p, n, t, v in self.events if p == port and n == name]
+            if by is not None:
+                found = [(t, v) for t, v in found if t <= by]
+                return found[-1] if found else None
+            return found[0] if found else None
 
         with self._lock:
             found = self._lock.wait_for(first, timeout)
