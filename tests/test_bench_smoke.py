@@ -59,8 +59,11 @@ def test_quick_run_numbers_are_plausible(quick_run: tuple[str, dict]) -> None:
     _, data = quick_run
     measures = data["measures"]
     throughput = {r["contender"]: r for r in measures["throughput"]["rows"]}
+    # Ours, both loads. Not socketserver's: with its backlog of 5, eight connects at once
+    # have handshakes dropped and retried a second later, past a 0.2 s run, and a stall of
+    # the machine meanwhile (the full suite under half of one CPU) left it none answered.
     assert throughput["pool/readiness"]["ka_rps"] > 0
-    assert throughput["socketserver"]["nc_rps"] > 0
+    assert throughput["pool/readiness"]["nc_rps"] > 0
     slowloris = {r["contender"]: r for r in measures["slowloris"]["rows"]}
     # Our server cuts a slowloris at its request_timeout (1 s in the quick run).
     assert slowloris["pool/readiness"]["cut_s"] == pytest.approx(1.0, abs=0.5)
