@@ -2,7 +2,8 @@
 
 Faults drive a :class:`Session` (connect, send, receive, half-close, abort) and never see a raw
 ``OSError``: a reset is stamped as the server's reset, anything else becomes an ``error`` outcome
-with its text. Every timestamp is ``time.monotonic()``.
+with its text. Every timestamp is ``time.monotonic()``: a connect and the first bytes read as
+the kernel heard them (:mod:`.heard`), the rest as we saw them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import trio
 from ..jsondata import Scalar
 from ..record import REPLY_HEAD, ClientRecord, Outcome, ServerEnd, server_end
 from ..target import Endpoint
+from .heard import data_at, handshake_at
 
 __all__ = [
     "IP_BIND_ADDRESS_NO_PORT",
@@ -215,7 +217,7 @@ class Session:
             fail(self, exc)
         else:
             if not scope.cancelled_caught:
-                self.connected = time.monotonic()
+                self.connected = handshake_at(sock, time.monotonic(), began=self.started)
                 self._note_port()
                 return True
             self.decide(Outcome.CONNECT_TIMEOUT)
@@ -258,7 +260,7 @@ class Session:
                 self.server_eof = now
             return b""
         if self.first_byte is None:
-            self.first_byte = now
+            self.first_byte = data_at(self.sock, now, after=self.connected or self.started)
         if len(self._head) < REPLY_HEAD:
             self._head += data[: REPLY_HEAD - len(self._head)]
         self.bytes_received += len(data)
@@ -289,7 +291,8 @@ class Session:
         try:
             state = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
             if state == _TCP_ESTABLISHED and self.first_byte is None and self._readable():
-                self.first_byte = time.monotonic()
+                seen = time.monotonic()
+                self.first_byte = data_at(self.sock, seen, after=self.connected or self.started)
             elif state == _TCP_CLOSE_WAIT:
                 if self.server_eof is None:
                     self.server_eof = time.monotonic()

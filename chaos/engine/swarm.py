@@ -33,6 +33,7 @@ import trio
 from ..jsondata import Scalar
 from ..record import REPLY_HEAD, ClientRecord, Outcome
 from ..target import Endpoint
+from .heard import data_at, handshake_at
 from .session import IP_BIND_ADDRESS_NO_PORT, RECV_SIZE, fail, may_decide, settle
 
 __all__ = [
@@ -326,10 +327,11 @@ class Swarm:
         self._end(conn)
 
     def _opened(self, conn: _Conn, *, registered: bool) -> None:
-        now = conn.connected = time.monotonic()
+        now = time.monotonic()
         conn.state = _OPEN
         sock = conn.sock
         assert sock is not None and self._ep is not None
+        conn.connected = handshake_at(sock, now, began=conn.started)
         _note_port(conn)
         if conn.generation == 0:
             self.settled += 1
@@ -343,7 +345,7 @@ class Swarm:
         else:
             self._ep.register(sock.fileno(), _READ)
         if conn.window_end is None:
-            conn.window_end = now + script.hold
+            conn.window_end = conn.connected + script.hold
         self._later(conn.window_end, _HOLD_END, conn)
         if script.chunks is not None:
             position = self.slots[conn.slot].position
@@ -400,7 +402,8 @@ class Swarm:
             now = time.monotonic()
             if n:
                 if conn.first_byte is None:
-                    conn.first_byte = now
+                    after = conn.connected or conn.started
+                    conn.first_byte = data_at(sock, now, after=after)
                 conn.received += n
                 if len(conn.head) < REPLY_HEAD:
                     conn.head += self._buffer[: min(n, REPLY_HEAD - len(conn.head))]
