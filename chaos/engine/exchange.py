@@ -71,12 +71,13 @@ async def exchange(
 ) -> None:
     """Run ``write`` while reading until the server ends, ``on_data`` says done, or ``hold``.
 
-    ``hold`` counts from the moment the connection opened. ``on_data`` gets every chunk and
-    ``b""`` at EOF; returning True ends the exchange as ``completed``. ``pace`` None never
-    reads; ``watch`` polls the TCP state every so many seconds (see :meth:`Session.check_peer`).
+    ``hold`` counts from the moment this client saw the connection open. ``on_data`` gets
+    every chunk and ``b""`` at EOF; returning True ends the exchange as ``completed``. ``pace``
+    None never reads; ``watch`` polls the TCP state every so many seconds (see
+    :meth:`Session.check_peer`).
     """
-    assert session.connected is not None, "exchange needs a connected session"
-    remaining = max(0.0, session.connected + hold - time.monotonic())
+    assert session.opened is not None, "exchange needs a connected session"
+    remaining = max(0.0, session.opened + hold - time.monotonic())
     with trio.move_on_after(remaining) as scope:
         async with trio.open_nursery() as nursery:
             if pace is not None:

@@ -8,7 +8,9 @@ the last data did, both in milliseconds counted in kernel ticks (within a tick, 
 HZ=250). Starts stamped this way, and ends stamped when we see them, make every duration we
 measure at least the server's (less a tick): what a loaded machine adds makes it longer, which
 verify excuses by how late this process woke, so a close measured early is the server's own.
-Where the kernel cannot say, the stamp is when we saw it.
+Where the kernel cannot say, the stamp is when we saw it. What a client does next (its hold,
+its schedule) counts from when it saw the connect, not from these: woken late, it still does
+what its plan says.
 """
 
 from __future__ import annotations

@@ -137,6 +137,7 @@ class Session:
         "kind",
         "last_sent",
         "local_port",
+        "opened",
         "rcvbuf",
         "reset",
         "server_eof",
@@ -163,7 +164,11 @@ class Session:
         self.sock: trio.socket.SocketType | None = None
         self.local_port: int | None = None
         self.started = time.monotonic()
+        # When the kernel completed the connect (what durations are measured from), and when
+        # this client saw it (what its hold and schedule count from: a client woken late still
+        # gets its whole hold, so it sends what its plan says).
         self.connected: float | None = None
+        self.opened: float | None = None
         self.first_sent: float | None = None
         self.last_sent: float | None = None
         self.first_byte: float | None = None
@@ -217,7 +222,8 @@ class Session:
             fail(self, exc)
         else:
             if not scope.cancelled_caught:
-                self.connected = handshake_at(sock, time.monotonic(), began=self.started)
+                self.opened = time.monotonic()
+                self.connected = handshake_at(sock, self.opened, began=self.started)
                 self._note_port()
                 return True
             self.decide(Outcome.CONNECT_TIMEOUT)

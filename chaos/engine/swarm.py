@@ -135,6 +135,7 @@ class _Conn:
         "head",
         "last_sent",
         "listener",
+        "opened",
         "pending",
         "port",
         "received",
@@ -157,7 +158,10 @@ class _Conn:
         self.sock: socket.socket | None = None
         self.state = _CONNECTING
         self.started = time.monotonic()
+        # When the kernel completed the connect, and when we saw it (the hold and the send
+        # grid count from there), as a Session keeps them.
         self.connected: float | None = None
+        self.opened = 0.0
         self.first_sent: float | None = None
         self.last_sent: float | None = None
         self.first_byte: float | None = None
@@ -327,7 +331,7 @@ class Swarm:
         self._end(conn)
 
     def _opened(self, conn: _Conn, *, registered: bool) -> None:
-        now = time.monotonic()
+        now = conn.opened = time.monotonic()
         conn.state = _OPEN
         sock = conn.sock
         assert sock is not None and self._ep is not None
@@ -345,7 +349,7 @@ class Swarm:
         else:
             self._ep.register(sock.fileno(), _READ)
         if conn.window_end is None:
-            conn.window_end = conn.connected + script.hold
+            conn.window_end = now + script.hold
         self._later(conn.window_end, _HOLD_END, conn)
         if script.chunks is not None:
             position = self.slots[conn.slot].position
@@ -436,7 +440,7 @@ class Swarm:
             conn.pending = memoryview(chunk)
             self._flush(conn)
         if conn.state == _OPEN and conn.pending is None:
-            self._later(conn.connected + conn.step * self.script.interval, _SEND, conn)
+            self._later(conn.opened + conn.step * self.script.interval, _SEND, conn)
 
     def _flush(self, conn: _Conn) -> None:
         """Send what is left of the current chunk; wait for writability if the kernel is full."""
@@ -479,7 +483,7 @@ class Swarm:
 
     def _grid(self, conn: _Conn) -> float:
         assert conn.connected is not None
-        return max(time.monotonic(), conn.connected + conn.step * self.script.interval)
+        return max(time.monotonic(), conn.opened + conn.step * self.script.interval)
 
     def _end(self, conn: _Conn) -> None:
         """Close the connection (stamping ``closed`` if it opened); replace it or end the client."""

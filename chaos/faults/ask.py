@@ -61,8 +61,8 @@ async def ask_once(slot: Slot, params: AskParams, number: int) -> None:
         return decided in _DECIDED
 
     if await session.connect(min(params.connect_timeout, params.max_latency)):
-        assert session.connected is not None
-        left = session.started + params.max_latency - session.connected
+        assert session.opened is not None
+        left = session.started + params.max_latency - session.opened
         message = profile.probe(slot.host)
         write = at_once(session, [message]) if message else None
         await exchange(session, hold=left, write=write, on_data=on_data)

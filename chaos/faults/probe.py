@@ -118,8 +118,8 @@ async def probe_once(slot: Slot, params: ProbeParams, number: int) -> None:
     write = at_once(session, [data])
     if await session.connect(min(params.connect_timeout, params.max_latency)):
         # The latency limit counts from before the connect; the exchange's hold from after it.
-        assert session.connected is not None
-        left = session.started + params.max_latency - session.connected
+        assert session.opened is not None
+        left = session.started + params.max_latency - session.opened
         await exchange(session, hold=left, write=write, on_data=reader.feed)
     session.close()
     session.status = reader.status

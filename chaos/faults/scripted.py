@@ -236,8 +236,8 @@ class _Client:
     async def run(self) -> None:
         """Run the script until the server ends the connection, we do, or the hold runs out."""
         session = self.session
-        assert session.connected is not None
-        left = session.connected + self.params.hold - time.monotonic()
+        assert session.opened is not None
+        left = session.opened + self.params.hold - time.monotonic()
         last: Step | None = None
         with trio.move_on_after(max(0.0, left)) as holding:
             with self._scope:

@@ -9,6 +9,7 @@ import time
 
 import trio
 
+from chaos.engine.exchange import at_once, exchange
 from chaos.engine.heard import data_at, handshake_at
 from chaos.engine.session import Session
 from chaos.target import Endpoint
@@ -97,3 +98,24 @@ def test_a_session_woken_late_stamps_its_connect_and_first_byte_as_they_happened
     assert session.connected is not None and session.first_byte is not None
     assert session.connected - session.started < NEAR, session.connected - session.started
     assert abs(session.first_byte - sent[0]) < NEAR, session.first_byte - sent[0]
+
+
+def test_a_client_that_saw_its_connect_late_still_gets_its_whole_hold() -> None:
+    """Its hold counts from when it saw the connect, so it still sends what its plan says:
+    a plan replays with the same bytes on a starved machine."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        session = Session(kind="test", index=0, endpoint=_endpoint(listener))
+        late = _LateAfterTheHandshake(session)
+
+        async def main() -> None:
+            late.task = trio.lowlevel.current_task()
+            assert await session.connect(5.0)
+            # The hold is shorter than the process was held after the handshake.
+            await exchange(session, hold=HELD / 2, write=at_once(session, [b"ping"]))
+            session.close()
+
+        trio.run(main, instruments=[late])
+    assert late.held
+    assert session.bytes_sent == 4
+    assert session.connected is not None and session.opened is not None
+    assert session.opened - session.connected >= HELD - NEAR
