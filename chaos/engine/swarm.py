@@ -84,7 +84,8 @@ class Script:
     the first chunk at once and the next every ``interval`` seconds. A connection the server
     drops is reopened up to ``replacements`` times per client, within the first one's hold.
     ``listen`` makes a :class:`Listener` (at the first bytes or EOF) whose summary and status
-    go on the record; ``tally`` turns the number of chunks sent into detail.
+    go on the record, given what tells it when the bytes it is fed arrived (as the kernel
+    heard them); ``tally`` turns the number of chunks sent into detail.
     """
 
     connect_timeout: float
@@ -94,7 +95,7 @@ class Script:
     backoff: float = 0.01  # pause before a replacement
     chunks: Callable[[random.Random, str], Iterable[bytes]] | None = None
     interval: float = 0.0
-    listen: Callable[[], Listener] | None = None
+    listen: Callable[[Callable[[], float]], Listener] | None = None
     tally: Callable[[int], dict[str, Scalar]] | None = None
 
     def __post_init__(self) -> None:
@@ -133,6 +134,7 @@ class _Conn:
         "first_sent",
         "generation",
         "head",
+        "heard",
         "last_sent",
         "listener",
         "opened",
@@ -162,6 +164,7 @@ class _Conn:
         # grid count from there), as a Session keeps them.
         self.connected: float | None = None
         self.opened = 0.0
+        self.heard = 0.0  # when the bytes last read arrived, for the listener
         self.first_sent: float | None = None
         self.last_sent: float | None = None
         self.first_byte: float | None = None
@@ -412,6 +415,7 @@ class Swarm:
                 if len(conn.head) < REPLY_HEAD:
                     conn.head += self._buffer[: min(n, REPLY_HEAD - len(conn.head))]
                 if self.script.listen is not None:
+                    conn.heard = data_at(sock, now, after=conn.connected or conn.started)
                     self._listener(conn).feed(bytes(self._buffer[:n]))
                 return
             if conn.eof is None:
@@ -425,7 +429,7 @@ class Swarm:
     def _listener(self, conn: _Conn) -> Listener:
         if conn.listener is None:
             assert self.script.listen is not None
-            conn.listener = self.script.listen()
+            conn.listener = self.script.listen(lambda: conn.heard)
         return conn.listener
 
     def _send_next(self, conn: _Conn) -> None:
@@ -543,7 +547,7 @@ class Swarm:
         detail: dict[str, Scalar] = {}
         status = None
         if script.listen is not None:
-            listener = conn.listener if conn.listener is not None else script.listen()
+            listener = conn.listener or script.listen(lambda: conn.heard)
             status = listener.status
             detail.update(listener.summary())
         if script.tally is not None:

@@ -7,16 +7,15 @@ others, which is what measuring a connection limit needs. Its clients run in one
 swarm), so holding thousands costs little more than their sockets. The first reply bytes stay
 on the record (``reply_head``), so a rejection reply is told from an idle close; ``detail`` has
 the messages sent, how long after connecting the first was due (``kept_alive_after``), when
-the last reply came (``last_reply``), so an idle timeout can be timed from it, and how it
-began (``last_reply_head``).
+the last reply came (``last_reply``, as the kernel heard it), so an idle timeout can be timed
+from it, and how it began (``last_reply_head``).
 """
 
 from __future__ import annotations
 
 import itertools
 import random
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ..engine.swarm import Script
@@ -90,13 +89,14 @@ class _Replies:
 
     status: int | None = None
 
-    def __init__(self) -> None:
+    def __init__(self, heard: Callable[[], float]) -> None:
+        self._heard = heard  # when what is fed arrived
         self.last: float | None = None
         self.head = b""
 
     def feed(self, data: bytes) -> None:
         if data:
-            self.last = time.monotonic()
+            self.last = self._heard()
             self.head = data[:LAST_HEAD]
 
     def summary(self) -> dict[str, Scalar]:

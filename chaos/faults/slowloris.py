@@ -53,7 +53,7 @@ def script(params: SlowlorisParams) -> Script:
         hold=params.hold,
         chunks=lambda rng, host: header_lines(rng, host, params),
         interval=params.interval,
-        listen=lambda: ResponseReader(method=params.method),
+        listen=lambda _heard: ResponseReader(method=params.method),
         tally=_lines_sent,
     )
 

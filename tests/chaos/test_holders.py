@@ -4,6 +4,7 @@ and the fault commands' table tells a rejection reply from an idle close."""
 from __future__ import annotations
 
 import threading
+import time
 
 import trio
 
@@ -135,3 +136,36 @@ def test_the_fault_table_tells_a_rejection_from_an_idle_close(serve, capsys):
     # Without a protocol the table cannot tell them apart: all five closed by the server.
     assert main([*argv, "--quiet"]) == 0
     assert "closed_by_server         5" in capsys.readouterr().out
+
+
+def test_a_holders_last_reply_is_when_it_arrived_not_when_a_late_loop_read_it(serve):
+    """What a keep-alive timeout counts from is stamped as the kernel heard it: a loaded
+    machine makes that timeout look longer, never shorter."""
+    held = 0.3  # this process is kept from running this long, as a starved machine keeps it
+    sent: list[float] = []
+    greeted = threading.Event()
+
+    def greet(conn) -> None:
+        conn.stop.wait(0.05)
+        sent.append(time.monotonic())
+        conn.sock.sendall(b"+OK\r\n")
+        greeted.set()
+        conn.stop.wait(2.0)
+
+    server = serve(greet)
+
+    class LateOnceGreeted(trio.abc.Instrument):
+        late = False
+
+        def before_task_step(self, task: trio.lowlevel.Task) -> None:
+            if greeted.is_set() and not self.late:
+                self.late = True
+                time.sleep(held)  # no task runs: the greeting waits unread
+
+    late = LateOnceGreeted()
+    record = trio.run(lambda: holder(server.target, hold=held + 0.3), instruments=[late])
+    assert late.late and record.reply_head == "+OK\r\n"
+    # Within a kernel tick (4 ms at HZ=250) of its send, not `held` later.
+    assert sent[0] - 0.01 <= record.detail["last_reply"] <= sent[0] + held / 3, (
+        record.detail["last_reply"] - sent[0]
+    )
