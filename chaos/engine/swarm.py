@@ -164,7 +164,7 @@ class _Conn:
         # grid count from there), as a Session keeps them.
         self.connected: float | None = None
         self.opened = 0.0
-        self.heard = 0.0  # when the bytes last read arrived, for the listener
+        self.heard = 0.0  # when the bytes last read arrived (as the kernel heard them)
         self.first_sent: float | None = None
         self.last_sent: float | None = None
         self.first_byte: float | None = None
@@ -408,14 +408,16 @@ class Swarm:
         else:
             now = time.monotonic()
             if n:
+                listening = self.script.listen is not None
+                if conn.first_byte is None or listening:
+                    # One question to the kernel a read, and only when its answer is used.
+                    conn.heard = data_at(sock, now, after=conn.connected or conn.started)
                 if conn.first_byte is None:
-                    after = conn.connected or conn.started
-                    conn.first_byte = data_at(sock, now, after=after)
+                    conn.first_byte = conn.heard
                 conn.received += n
                 if len(conn.head) < REPLY_HEAD:
                     conn.head += self._buffer[: min(n, REPLY_HEAD - len(conn.head))]
-                if self.script.listen is not None:
-                    conn.heard = data_at(sock, now, after=conn.connected or conn.started)
+                if listening:
                     self._listener(conn).feed(bytes(self._buffer[:n]))
                 return
             if conn.eof is None:

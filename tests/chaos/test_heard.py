@@ -39,7 +39,7 @@ def test_the_kernel_says_when_a_connect_completed_and_a_reply_arrived() -> None:
                 before = time.monotonic()
                 served.sendall(b"hi")  # on loopback, there once this returns
                 after = time.monotonic()
-                time.sleep(HELD)
+                time.sleep(HELD)  # we read late
                 assert sock.recv(2) == b"hi"
                 arrived = data_at(sock, time.monotonic(), after=connected)
                 assert before - TICK <= arrived <= after + TICK, (arrived - before, after - before)
@@ -67,7 +67,7 @@ class _LateAfterTheHandshake(trio.abc.Instrument):
             return
         if sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] == _ESTABLISHED:
             self.held = True
-            time.sleep(HELD)
+            time.sleep(HELD)  # no task runs: the completed connect waits unseen
 
 
 def test_a_session_woken_late_stamps_its_connect_and_first_byte_as_they_happened() -> None:
@@ -81,7 +81,7 @@ def test_a_session_woken_late_stamps_its_connect_and_first_byte_as_they_happened
                 # Once the client has seen its connect (an ACK now would be the kernel's last),
                 # while it is held again.
                 seen.wait(5.0)
-                time.sleep(0.05)
+                time.sleep(0.05)  # well inside the client's HELD: the reply waits unread
                 sent.append(time.monotonic())
                 conn.sendall(b"hello")
                 sent.append(time.monotonic())
