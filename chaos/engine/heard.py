@@ -19,7 +19,11 @@ import socket
 import struct
 from typing import Protocol
 
-__all__ = ["data_at", "handshake_at"]
+__all__ = ["TICK", "data_at", "handshake_at"]
+
+# What a stamp from the kernel may be off by, either way: TCP_INFO counts milliseconds in
+# kernel ticks (4 ms at HZ=250; 10 ms at HZ=100, the coarsest Linux builds use).
+TICK = 0.01
 
 # struct tcp_info (linux/tcp.h): eight one-byte fields, then u32s; tcpi_last_data_recv is the
 # 12th of those and tcpi_last_ack_recv the 13th.

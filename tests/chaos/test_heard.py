@@ -10,14 +10,12 @@ import time
 import trio
 
 from chaos.engine.exchange import at_once, exchange
-from chaos.engine.heard import data_at, handshake_at
+from chaos.engine.heard import TICK, data_at, handshake_at
 from chaos.engine.session import Session
 from chaos.target import Endpoint
 
 # This process is kept from running this long, as a machine short of CPU keeps it.
 HELD = 0.3
-# What a stamp from the kernel may be off by: its milliseconds count its ticks (4 ms at HZ=250).
-TICK = 0.01
 _ESTABLISHED = 1  # tcpi_state (linux/tcp_states.h)
 
 
