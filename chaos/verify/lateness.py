@@ -32,11 +32,16 @@ class Lateness:
         """Sleep SAMPLE at a time until cancelled, keeping the worst oversleep."""
         while True:
             began = trio.current_time()
-            await trio.sleep(SAMPLE)
-            self.note(trio.current_time() - began)
+            try:
+                await trio.sleep(SAMPLE)
+            finally:
+                # Also when cancelled: a stall that lasted to the block's end is seen here
+                # first, as the cancellation that ends this sleep.
+                self.note(trio.current_time() - began)
 
     def note(self, slept: float) -> None:
-        """Keep the oversleep of one sleep of SAMPLE that took ``slept`` seconds."""
+        """Keep the oversleep of one sleep of SAMPLE that took ``slept`` seconds (one cut
+        short took less, and is no oversleep)."""
         self.worst = max(self.worst, slept - SAMPLE)
 
 
@@ -63,9 +68,12 @@ def sampling() -> Iterator[Lateness]:
     def sample() -> None:
         while True:
             began = time.monotonic()
-            if stop.wait(SAMPLE):
-                return
+            stopped = stop.wait(SAMPLE)
+            # Also when stopped: a stall that lasted to the block's end is seen here first,
+            # once the stop is already set.
             lateness.note(time.monotonic() - began)
+            if stopped:
+                return
 
     thread = threading.Thread(target=sample, name="chaos-lateness", daemon=True)
     thread.start()
