@@ -39,6 +39,7 @@ from .profiles import check_settings
 from .strategies import LARGE_RESPONSE, chaos_plans
 
 __all__ = [
+    "ATTEMPTS",
     "CHECKS",
     "HOGGING",
     "HOSTILE",
@@ -64,6 +65,9 @@ MARGIN = 0.2
 # Clients per timeout check: more than one, so a server that cuts only the first is caught.
 SILENT_CLIENTS = 3
 TRICKLERS = 2
+# Times a check is measured before this machine's lag makes it inconclusive: a stall long
+# enough to hide a timeout seldom comes twice in a row, and a broken promise fails at once.
+ATTEMPTS = 2
 # Probes sent during each hogging attack, a few per attack window.
 PROBES = ClientSpec.of(ProbeParams(repeat=3, interval=0.05), start=0.05)
 _SERVER_ENDS = (Outcome.CLOSED_BY_SERVER, Outcome.RESET_BY_SERVER)
@@ -297,20 +301,29 @@ CHECKS: dict[str, WireCheck] = {
 
 def run_check(name: str, chaos: ChaosSession) -> Finding:
     """Run one check; ``not promised`` if the server promises nothing it could test,
-    ``inconclusive`` if this machine lagged too much to tell."""
+    ``inconclusive`` if this machine lagged too much to tell in ATTEMPTS measurements."""
     check = CHECKS[name]
     if check.needs is not None and chaos.expect.deadline(check.needs) is None:
         return Finding(check=name, verdict="not promised", measured=f"no {check.needs.value}")
-    if check.needs is not None:
-        chaos = dataclasses.replace(chaos, expect=_with_lag(chaos))
-    try:
-        measured = check.run(chaos)
-    except Undecided as exc:
-        return Finding(check=name, verdict="inconclusive", measured=str(exc))
-    except AssertionError as exc:
-        notes = getattr(exc, "__notes__", [])
-        return Finding(check=name, verdict="fail", measured="\n".join([str(exc), *notes]))
-    return Finding(check=name, verdict="pass", measured=measured)
+    undecided: list[str] = []
+    while True:
+        session = chaos
+        if check.needs is not None:
+            session = dataclasses.replace(chaos, expect=_with_lag(chaos))
+        try:
+            measured = check.run(session)
+        except Undecided as exc:
+            undecided.append(str(exc))
+            if len(undecided) < ATTEMPTS:
+                continue
+            why = "; measured again: ".join(undecided)
+            return Finding(check=name, verdict="inconclusive", measured=why)
+        except AssertionError as exc:
+            notes = getattr(exc, "__notes__", [])
+            return Finding(check=name, verdict="fail", measured="\n".join([str(exc), *notes]))
+        if undecided:
+            measured += f" (measured again: the first time, {undecided[0]})"
+        return Finding(check=name, verdict="pass", measured=measured)
 
 
 def _with_lag(chaos: ChaosSession) -> Bounds:
