@@ -17,6 +17,8 @@ from toolkit import HTTP_PARSERS, CloseReason, EventLog, ServerConfig
 from toolkit.handlers import H11Session, Ready, Session, hello_app, make_handler, sleep_app
 from toolkit.service import Service
 
+from .clients import GET
+
 
 def request(target: bytes) -> h11.Request:
     return h11.Request(method="GET", target=target, headers=[("Host", "x")])
@@ -91,6 +93,36 @@ def test_connection_close_is_honoured(parser: str, value: bytes) -> None:
 def test_malformed_request_gets_400_and_bad_request(parser: str) -> None:
     reason, received = serve_pair(b"NOT HTTP AT ALL\r\n\r\n", parser, half_close=False)
     assert received.startswith(b"HTTP/1.1 400")
+    assert reason is CloseReason.BAD_REQUEST
+
+
+def test_a_body_framed_by_both_length_and_chunks_gets_400_and_the_connection_closed(
+    parser: str,
+) -> None:
+    # A proxy in front may have framed it by its length: what follows could be a request
+    # smuggled past it, so nothing after this head is read.
+    smuggled = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n"
+    reason, received = serve_pair(head + b"\r\n0\r\n\r\n" + smuggled, parser, half_close=False)
+    assert received.startswith(b"HTTP/1.1 400 "), received[:40]
+    assert received.count(b"HTTP/1.1 ") == 1
+    assert reason is CloseReason.BAD_REQUEST
+
+
+def test_an_http_2_request_line_gets_505_and_the_connection_closed(parser: str) -> None:
+    # Both parsers read the version; llhttp refuses ones it cannot (HTTP/3.0) with a 400.
+    head = b"GET / HTTP/2.0\r\nHost: x\r\n\r\n"
+    reason, received = serve_pair(head + GET, parser, half_close=False)
+    assert received.startswith(b"HTTP/1.1 505 "), received[:40]
+    assert received.count(b"HTTP/1.1 ") == 1
+    assert reason is CloseReason.BAD_REQUEST
+
+
+def test_http_2s_connection_preface_is_refused(parser: str) -> None:
+    reason, received = serve_pair(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", parser, half_close=False)
+    # llhttp refuses the preface itself (400), h11 reads a head of version 2.0 (505).
+    assert received.startswith((b"HTTP/1.1 400 ", b"HTTP/1.1 505 ")), received[:40]
+    assert received.count(b"HTTP/1.1 ") == 1
     assert reason is CloseReason.BAD_REQUEST
 
 

@@ -5,7 +5,9 @@ One h11 connection per client frames for the readiness stage too (`receive_data`
 What h11 and RFC 9110 ask of a server is done here: a HEAD answer has the GET's headers and no
 body; `Expect: 100-continue` is answered with `100 Continue` when the body is wanted (or with
 413 when it is too large to be); pipelined requests are answered in order; HTTP/1.0 closes
-after the response (h11 does not keep 1.0 connections alive; RFC 9112 leaves that optional).
+after the response (h11 does not keep 1.0 connections alive; RFC 9112 leaves that optional);
+what `request.refusal` refuses (another HTTP version, a body framed twice) is refused here as
+the llhttp session refuses it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ..errors import BadRequest, RequestTooLarge
 from .base import Ready, Session
 from .framing import may_end_head
 from .replies import Reply, canned, phrase
-from .request import Request, answer, content_length
+from .request import Request, answer, content_length, framed_twice, refusal
 
 __all__ = ["H11Session"]
 
@@ -109,6 +111,10 @@ class H11Session(Session):
                 if isinstance(head, h11.RemoteProtocolError):
                     raise BadRequest(str(head), reply=canned(head.error_status_hint))
                 assert head is not None
+                refused = refusal(head.http_version, framed_twice=framed_twice(head))
+                if refused is not None:
+                    status, why = refused
+                    raise BadRequest(why, reply=canned(status))
                 return head
             self._feed(conn.recv())
 

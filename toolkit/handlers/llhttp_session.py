@@ -11,9 +11,10 @@ What the h11 session does, this one does the same way (the tests run both): a HE
 has the GET's headers and no body; `Expect: 100-continue` gets `100 Continue` when the body is
 wanted (or 413 when the declared body is too large); HTTP/1.0 and `Connection: close` end the
 connection after the answer (with `Connection: close` in it); an HTTP/1.1 request without
-exactly one Host header is a 400, as is anything llhttp rejects; heads with bare LF line ends
-are read (h11 reads them: llhttp's leniency covers header lines, and the request line's LF is
-given its CR here). Replies are framed by `framing.Framer`, a fixed one once.
+exactly one Host header is a 400, as is anything llhttp rejects, and what `request.refusal`
+refuses (another HTTP version: 505) is refused as the h11 session refuses it; heads with bare
+LF line ends are read (h11 reads them: llhttp's leniency covers header lines, and the request
+line's LF is given its CR here). Replies are framed by `framing.Framer`, a fixed one once.
 """
 
 from __future__ import annotations
@@ -27,15 +28,20 @@ from ..errors import BadRequest, RequestTooLarge
 from .base import Ready, Session
 from .framing import CONTINUE, HEAD_END, Framer, closes, may_end_head
 from .replies import Reply, canned
-from .request import ParsedRequest, Request, answer
+from .request import ParsedRequest, Request, answer, refusal
 
 __all__ = ["LlhttpSession"]
 
 _BAD_REQUEST = canned(400)
 
 
-class _HostError(Exception):
-    """An HTTP/1.1 head without exactly one Host header (h11 rejects it; llhttp does not)."""
+class _Refused(Exception):
+    """A head llhttp parsed but this server does not serve: `request.refusal`'s, or an
+    HTTP/1.1 head without exactly one Host header (h11 rejects it; llhttp does not)."""
+
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
+        self.reply = canned(status)
 
 
 class _Message:
@@ -112,7 +118,7 @@ class LlhttpSession(Session):
     _fed = 0  # bytes of an unfinished head already fed
     _tail = b""  # the last two bytes received: a head's end may straddle two reads
     _eof = False
-    _error: Exception | None = None  # the parser's, or _HostError; it then stops
+    _error: Exception | None = None  # the parser's, or _Refused; it then stops
     _upgrade = False  # the client asked to switch protocols: answer, then close
     # The request-line state: not yet ended, a byte of it fed, the last byte fed.
     _line_open = True
@@ -179,8 +185,12 @@ class LlhttpSession(Session):
         msg.head_done = False
         self._fed = 0
         version = self._parser.get_http_version().encode("ascii")
-        if version == b"1.1" and msg.hosts != 1:
-            self._error = _HostError("an HTTP/1.1 request needs exactly one Host header")
+        # llhttp itself refuses a body framed twice; the version is ours to refuse.
+        refused = refusal(version, framed_twice=msg.declared is not None and msg.chunked)
+        if refused is None and version == b"1.1" and msg.hosts != 1:
+            refused = 400, "an HTTP/1.1 request needs exactly one Host header"
+        if refused is not None:
+            self._error = _Refused(*refused)
             return False
         method = self._parser.get_method()
         self._head = ParsedRequest(method, msg.target, tuple(msg.fields), version)
@@ -249,7 +259,9 @@ class LlhttpSession(Session):
                 return None
             if step is Ready.REQUEST:
                 if self._head is None:
-                    raise BadRequest(str(self._error), reply=_BAD_REQUEST)
+                    error = self._error
+                    reply = error.reply if isinstance(error, _Refused) else _BAD_REQUEST
+                    raise BadRequest(str(error), reply=reply)
                 return self._head
             self._receive(conn.recv())
 

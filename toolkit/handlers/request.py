@@ -15,7 +15,15 @@ from .replies import Reply
 if TYPE_CHECKING:
     from ..connection import Connection
 
-__all__ = ["ParsedRequest", "Request", "answer", "content_length"]
+__all__ = [
+    "VERSIONS",
+    "ParsedRequest",
+    "Request",
+    "answer",
+    "content_length",
+    "framed_twice",
+    "refusal",
+]
 
 
 class Request(Protocol):
@@ -41,6 +49,30 @@ class ParsedRequest(NamedTuple):
     target: bytes
     headers: tuple[tuple[bytes, bytes], ...]
     http_version: bytes
+
+
+# The HTTP versions served. Another one (HTTP/2's connection preface, say) is answered 505,
+# as nginx answers it.
+VERSIONS = (b"1.0", b"1.1")
+
+
+def refusal(version: bytes, *, framed_twice: bool) -> tuple[int, str] | None:
+    """Why a parsed head is not served, as the status to answer and why, or None.
+
+    A body framed twice (by Content-Length and Transfer-Encoding) is refused: RFC 9112 lets a
+    server refuse it, and one that reads it must close after, since a proxy in front may have
+    framed it the other way. Each session gives the facts as its parser found them."""
+    if version not in VERSIONS:
+        return 505, f"HTTP/{version.decode('ascii', 'replace')} is not served"
+    if framed_twice:
+        return 400, "the body is framed by both Content-Length and Transfer-Encoding"
+    return None
+
+
+def framed_twice(request: Request) -> bool:
+    """Whether the head declares both a Content-Length and a Transfer-Encoding."""
+    names = {name for name, _ in request.headers}
+    return b"content-length" in names and b"transfer-encoding" in names
 
 
 def content_length(request: Request) -> int | None:
