@@ -118,6 +118,15 @@ def test_an_http_2_request_line_gets_505_and_the_connection_closed(parser: str) 
     assert reason is CloseReason.BAD_REQUEST
 
 
+def test_connect_gets_501_and_the_connection_closed(parser: str) -> None:
+    # A 2xx would tell the client its tunnel is open: this server is no proxy.
+    head = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+    reason, received = serve_pair(head + b"\x16\x03\x01", parser, half_close=False)
+    assert received.startswith(b"HTTP/1.1 501 "), received[:40]
+    assert received.count(b"HTTP/1.1 ") == 1
+    assert reason is CloseReason.BAD_REQUEST
+
+
 def test_http_2s_connection_preface_is_refused(parser: str) -> None:
     reason, received = serve_pair(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", parser, half_close=False)
     # llhttp refuses the preface itself (400), h11 reads a head of version 2.0 (505).

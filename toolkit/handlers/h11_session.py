@@ -6,8 +6,8 @@ What h11 and RFC 9110 ask of a server is done here: a HEAD answer has the GET's 
 body; `Expect: 100-continue` is answered with `100 Continue` when the body is wanted (or with
 413 when it is too large to be); pipelined requests are answered in order; HTTP/1.0 closes
 after the response (h11 does not keep 1.0 connections alive; RFC 9112 leaves that optional);
-what `request.refusal` refuses (another HTTP version, a body framed twice) is refused here as
-the llhttp session refuses it.
+what `request.refusal` refuses (another HTTP version, CONNECT, a body framed twice) is refused
+here as the llhttp session refuses it.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class H11Session(Session):
                 if isinstance(head, h11.RemoteProtocolError):
                     raise BadRequest(str(head), reply=canned(head.error_status_hint))
                 assert head is not None
-                refused = refusal(head.http_version, framed_twice=framed_twice(head))
+                refused = refusal(head.method, head.http_version, framed_twice=framed_twice(head))
                 if refused is not None:
                     status, why = refused
                     raise BadRequest(why, reply=canned(status))

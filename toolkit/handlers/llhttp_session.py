@@ -12,7 +12,7 @@ has the GET's headers and no body; `Expect: 100-continue` gets `100 Continue` wh
 wanted (or 413 when the declared body is too large); HTTP/1.0 and `Connection: close` end the
 connection after the answer (with `Connection: close` in it); an HTTP/1.1 request without
 exactly one Host header is a 400, as is anything llhttp rejects, and what `request.refusal`
-refuses (another HTTP version: 505) is refused as the h11 session refuses it; heads with bare
+refuses (another HTTP version, CONNECT) is refused as the h11 session refuses it; heads with bare
 LF line ends are read (h11 reads them: llhttp's leniency covers header lines, and the request
 line's LF is given its CR here). Replies are framed by `framing.Framer`, a fixed one once.
 """
@@ -185,14 +185,15 @@ class LlhttpSession(Session):
         msg.head_done = False
         self._fed = 0
         version = self._parser.get_http_version().encode("ascii")
-        # llhttp itself refuses a body framed twice; the version is ours to refuse.
-        refused = refusal(version, framed_twice=msg.declared is not None and msg.chunked)
+        method = self._parser.get_method()
+        # llhttp itself refuses a body framed twice; the version and the method are ours.
+        framed_twice = msg.declared is not None and msg.chunked
+        refused = refusal(method, version, framed_twice=framed_twice)
         if refused is None and version == b"1.1" and msg.hosts != 1:
             refused = 400, "an HTTP/1.1 request needs exactly one Host header"
         if refused is not None:
             self._error = _Refused(*refused)
             return False
-        method = self._parser.get_method()
         self._head = ParsedRequest(method, msg.target, tuple(msg.fields), version)
         self._keep_alive = version == b"1.1" and not msg.close
         return True

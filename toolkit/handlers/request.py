@@ -56,14 +56,18 @@ class ParsedRequest(NamedTuple):
 VERSIONS = (b"1.0", b"1.1")
 
 
-def refusal(version: bytes, *, framed_twice: bool) -> tuple[int, str] | None:
+def refusal(method: bytes, version: bytes, *, framed_twice: bool) -> tuple[int, str] | None:
     """Why a parsed head is not served, as the status to answer and why, or None.
 
-    A body framed twice (by Content-Length and Transfer-Encoding) is refused: RFC 9112 lets a
-    server refuse it, and one that reads it must close after, since a proxy in front may have
-    framed it the other way. Each session gives the facts as its parser found them."""
+    CONNECT asks a proxy for a tunnel, which a 2xx would open (both parsers read what follows
+    as no longer HTTP): this server is no proxy. A body framed twice (by Content-Length and
+    Transfer-Encoding) is refused: RFC 9112 lets a server refuse it, and one that reads it
+    must close after, since a proxy in front may have framed it the other way. Each session
+    gives the facts as its parser found them."""
     if version not in VERSIONS:
         return 505, f"HTTP/{version.decode('ascii', 'replace')} is not served"
+    if method == b"CONNECT":
+        return 501, "CONNECT is not served: this server is no proxy"
     if framed_twice:
         return 400, "the body is framed by both Content-Length and Transfer-Encoding"
     return None
