@@ -123,7 +123,8 @@ _row(
         Limit(None, _PER_REQUEST),
         Limit(
             ("work", "write_timeout"),
-            "per response already whole in the buffer; none while the next request is incomplete",
+            "per response already whole in the buffer, one at a time while other connections"
+            " wait for a worker; none while the next request is incomplete",
         ),
     ),
     (Limit(None, _PER_REQUEST), Limit(None, "the whole connection: " + _PER_REQUEST)),

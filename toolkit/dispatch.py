@@ -8,6 +8,7 @@ Both offer and expire through the helpers here, so the queue's rules live once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from .clock import now
@@ -38,6 +39,11 @@ class Front(Protocol):
 
     def park(self, conn: Connection) -> None:
         """Take back a connection between requests until its next request is ready."""
+
+    def requeue(self, conn: Connection, let_go: Callable[[Connection], None]) -> bool:
+        """From its worker: send a connection whose next request is whole behind those waiting
+        for a worker, if any wait (True, once `let_go(conn)` has run); a front that parks
+        only."""
 
     def stop_admitting(self) -> None:
         """Shutdown began: close what waits for a client; later arrivals are closed at once."""
@@ -86,6 +92,9 @@ class OnAcceptFront:
         return None if upcoming is None else max(0.0, upcoming - now())
 
     def park(self, conn: Connection) -> None:
+        raise AssertionError("the on-accept front never parks")
+
+    def requeue(self, conn: Connection, let_go: Callable[[Connection], None]) -> bool:
         raise AssertionError("the on-accept front never parks")
 
     def stop_admitting(self) -> None:

@@ -148,7 +148,11 @@ class PoolModel(Model):
         return self.pool.join(timeout)
 
     def _run(self, conn: Connection) -> None:
-        self.service.run(conn, self.front.park if self.front.parks else None)
+        front = self.front
+        if front.parks:
+            self.service.run(conn, front.park, front.requeue)
+        else:
+            self.service.run(conn)
 
 
 def make_model(service: Service, loop: IoLoop) -> Model:

@@ -88,6 +88,21 @@ class WorkerPool:
         sleeper.release()
         return True
 
+    def requeue(self, conn: Connection, let_go: Callable[[Connection], None]) -> bool:
+        """Put `conn`, whose next request is whole, behind the connections waiting for a
+        worker, if any wait beyond the idle workers' share; else False, and its worker serves
+        it on. Its worker then takes the first of those: the queue needs no room for it.
+        `let_go(conn)` runs first, under the lock: no other worker can take `conn` before its
+        worker has let go of it."""
+        with self._lock:
+            if self._stopping or self._pending == 0:
+                return False
+            let_go(conn)
+            conn.state.queued(now())
+            self._queue.append(conn)
+            self._sync_pending()
+        return True
+
     def take_expired(self, t: float) -> tuple[list[tuple[Connection, CloseReason]], float | None]:
         """Remove the queued connections whose deadline has passed at `t` (with the reason),
         and return the next deadline among those still queued.

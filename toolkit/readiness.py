@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from .clock import now
 from .connection import Connection
@@ -108,6 +109,15 @@ class ReadinessFront:
             self._log.moved()
         else:
             self._service.close(conn, CloseReason.SHUTDOWN)
+
+    def requeue(self, conn: Connection, let_go: Callable[[Connection], None]) -> bool:
+        """From its worker: `conn`'s next request is whole; if others wait for a worker, it
+        waits behind them (True), so one client's pipelined requests take turns with everyone
+        else's instead of holding the worker for all of them."""
+        if not self._pool.requeue(conn, let_go):
+            return False
+        self._arm_queue_timer()
+        return True
 
     def stop_admitting(self) -> None:
         """Close every parked connection (reason shutdown); later arrivals are closed at once."""

@@ -97,10 +97,16 @@ class Service:
             conn.state.input_waiting()
         return conn
 
-    def run(self, conn: Connection, park: Callable[[Connection], None] | None = None) -> None:
+    def run(
+        self,
+        conn: Connection,
+        park: Callable[[Connection], None] | None = None,
+        requeue: Callable[[Connection, Callable[[Connection], None]], bool] | None = None,
+    ) -> None:
         """Serve `conn` on this thread until it closes; or, given `park`, until its next
         request is not whole in the session's buffer, when it goes to `park` instead of
-        keeping this thread waiting on the client."""
+        keeping this thread waiting on the client; or, given `requeue`, until it takes the
+        connection (a next request whole, others waiting for a worker) to wait its turn."""
         if conn.state.taken(now()):
             self.log.dispatched(conn.id)
         with self._lock:
@@ -114,8 +120,7 @@ class Service:
                     self.close(conn, conn.state.clean_close_reason())
                     return
                 if step is Ready.NEED_DATA and park is not None:
-                    self._leave(conn)
-                    conn.state.released(now())
+                    self._let_go(conn)
                     park(conn)
                     return
                 ending = self._serve_one(conn, session)
@@ -124,6 +129,8 @@ class Service:
                     return
                 # Without parking, the next serve reads whatever comes (within the deadlines).
                 step = session.ready() if park is not None else Ready.REQUEST
+                if step is Ready.REQUEST and requeue is not None and requeue(conn, self._let_go):
+                    return
         except ConnectionEnded as exc:  # in the first read (serving catches its own)
             self.close(conn, *self.ending(conn, exc))
         except Exception:
@@ -248,6 +255,11 @@ class Service:
         # Unread bytes only: a client that has closed after reading its answer (its FIN is
         # all that waits) is closed plainly, with no shutdown and drain to learn it.
         return conn.session.buffered() > 0 or unread_bytes(conn.sock) > 0
+
+    def _let_go(self, conn: Connection) -> None:
+        """This worker lets go of open `conn` (parked or queued next)."""
+        self._leave(conn)
+        conn.state.released(now())
 
     def _leave(self, conn: Connection) -> None:
         """`conn` is no longer on a worker (parked again, or closed)."""

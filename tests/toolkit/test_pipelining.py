@@ -110,3 +110,29 @@ def test_a_large_response_per_request_each_gets_the_whole_write_timeout(
     record = server.log.wait_record(port, 10.0)
     assert record.reason is CloseReason.COMPLETED, (record.reason, received)
     assert received > 2 * size
+
+
+def test_pipelined_requests_take_turns_with_a_connection_waiting_for_the_worker(
+    make_server: Callable[..., Server],
+) -> None:
+    """One worker, a client that pipelines many whole requests of some work each: a request on
+    another connection waits behind one of them, not all, so it is served before its queue
+    deadline would turn it away with a 503."""
+    work, queue = 0.05, 0.5
+    pipelined = int(2 * queue / work) + 2  # all of them take twice the queue deadline
+    server = make_server(
+        handler="sleep", sleep=work, dispatch="readiness", workers=1, queue_timeout=queue
+    )
+    with connect(server.address) as attacker:
+        port = local_port(attacker)
+        attacker.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * (pipelined - 1) + CLOSE_GET)
+        first = recv_until(attacker, b"hello world")
+        assert first.startswith(b"HTTP/1.1 200 OK"), first
+        # The worker is on the attacker's second request now, the rest whole behind it.
+        assert http_get(server.address).startswith(b"HTTP/1.1 200 OK")
+        rest, ended = read_until_closed(attacker, pipelined * work + 5.0)
+    assert ended is not None
+    assert (first + rest).count(b"hello world") == pipelined
+    record = server.log.wait_record(port, 5.0)
+    assert record.reason is CloseReason.COMPLETED and record.responses == pipelined
+    assert server.stats().reasons.get(CloseReason.REJECTED_QUEUE_TIMEOUT.value, 0) == 0
