@@ -40,10 +40,10 @@ class Front(Protocol):
     def park(self, conn: Connection) -> None:
         """Take back a connection between requests until its next request is ready."""
 
-    def requeue(self, conn: Connection, let_go: Callable[[Connection], None]) -> bool:
-        """From its worker: send a connection whose next request is whole behind those waiting
-        for a worker, if any wait (True, once `let_go(conn)` has run); a front that parks
-        only."""
+    def requeue(self, conn: Connection, let_go: Callable[[Connection], None]) -> Connection | None:
+        """From its worker: a connection whose next request is whole swaps places with the
+        first one waiting for a worker, if any waits (`WorkerPool.requeue`), which its worker
+        serves next; a front that parks only."""
 
     def stop_admitting(self) -> None:
         """Shutdown began: close what waits for a client; later arrivals are closed at once."""
@@ -94,7 +94,7 @@ class OnAcceptFront:
     def park(self, conn: Connection) -> None:
         raise AssertionError("the on-accept front never parks")
 
-    def requeue(self, conn: Connection, let_go: Callable[[Connection], None]) -> bool:
+    def requeue(self, conn: Connection, let_go: Callable[[Connection], None]) -> Connection | None:
         raise AssertionError("the on-accept front never parks")
 
     def stop_admitting(self) -> None:

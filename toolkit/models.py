@@ -147,12 +147,11 @@ class PoolModel(Model):
     def join(self, timeout: float) -> list[threading.Thread]:
         return self.pool.join(timeout)
 
-    def _run(self, conn: Connection) -> None:
+    def _run(self, conn: Connection) -> Connection | None:
         front = self.front
         if front.parks:
-            self.service.run(conn, front.park, front.requeue)
-        else:
-            self.service.run(conn)
+            return self.service.run(conn, front.park, front.requeue)
+        return self.service.run(conn)
 
 
 def make_model(service: Service, loop: IoLoop) -> Model:

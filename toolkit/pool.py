@@ -49,8 +49,9 @@ class WorkerPool:
     def threads(self) -> list[threading.Thread]:
         return list(self._threads)
 
-    def start(self, run: Callable[[Connection], None]) -> None:
-        """Start the workers, each running `run(conn)` for the connections it takes."""
+    def start(self, run: Callable[[Connection], Connection | None]) -> None:
+        """Start the workers, each running `run(conn)` for the connections it takes; `run`
+        returns the connection it took from the queue for its worker to serve next, if any."""
         for i in range(self._workers):
             thread = threading.Thread(
                 target=self._work, args=(run,), name=f"toolkit-worker-{i}", daemon=True
@@ -88,20 +89,20 @@ class WorkerPool:
         sleeper.release()
         return True
 
-    def requeue(self, conn: Connection, let_go: Callable[[Connection], None]) -> bool:
-        """Put `conn`, whose next request is whole, behind the connections waiting for a
-        worker, if any wait beyond the idle workers' share; else False, and its worker serves
-        it on. Its worker then takes the first of those: the queue needs no room for it.
-        `let_go(conn)` runs first, under the lock: no other worker can take `conn` before its
-        worker has let go of it."""
+    def requeue(self, conn: Connection, let_go: Callable[[Connection], None]) -> Connection | None:
+        """If connections wait for a worker beyond the idle workers' share, `conn` (its next
+        request whole) swaps places with the first of them, which is returned for its worker
+        to serve next: the queue neither grows nor shrinks. None if none waits; its worker
+        then serves it on. `let_go(conn)` runs first, under the lock: no other worker can
+        take `conn` before its worker has let go of it."""
         with self._lock:
             if self._stopping or self._pending == 0:
-                return False
+                return None
             let_go(conn)
+            first = self._queue.popleft()
             conn.state.queued(now())
             self._queue.append(conn)
-            self._sync_pending()
-        return True
+        return first
 
     def take_expired(self, t: float) -> tuple[list[tuple[Connection, CloseReason]], float | None]:
         """Remove the queued connections whose deadline has passed at `t` (with the reason),
@@ -168,13 +169,21 @@ class WorkerPool:
         self._busy_peak = max(self._busy_peak, self._busy)
         self._log.moved()
 
-    def _work(self, run: Callable[[Connection], None]) -> None:
+    def _work(self, run: Callable[[Connection], Connection | None]) -> None:
         conn: Connection | None = None
+        handed: Connection | None = None  # taken from the queue by `requeue`, this worker's
         busy = False
         wake = threading.Lock()
         wake.acquire()  # held: an `offer` releases it to wake this worker
         lock = self._lock
         while True:
+            if handed is not None:
+                conn, handed = handed, None
+                try:
+                    handed = run(conn)
+                except Exception:
+                    logger.exception("worker failed on connection %d", conn.id)
+                continue
             with lock:
                 # A worker that takes the next connection straight away stays busy; one that
                 # goes idle ends busy and begins idle in one step, so `busy == 0` means
@@ -201,6 +210,6 @@ class WorkerPool:
                     self._busy_by(1)
                     busy = True
             try:
-                run(conn)
+                handed = run(conn)
             except Exception:
                 logger.exception("worker failed on connection %d", conn.id)

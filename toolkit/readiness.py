@@ -110,14 +110,15 @@ class ReadinessFront:
         else:
             self._service.close(conn, CloseReason.SHUTDOWN)
 
-    def requeue(self, conn: Connection, let_go: Callable[[Connection], None]) -> bool:
+    def requeue(self, conn: Connection, let_go: Callable[[Connection], None]) -> Connection | None:
         """From its worker: `conn`'s next request is whole; if others wait for a worker, it
-        waits behind them (True), so one client's pipelined requests take turns with everyone
-        else's instead of holding the worker for all of them."""
-        if not self._pool.requeue(conn, let_go):
-            return False
-        self._arm_queue_timer()
-        return True
+        waits behind them and the first of them is returned for the worker to serve, so one
+        client's pipelined requests take turns with everyone else's instead of holding the
+        worker for all of them."""
+        first = self._pool.requeue(conn, let_go)
+        if first is not None:
+            self._arm_queue_timer()
+        return first
 
     def stop_admitting(self) -> None:
         """Close every parked connection (reason shutdown); later arrivals are closed at once."""

@@ -101,12 +101,14 @@ class Service:
         self,
         conn: Connection,
         park: Callable[[Connection], None] | None = None,
-        requeue: Callable[[Connection, Callable[[Connection], None]], bool] | None = None,
-    ) -> None:
+        requeue: Callable[[Connection, Callable[[Connection], None]], Connection | None]
+        | None = None,
+    ) -> Connection | None:
         """Serve `conn` on this thread until it closes; or, given `park`, until its next
         request is not whole in the session's buffer, when it goes to `park` instead of
-        keeping this thread waiting on the client; or, given `requeue`, until it takes the
-        connection (a next request whole, others waiting for a worker) to wait its turn."""
+        keeping this thread waiting on the client; or, given `requeue`, until that takes it
+        (a next request whole, others waiting for a worker) to wait its turn, returning the
+        connection this thread is to serve instead."""
         if conn.state.taken(now()):
             self.log.dispatched(conn.id)
         with self._lock:
@@ -118,25 +120,28 @@ class Service:
             while True:
                 if step is Ready.CLOSED:
                     self.close(conn, conn.state.clean_close_reason())
-                    return
+                    return None
                 if step is Ready.NEED_DATA and park is not None:
                     self._let_go(conn)
                     park(conn)
-                    return
+                    return None
                 ending = self._serve_one(conn, session)
                 if ending is not None:
                     self.close(conn, *ending)
-                    return
+                    return None
                 # Without parking, the next serve reads whatever comes (within the deadlines).
                 step = session.ready() if park is not None else Ready.REQUEST
-                if step is Ready.REQUEST and requeue is not None and requeue(conn, self._let_go):
-                    return
+                if step is Ready.REQUEST and requeue is not None:
+                    instead = requeue(conn, self._let_go)
+                    if instead is not None:
+                        return instead
         except ConnectionEnded as exc:  # in the first read (serving catches its own)
             self.close(conn, *self.ending(conn, exc))
         except Exception:
             logger.exception("serving connection %d failed", conn.id)
             if conn.state.reason is None:
                 self.close(conn, CloseReason.HANDLER_ERROR)
+        return None
 
     def _first_step(self, conn: Connection, parking: bool) -> Ready:
         """What a worker does first with `conn`: serve a request (reading as it goes) if it

@@ -121,7 +121,12 @@ def test_pipelined_requests_take_turns_with_a_connection_waiting_for_the_worker(
     work, queue = 0.05, 0.5
     pipelined = int(2 * queue / work) + 2  # all of them take twice the queue deadline
     server = make_server(
-        handler="sleep", sleep=work, dispatch="readiness", workers=1, queue_timeout=queue
+        handler="sleep",
+        sleep=work,
+        dispatch="readiness",
+        workers=1,
+        max_pending=1,
+        queue_timeout=queue,
     )
     with connect(server.address) as attacker:
         port = local_port(attacker)
@@ -135,4 +140,7 @@ def test_pipelined_requests_take_turns_with_a_connection_waiting_for_the_worker(
     assert (first + rest).count(b"hello world") == pipelined
     record = server.log.wait_record(port, 5.0)
     assert record.reason is CloseReason.COMPLETED and record.responses == pipelined
-    assert server.stats().reasons.get(CloseReason.REJECTED_QUEUE_TIMEOUT.value, 0) == 0
+    stats = server.stats()
+    assert stats.reasons.get(CloseReason.REJECTED_QUEUE_TIMEOUT.value, 0) == 0
+    # Taking turns swaps places with the one waiting: the queue never grows past its bound.
+    assert stats.max_pending <= 1
