@@ -120,6 +120,9 @@ class PoolModel(Model):
         super().__init__(service)
         self.pool = pool
         self.front = front
+        # What a worker does with a connection between requests: the front's, bound once.
+        self._serve = service.run
+        self._between = (front.park, front.requeue) if front.parks else ()
 
     def start(self) -> None:
         self.pool.start(self._run)
@@ -148,10 +151,7 @@ class PoolModel(Model):
         return self.pool.join(timeout)
 
     def _run(self, conn: Connection) -> Connection | None:
-        front = self.front
-        if front.parks:
-            return self.service.run(conn, front.park, front.requeue)
-        return self.service.run(conn)
+        return self._serve(conn, *self._between)
 
 
 def make_model(service: Service, loop: IoLoop) -> Model:

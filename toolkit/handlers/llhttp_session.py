@@ -28,7 +28,7 @@ from ..errors import BadRequest, RequestTooLarge
 from .base import Ready, Session
 from .framing import CONTINUE, HEAD_END, Framer, closes, may_end_head
 from .replies import Reply, canned
-from .request import ParsedRequest, Request, answer, refusal
+from .request import REFUSED_METHODS, VERSIONS, ParsedRequest, Request, answer, refusal
 
 __all__ = ["LlhttpSession"]
 
@@ -186,10 +186,12 @@ class LlhttpSession(Session):
         self._fed = 0
         version = self._parser.get_http_version().encode("ascii")
         method = self._parser.get_method()
-        # llhttp itself refuses a body framed twice; the version and the method are ours.
-        framed_twice = msg.declared is not None and msg.chunked
-        refused = refusal(method, version, framed_twice=framed_twice)
-        if refused is None and version == b"1.1" and msg.hosts != 1:
+        # `refusal` is asked only when its own sets say it would refuse: this runs for every
+        # request. llhttp itself refuses a body framed twice.
+        refused = None
+        if version not in VERSIONS or method in REFUSED_METHODS:
+            refused = refusal(method, version, framed_twice=False)
+        elif version == b"1.1" and msg.hosts != 1:
             refused = 400, "an HTTP/1.1 request needs exactly one Host header"
         if refused is not None:
             self._error = _Refused(*refused)

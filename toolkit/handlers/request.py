@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..connection import Connection
 
 __all__ = [
+    "REFUSED_METHODS",
     "VERSIONS",
     "ParsedRequest",
     "Request",
@@ -53,21 +54,23 @@ class ParsedRequest(NamedTuple):
 
 # The HTTP versions served. Another one (HTTP/2's connection preface, say) is answered 505,
 # as nginx answers it.
-VERSIONS = (b"1.0", b"1.1")
+VERSIONS = frozenset({b"1.0", b"1.1"})
+# Methods refused whatever their target, and how. CONNECT asks a proxy for a tunnel, which a
+# 2xx would open (both parsers read what follows as no longer HTTP): this server is no proxy.
+REFUSED_METHODS = {b"CONNECT": (501, "CONNECT is not served: this server is no proxy")}
 
 
 def refusal(method: bytes, version: bytes, *, framed_twice: bool) -> tuple[int, str] | None:
-    """Why a parsed head is not served, as the status to answer and why, or None.
-
-    CONNECT asks a proxy for a tunnel, which a 2xx would open (both parsers read what follows
-    as no longer HTTP): this server is no proxy. A body framed twice (by Content-Length and
-    Transfer-Encoding) is refused: RFC 9112 lets a server refuse it, and one that reads it
-    must close after, since a proxy in front may have framed it the other way. Each session
-    gives the facts as its parser found them."""
+    """Why a parsed head is not served, as the status to answer and why, or None: a version
+    not in VERSIONS, a method in REFUSED_METHODS, or a body framed twice (by Content-Length
+    and Transfer-Encoding: RFC 9112 lets a server refuse it, and one that reads it must close
+    after, since a proxy in front may have framed it the other way). Each session gives the
+    facts as its parser found them."""
     if version not in VERSIONS:
         return 505, f"HTTP/{version.decode('ascii', 'replace')} is not served"
-    if method == b"CONNECT":
-        return 501, "CONNECT is not served: this server is no proxy"
+    refused = REFUSED_METHODS.get(method)
+    if refused is not None:
+        return refused
     if framed_twice:
         return 400, "the body is framed by both Content-Length and Transfer-Encoding"
     return None
