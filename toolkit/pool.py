@@ -179,36 +179,32 @@ class WorkerPool:
         while True:
             if handed is not None:
                 conn, handed = handed, None
-                try:
-                    handed = run(conn)
-                except Exception:
-                    logger.exception("worker failed on connection %d", conn.id)
-                continue
-            with lock:
-                # A worker that takes the next connection straight away stays busy; one that
-                # goes idle ends busy and begins idle in one step, so `busy == 0` means
-                # "will admit".
-                if not self._queue or self._stopping:
-                    if busy:
-                        self._busy_by(-1)
-                        busy = False
-                    self._idle += 1
+            else:
+                with lock:
+                    # A worker that takes the next connection straight away stays busy; one that
+                    # goes idle ends busy and begins idle in one step, so `busy == 0` means
+                    # "will admit".
+                    if not self._queue or self._stopping:
+                        if busy:
+                            self._busy_by(-1)
+                            busy = False
+                        self._idle += 1
+                        self._sync_pending()
+                        while not self._queue and not self._stopping:
+                            self._sleepers.append(wake)
+                            lock.release()
+                            try:
+                                wake.acquire()
+                            finally:
+                                lock.acquire()
+                        self._idle -= 1
+                        if not self._queue:
+                            return
+                    conn = self._queue.popleft()
                     self._sync_pending()
-                    while not self._queue and not self._stopping:
-                        self._sleepers.append(wake)
-                        lock.release()
-                        try:
-                            wake.acquire()
-                        finally:
-                            lock.acquire()
-                    self._idle -= 1
-                    if not self._queue:
-                        return
-                conn = self._queue.popleft()
-                self._sync_pending()
-                if not busy:
-                    self._busy_by(1)
-                    busy = True
+                    if not busy:
+                        self._busy_by(1)
+                        busy = True
             try:
                 handed = run(conn)
             except Exception:
