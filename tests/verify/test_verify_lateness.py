@@ -52,7 +52,7 @@ def gil_kept() -> Iterator[None]:
 
 def test_a_thread_held_from_running_to_the_blocks_end_is_seen() -> None:
     with sampling() as lateness:
-        time.sleep(3 * SAMPLE)
+        time.sleep(3 * SAMPLE)  # the sampler sleeping, as it is when a stall begins
         with gil_kept():
             held_until = time.monotonic() + HELD
             while time.monotonic() < held_until:
