@@ -266,7 +266,7 @@ class Session:
                 self.server_eof = now
             return b""
         if self.first_byte is None:
-            self.first_byte = data_at(self.sock, now, after=self.connected or self.started)
+            self.first_byte = self._arrived(now)
         if len(self._head) < REPLY_HEAD:
             self._head += data[: REPLY_HEAD - len(self._head)]
         self.bytes_received += len(data)
@@ -285,6 +285,11 @@ class Session:
         self.detail["write_shutdown"] = at
         return True
 
+    def _arrived(self, seen: float) -> float:
+        """When the bytes read at ``seen`` arrived, as the kernel heard them (:mod:`.heard`)."""
+        assert self.sock is not None
+        return data_at(self.sock, seen, after=self.connected or self.started)
+
     def check_peer(self) -> None:
         """Stamp a server FIN or RST from the kernel's TCP state, without reading (Linux);
         and the first byte's arrival, if nothing was read yet, from the socket's readability.
@@ -297,8 +302,7 @@ class Session:
         try:
             state = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
             if state == _TCP_ESTABLISHED and self.first_byte is None and self._readable():
-                seen = time.monotonic()
-                self.first_byte = data_at(self.sock, seen, after=self.connected or self.started)
+                self.first_byte = self._arrived(time.monotonic())
             elif state == _TCP_CLOSE_WAIT:
                 if self.server_eof is None:
                     self.server_eof = time.monotonic()
