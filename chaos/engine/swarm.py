@@ -65,11 +65,14 @@ _OUTCOMES = list(Outcome)
 
 
 class Listener(Protocol):
-    """Reads what the server sends to one connection (``b""`` at EOF) and sums it up."""
+    """Reads what the server sends to one connection (``b""`` at EOF) and sums it up; told
+    when a chunk has gone out, so it can tell the reply to each from the one before."""
 
     status: int | None
 
     def feed(self, data: bytes) -> object: ...
+
+    def sent(self) -> None: ...
 
     def summary(self) -> dict[str, Scalar]: ...
 
@@ -479,6 +482,8 @@ class Swarm:
             return
         conn.pending = None
         conn.sent_chunks += 1
+        if conn.listener is not None:
+            conn.listener.sent()
         if conn.writing:
             # The chunk went out late, once the kernel took it: the next is due now or on
             # its place on the grid, whichever is later.

@@ -84,8 +84,9 @@ LAST_HEAD = 256
 
 
 class _Replies:
-    """When the last reply bytes came (an idle timeout counts from there), and how that reply
-    began (an HTTP server may answer a keep-alive saying it closes)."""
+    """When the last reply bytes came (an idle timeout counts from there), and how the reply
+    to the last message began (an HTTP server may answer a keep-alive saying it closes): its
+    first bytes since that message went out, however many reads they took."""
 
     status: int | None = None
 
@@ -93,11 +94,18 @@ class _Replies:
         self._heard = heard  # when what is fed arrived
         self.last: float | None = None
         self.head = b""
+        self._answering = False  # what comes next is a reply already begun
+
+    def sent(self) -> None:
+        self._answering = False
 
     def feed(self, data: bytes) -> None:
-        if data:
-            self.last = self._heard()
-            self.head = data[:LAST_HEAD]
+        if not data:
+            return
+        self.last = self._heard()
+        if not self._answering:
+            self.head, self._answering = b"", True
+        self.head += data[: LAST_HEAD - len(self.head)]
 
     def summary(self) -> dict[str, Scalar]:
         if self.last is None:

@@ -41,6 +41,14 @@ def header_lines(rng: random.Random, host: str, params: SlowlorisParams) -> Iter
         yield f"X-{name}: {rng.randrange(10**9)}\r\n".encode()
 
 
+class _Answer(ResponseReader):
+    """The one response a trickled head may get (an error, a timeout's 408): each line sent
+    after the head is more of the same request, not a new one to answer."""
+
+    def sent(self) -> None:
+        pass
+
+
 def _lines_sent(chunks: int) -> dict[str, Scalar]:
     """Header lines sent after the head."""
     return {"header_lines": max(0, chunks - 1)}
@@ -53,7 +61,7 @@ def script(params: SlowlorisParams) -> Script:
         hold=params.hold,
         chunks=lambda rng, host: header_lines(rng, host, params),
         interval=params.interval,
-        listen=lambda _heard: ResponseReader(method=params.method),
+        listen=lambda _heard: _Answer(method=params.method),
         tally=_lines_sent,
     )
 

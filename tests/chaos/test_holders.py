@@ -3,6 +3,7 @@ and the fault commands' table tells a rejection reply from an idle close."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -11,8 +12,10 @@ import trio
 from chaos.cli import main
 from chaos.engine.heard import TICK
 from chaos.faults import ask, holder
-from chaos.protocols import REDIS, Reply
+from chaos.protocols import HTTP, REDIS, Reply
+from chaos.protocols.http_messages import request as http_request
 from chaos.record import Outcome
+from chaos.verify.checks.max_connections import Fate, fate
 
 # The test servers' idle timeout: short, so a silent client is cut within the test.
 IDLE = 0.3
@@ -170,3 +173,36 @@ def test_a_holders_last_reply_is_when_it_arrived_not_when_a_late_loop_read_it(se
     assert sent[0] - TICK <= record.detail["last_reply"] <= sent[0] + held / 3, (
         record.detail["last_reply"] - sent[0]
     )
+
+
+def test_a_reply_that_takes_two_reads_is_kept_whole_as_the_last_replys_head(serve):
+    """An HTTP server that answers a keep-alive saying it closes (cheroot past its keep-alive
+    limit) is told from one that evicts idle connections by that head: its body arriving in
+    a read of its own must not stand for it."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"
+    request = http_request("127.0.0.1")
+
+    def keep_then_close(conn) -> None:
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for answer in (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", head):
+            received = b""
+            while not received.endswith(b"\r\n\r\n"):
+                chunk = conn.sock.recv(4096)
+                if not chunk:
+                    return
+                received += chunk
+            conn.sock.sendall(answer)
+        # The point of the wait: the body goes in a segment of its own, read apart.
+        conn.stop.wait(0.1)
+        conn.sock.sendall(b"hello")
+
+    server = serve(keep_then_close)
+    message = request.decode("latin-1")
+    record = trio.run(
+        lambda: holder(server.target, hold=5, message=message, interval=0.05, messages=2)
+    )
+    assert record.outcome is Outcome.CLOSED_BY_SERVER and record.detail["messages"] == 2
+    last = record.detail["last_reply_head"]
+    assert last.startswith("HTTP/1.1 200 OK\r\n") and last.endswith("hello"), last
+    # Answered saying it closes: dropped, however soon, never read as an eviction.
+    assert fate(record, HTTP, idle=60.0, tolerance=0.25) is Fate.DROPPED
