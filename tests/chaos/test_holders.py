@@ -204,5 +204,5 @@ def test_a_reply_that_takes_two_reads_is_kept_whole_as_the_last_replys_head(serv
     assert record.outcome is Outcome.CLOSED_BY_SERVER and record.detail["messages"] == 2
     last = record.detail["last_reply_head"]
     assert last.startswith("HTTP/1.1 200 OK\r\n") and last.endswith("hello"), last
-    # Answered saying it closes: dropped, however soon, never read as an eviction.
-    assert fate(record, HTTP, idle=60.0, tolerance=0.25) is Fate.DROPPED
+    # Answered saying it closes: a keep-alive declined, however soon, never an eviction.
+    assert fate(record, HTTP, idle=60.0, tolerance=0.25) is Fate.DECLINED

@@ -6,9 +6,10 @@ sent a request (a refused connect, a rejection reply such as a 503 or ``-ERR max
 clients reached`` whenever it arrives, or a silent close while the server refused the step's
 probe too); evicted, closed silently sooner after its last activity than the idle timeout
 could fire, to make room (nginx closes the oldest idle connections past
-``worker_connections``); dropped, closed otherwise (an idle timeout, a request refused, an
-error answer that is not the limit's, an answer saying the server would close: cheroot past
-its ``keep_alive_conn_limit``); or never accepted.
+``worker_connections``); declined, its keep-alive answered saying the server would close
+(cheroot past its ``keep_alive_conn_limit``): no limit on connections, one on keeping them;
+dropped, closed otherwise (an idle timeout, a request refused, an error answer that is not
+the limit's); or never accepted.
 
 The limit is read from the wire. At each rejection: how many holders that had started before
 it (the accept queue is first in, first out) were still open; the most at any rejection, or
@@ -61,6 +62,7 @@ class Fate(StrEnum):
     HELD = "held"  # open until we closed it
     REJECTED = "rejected"  # turned away before it sent a request
     EVICTED = "evicted"  # closed silently, too soon for the idle timeout: room for another
+    DECLINED = "declined"  # answered, saying the server would close: a keep-alive refused
     DROPPED = "dropped"  # closed by the server otherwise: an idle timeout, a refused request
     UNACCEPTED = "unaccepted"  # the handshake never completed
 
@@ -98,7 +100,7 @@ def fate(
     if reply is Reply.OTHER:
         return Fate.DROPPED  # refused with an error of its own (an unknown database, say)
     if reply is Reply.GOOD and _announced_close(record, profile):
-        return Fate.DROPPED  # answered, saying it would close: a keep-alive refused
+        return Fate.DECLINED
     silent = reply is Reply.NONE and kept is None
     if silent and refused_by is not None and end <= refused_by:
         return Fate.REJECTED
@@ -110,6 +112,10 @@ def _announced_close(record: ClientRecord, profile: Profile) -> bool:
     last = record.detail.get("last_reply_head")
     heads = [record.reply] + ([last.encode("latin-1", "replace")] if isinstance(last, str) else [])
     return any(profile.announces_close(head) for head in heads)
+
+
+# Holders the server closed while holding no slot for another.
+_CLOSED = frozenset({Fate.DROPPED, Fate.DECLINED})
 
 
 def _kept_alive_at(record: ClientRecord) -> float | None:
@@ -223,7 +229,7 @@ class Limit:
     how: str
     peak: int  # the most held at a quiet moment (a probe's start), the server's holding
     fates: dict[str, int]
-    dropped_after: float | None  # median seconds a dropped holder lasted, if any were
+    dropped_after: float | None  # median seconds a dropped or declined holder lasted
     stalled: bool = False  # the last probe got no answer: the server may have stopped accepting
     # Earlier probes the server took and never answered: each may hold a slot still (we
     # closed it; the server may not have read that yet), so the limit is up to this many more.
@@ -254,7 +260,7 @@ def read_limit(
     dropped = sorted(
         end - r.started
         for r, f in fated
-        if f is Fate.DROPPED and (end := r.server_ended_at) is not None
+        if f in _CLOSED and (end := r.server_ended_at) is not None
     )
     after = dropped[len(dropped) // 2] if dropped else None
     alive = [r for r, f in fated if f is not Fate.REJECTED]
@@ -362,9 +368,14 @@ def _short(limit: Limit, steps: Sequence[Step], cut: str | None) -> str:
     """Why fewer were held than asked for: drops (and after how long), unaccepted, a cut."""
     parts = []
     dropped = limit.fates.get(Fate.DROPPED.value, 0)
-    if dropped:
+    declined = limit.fates.get(Fate.DECLINED.value, 0)
+    if dropped or declined:
         after = "" if limit.dropped_after is None else f" after {limit.dropped_after:.1f} s"
-        parts.append(f"{dropped:,} closed by the server{after}")
+        closed = f"{dropped + declined:,} closed by the server{after}"
+        said_so = "answering a keep-alive, saying it would close"
+        if declined:
+            closed += f" ({declined:,} {said_so})" if dropped else f", each {said_so}"
+        parts.append(closed)
     unaccepted = limit.fates.get(Fate.UNACCEPTED.value, 0)
     if unaccepted:
         parts.append(f"{unaccepted:,} never accepted")

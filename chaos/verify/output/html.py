@@ -245,12 +245,14 @@ def _steps(data: JSONObject) -> str:
     rows = [
         "<h2>Concurrency steps</h2>",
         '<table id="steps"><thead><tr><th>holders asked for</th><th>held when quiet</th>'
-        "<th>held through the probe</th><th>rejected</th><th>evicted</th><th>dropped</th>"
-        "<th>never accepted</th><th>probe</th></tr></thead><tbody>",
+        "<th>held through the probe</th><th>rejected</th><th>evicted</th>"
+        "<th>keep-alive declined</th><th>dropped</th><th>never accepted</th><th>probe</th>"
+        "</tr></thead><tbody>",
     ]
     for s in steps:
-        cells = [s[key] for key in ("level", "quiet", "held", "rejected", "evicted", "dropped")]
-        cells += [s["unaccepted"], escape(str(s["probe"]))]
+        cells = [s[key] for key in ("level", "quiet", "held", "rejected", "evicted")]
+        # A run saved before holders could be declined has no such count.
+        cells += [s.get("declined", 0), s["dropped"], s["unaccepted"], escape(str(s["probe"]))]
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     rows.append("</tbody></table>")
     return "\n".join(rows)
