@@ -7,8 +7,9 @@ others, which is what measuring a connection limit needs. Its clients run in one
 swarm), so holding thousands costs little more than their sockets. The first reply bytes stay
 on the record (``reply_head``), so a rejection reply is told from an idle close; ``detail`` has
 the messages sent, how long after connecting the first was due (``kept_alive_after``), when
-the last reply came (``last_reply``, as the kernel heard it), so an idle timeout can be timed
-from it, and how it began (``last_reply_head``).
+the last reply came (``last_reply``, as the kernel heard it), so a keep-alive timeout can be
+timed from it, when the answer to the last message began (``last_answer``: an idle timeout
+counts from it), and how the last reply began (``last_reply_head``).
 """
 
 from __future__ import annotations
@@ -84,25 +85,31 @@ LAST_HEAD = 256
 
 
 class _Replies:
-    """When the last reply bytes came (an idle timeout counts from there), and how the reply
-    to the last message began (an HTTP server may answer a keep-alive saying it closes): its
-    first bytes since that message went out, however many reads they took."""
+    """When the last reply bytes came (a keep-alive timeout counts from there), when the
+    answer to the last message began (an idle timeout counts from it, not from what the
+    server sends unasked: a 408 as it times the connection out), and how the last reply
+    began (an HTTP server may answer a keep-alive saying it closes): its first bytes since
+    that message went out, however many reads they took."""
 
     status: int | None = None
 
     def __init__(self, heard: Callable[[], float]) -> None:
         self._heard = heard  # when what is fed arrived
         self.last: float | None = None
+        self.answered: float | None = None
         self.head = b""
+        self._asked = False  # a message went out that nothing has answered yet
         self._answering = False  # what comes next is a reply already begun
 
     def sent(self) -> None:
-        self._answering = False
+        self._asked, self._answering = True, False
 
     def feed(self, data: bytes) -> None:
         if not data:
             return
         self.last = self._heard()
+        if self._asked:
+            self.answered, self._asked = self.last, False
         if not self._answering:
             self.head, self._answering = b"", True
         self.head += data[: LAST_HEAD - len(self.head)]
@@ -110,7 +117,10 @@ class _Replies:
     def summary(self) -> dict[str, Scalar]:
         if self.last is None:
             return {}
-        return {"last_reply": self.last, "last_reply_head": self.head.decode("latin-1")}
+        out: dict[str, Scalar] = {"last_reply": self.last}
+        if self.answered is not None:
+            out["last_answer"] = self.answered
+        return {**out, "last_reply_head": self.head.decode("latin-1")}
 
 
 def script(params: HolderParams) -> Script:

@@ -89,6 +89,7 @@ def test_a_holder_outlives_the_idle_timeout_by_keeping_alive_and_a_silent_one_do
     assert alive.detail["kept_alive_after"] == IDLE / 3
     assert IDLE / 3 <= alive.first_sent - alive.connected < IDLE
     assert alive.detail["last_reply"] > alive.first_sent
+    assert alive.first_sent < alive.detail["last_answer"] <= alive.detail["last_reply"]
     assert alive.detail["last_reply_head"].startswith("+PONG\r\n")  # how the last one began
     assert silent.outcome is Outcome.CLOSED_BY_SERVER
     assert IDLE <= silent.server_closed_after < hold
@@ -169,6 +170,7 @@ def test_a_holders_last_reply_is_when_it_arrived_not_when_a_late_loop_read_it(se
     late = LateOnceGreeted()
     record = trio.run(lambda: holder(server.target, hold=held + 0.3), instruments=[late])
     assert late.late and record.reply_head == "+OK\r\n"
+    assert "last_answer" not in record.detail  # it greeted unasked: no answer to anything
     # Within a kernel tick of its send, not `held` later.
     assert sent[0] - TICK <= record.detail["last_reply"] <= sent[0] + held / 3, (
         record.detail["last_reply"] - sent[0]

@@ -110,11 +110,24 @@ def test_a_holder_closed_after_an_error_answer_was_refused_not_evicted():
     assert fate(holder(0.0, end=0.002), POSTGRES, idle=2.0, tolerance=0.1) is Fate.EVICTED
 
 
+def test_a_silent_holder_timed_out_with_a_408_was_dropped_by_the_idle_timeout_not_evicted():
+    # cheroot's timeout: a 408 written as it cuts a client that sent nothing. What the server
+    # sends unasked is no activity: the idle clock ran from the connect.
+    timed_out = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"
+    detail = {"last_reply": T0 + 2.0, "last_reply_head": timed_out}
+    record = holder(0.0, end=2.0, reply_head=timed_out, first_byte=T0 + 2.0, detail=detail)
+    assert fate(record, HTTP, idle=2.0, tolerance=0.1) is Fate.DROPPED
+    # Cut that soon after an answer to a message of ours, it made room.
+    answered = {**detail, "messages": 1, "kept_alive_after": 1.9, "last_answer": T0 + 1.9}
+    soon = holder(0.0, end=2.0, reply_head=timed_out, first_byte=T0 + 1.9, detail=answered)
+    assert fate(soon, HTTP, idle=2.0, tolerance=0.1) is Fate.EVICTED
+
+
 def test_a_holder_answered_with_connection_close_had_its_keep_alive_refused_not_evicted():
     # cheroot past its keep_alive_conn_limit answers a keep-alive request and says it closes.
     closing = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
     kept = closing.replace("Connection: close", "Connection: keep-alive")
-    detail = {"messages": 1, "kept_alive_after": 1.0, "last_reply": T0 + 1.001}
+    detail = {"messages": 1, "kept_alive_after": 1.0, "last_answer": T0 + 1.001}
     after = dict(end=1.002, first_byte=T0 + 1.001, detail=detail)
     declined = holder(0.0, reply_head=closing, **after)
     assert fate(declined, HTTP, idle=5.0, tolerance=0.1) is Fate.DECLINED

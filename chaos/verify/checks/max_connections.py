@@ -94,7 +94,7 @@ def fate(
     end = record.server_ended_at
     if end is None:
         return Fate.HELD
-    last = max(record.started, record.number("last_reply") or 0.0, record.last_sent or 0.0)
+    last = max(record.started, record.number("last_answer") or 0.0, record.last_sent or 0.0)
     if idle is not None and end - last >= idle - tolerance:
         return Fate.DROPPED  # as late as the idle timeout: that timeout
     if reply is Reply.OTHER:
