@@ -1,9 +1,9 @@
 """Real servers nobody here wrote, with the settings a test or a measurement asks for.
 
 nginx (its configuration written by `nginx.py`), redis-server, memcached and PostgreSQL, as
-Debian installs them, and waitress and gunicorn from PyPI, serving the benchmark's WSGI hello
-app from their own command lines: each a `Daemon` whose command line is made from a scratch
-directory and a port. `launched` starts one through `Children` (in its own process group,
+Debian installs them, and waitress, gunicorn and cheroot from PyPI, serving the benchmark's
+WSGI hello app from their own command lines: each a `Daemon` whose command line is made from
+a scratch directory and a port. `launched` starts one through `Children` (in its own process group,
 always stopped) and waits until it listens, as the benchmark starts its contenders.
 """
 
@@ -27,6 +27,7 @@ from .serve import HOST, START_TIMEOUT, free_port, wait_listening
 __all__ = [
     "Daemon",
     "aiosmtpd",
+    "cheroot",
     "gunicorn",
     "launched",
     "memcached",
@@ -208,6 +209,18 @@ def gunicorn(*, worker_connections: int, threads: int = 4) -> Daemon:
 
     settings = {"worker_connections": worker_connections, "threads": threads}
     return _from_pypi("gunicorn", argv, settings)
+
+
+def cheroot(*, timeout: float) -> Daemon:
+    """cheroot's WSGI server, 10 threads, `timeout` its socket timeout: a client silent that
+    long is cut (a 408 if it sent nothing). It limits no connections, only those it keeps
+    alive: with 10 open, it answers a keep-alive request saying it closes."""
+
+    def argv(scratch: Path, port: int) -> list[str]:
+        app = [sys.executable, "-m", "bench.apps.cheroot_hello", "--port", str(port)]
+        return [*app, "--idle-timeout", str(timeout)]
+
+    return _from_pypi("cheroot", argv, {"timeout": timeout})
 
 
 def aiosmtpd(*, timeout: float) -> Daemon:

@@ -1,7 +1,7 @@
 """Verify against real servers nobody here wrote, as Debian installs them (nginx, Redis,
-memcached and PostgreSQL) and as PyPI does (waitress, gunicorn, aiosmtpd), each started once
-with short settings. Every setting is measured within the tolerance, and a wrong expectation
-for each is judged FAIL from the same run's evidence.
+memcached and PostgreSQL) and as PyPI does (waitress, gunicorn, cheroot, aiosmtpd), each
+started once with short settings. Every setting is measured within the tolerance, and a
+wrong expectation for each is judged FAIL from the same run's evidence.
 
 The runs overlap, a few at a time, each on a server of its own (each mostly waits for a
 server's timeout). Skipped when a program is absent; ``.ci/run`` installs them with apt-get
@@ -26,6 +26,7 @@ import pytest
 from bench.daemons import (
     Daemon,
     aiosmtpd,
+    cheroot,
     gunicorn,
     launched,
     memcached,
@@ -65,6 +66,12 @@ GUNICORN_CONNECTIONS = 20
 # Its threads: each silent holder takes one (a gthread worker reads a new connection's request
 # on a thread), so a request is answered up to this many open, the probe's own included.
 GUNICORN_THREADS = 4
+# cheroot: a client silent for two seconds cut; past its keep-alive limit (10 open) it
+# declines the keep-alives the holders send once a second, if the ramp lasts that long. It
+# accepts slowly (45 connections/s with the other jobs, on a machine four times slower):
+# a search up to 64 fits inside its timeout there.
+CHEROOT_TIMEOUT = 2
+CHEROOT_HOLD = 64
 # aiosmtpd: a client cut after two seconds without a whole command line, silent or trickling.
 SMTP_TIMEOUT = 2
 # How late each server's idle timeout may fire: its profile's timer granularity.
@@ -83,7 +90,12 @@ LANES = 4
 
 
 def run_once(
-    target: str, protocol: str, expect: Expectations, checks: tuple[str, ...]
+    target: str,
+    protocol: str,
+    expect: Expectations,
+    checks: tuple[str, ...],
+    *,
+    max_hold: int = VerifySettings.max_hold,
 ) -> VerifyRun:
     settings = VerifySettings(
         target=Target.parse(target),
@@ -92,14 +104,22 @@ def run_once(
         checks=checks,
         tolerance=TOLERANCE,
         budget=BUDGET,
+        max_hold=max_hold,
     )
     return verify(settings)
 
 
-def verifying(protocol: str, expect: Expectations, *, also: tuple[str, ...] = ()) -> Work:
-    """Verify what `expect` promises, and measure the checks named in `also` beside it."""
+def verifying(
+    protocol: str,
+    expect: Expectations,
+    *,
+    also: tuple[str, ...] = (),
+    max_hold: int = VerifySettings.max_hold,
+) -> Work:
+    """Verify what `expect` promises, and measure the checks named in `also` beside it
+    (a limit searched for up to `max_hold` connections)."""
     checks = (*expect.given(), *also)
-    return lambda target: run_once(target, protocol, expect, checks)
+    return lambda target: run_once(target, protocol, expect, checks, max_hold=max_hold)
 
 
 def redis_clients(target: str) -> int:
@@ -193,6 +213,15 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
     "waitress": (
         waitress(connection_limit=WAITRESS_LIMIT),
         verifying("http", Expectations(max_connections=WAITRESS_HOLDS)),
+    ),
+    "cheroot": (
+        cheroot(timeout=CHEROOT_TIMEOUT),
+        verifying(
+            "http",
+            Expectations(idle_timeout=CHEROOT_TIMEOUT),
+            also=("max-connections",),
+            max_hold=CHEROOT_HOLD,
+        ),
     ),
     "smtp": (
         aiosmtpd(timeout=SMTP_TIMEOUT),
@@ -352,6 +381,23 @@ def test_memcached_idle_timeout(runs):
         assert MEMCACHED_IDLE - TOLERANCE <= value <= MEMCACHED_IDLE + MEMCACHED_LATE + TOLERANCE
     # Wrong by more than the sweep's lateness: 8 s, when it closes within 2 to 5.5 s.
     assert_each_fails(run, Expectations(idle_timeout=8, keepalive_timeout=8))
+
+
+def test_cheroot_declines_keep_alives_past_its_limit_and_limits_no_connections(runs):
+    run = verified(runs, "cheroot")
+    results = by_check(run)
+    assert_all_hold(run)
+    assert_timed(results, CHEROOT_TIMEOUT, "idle-timeout")
+    # Holders it answered saying it closes had their keep-alive declined: that is no room
+    # made for others (an eviction), and no connection limit is claimed.
+    limit = results["max-connections"]
+    if limit.verdict is Verdict.SKIPPED:
+        pytest.skip(f"this machine could not hold the connections: {limit.measured}")
+    fates = limit.detail["fates"]
+    assert fates["evicted"] == 0 and limit.value is None, (fates, limit.measured)
+    if fates["declined"]:
+        assert "answering a keep-alive, saying it would close" in limit.measured
+    assert_each_fails(run, Expectations(idle_timeout=CHEROOT_TIMEOUT + 1))
 
 
 def test_an_smtp_server_is_timed_past_its_greeting(runs):
