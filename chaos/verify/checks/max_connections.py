@@ -258,9 +258,7 @@ def read_limit(
     ramp or another): a rejection below it had a slot taken by a connection not let go of."""
     counts = count_fates(fated)
     dropped = sorted(
-        end - r.started
-        for r, f in fated
-        if f in _CLOSED and (end := r.server_ended_at) is not None
+        end - r.started for r, f in fated if f in _CLOSED and (end := r.server_ended_at) is not None
     )
     after = dropped[len(dropped) // 2] if dropped else None
     alive = [r for r, f in fated if f is not Fate.REJECTED]
