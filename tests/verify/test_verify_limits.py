@@ -315,6 +315,19 @@ def test_requests_served_is_exact_only_between_an_answer_and_a_refusal():
     assert observe(4, None).seen == "no probe"
 
 
+def test_a_request_refused_with_none_of_ours_open_decides_no_limit_on_requests():
+    # A Redis with a password answers our PING -NOAUTH whatever is held: refused at 0 held,
+    # and at every count after it. That is no limit on connections of ours.
+    refused = read_served([observe(n, REFUSED) for n in (0, 1, 2, 4)])
+    for promise in (50, "none"):
+        result = max_served.judge(refused, settings(max_served=promise), top=50)
+        assert result.verdict is Verdict.INCONCLUSIVE, (promise, result.measured)
+        assert result.reason.endswith("refused with none of ours open, so not for ours")
+    # Answered with none held, refused with one: that one is ours.
+    one = read_served([observe(0, OK), observe(1, REFUSED)])
+    assert max_served.judge(one, settings(max_served=50), top=50).verdict is Verdict.FAIL
+
+
 def calibration(connect: float, serve: float | None, accept: float | None = None) -> Calibration:
     return Calibration(
         connect_rate=connect,

@@ -141,6 +141,12 @@ def judge(
     else:
         if lo is None:
             measured = f"a request refused even with {hi:,} held ({served.refusal})"
+            if hi == 0:
+                # Refused with none of ours open: no evidence of a limit on ours. Our probe
+                # may be refused whatever is held (a Redis asking for a password: -NOAUTH),
+                # or the server's slots taken by clients that are not ours.
+                why = f"{measured}{held}: refused with none of ours open, so not for ours"
+                return undecided(CHECK, expect, why, measured=measured + held, detail=detail)
             broken = count is not None and count > hi
         else:
             measured = f"a request answered with {lo:,} held, refused with {hi:,} held "
