@@ -29,6 +29,7 @@ __all__ = [
     "aiosmtpd",
     "cheroot",
     "gunicorn",
+    "gunicorn_sync",
     "launched",
     "memcached",
     "nginx",
@@ -209,6 +210,19 @@ def gunicorn(*, worker_connections: int, threads: int = 4) -> Daemon:
 
     settings = {"worker_connections": worker_connections, "threads": threads}
     return _from_pypi("gunicorn", argv, settings)
+
+
+def gunicorn_sync(*, workers: int, timeout: int) -> Daemon:
+    """gunicorn, `workers` `sync` workers: each serves one connection, closing it after its
+    answer (no keep-alive), and one that has not answered within `timeout` seconds (a client
+    silent or trickling) is killed by the arbiter, which writes the client a 500."""
+
+    def argv(scratch: Path, port: int) -> list[str]:
+        cmd = [sys.executable, "-m", "gunicorn", "-k", "sync", "-w", str(workers)]
+        cmd += ["--timeout", str(timeout)]
+        return [*cmd, "-b", f"{HOST}:{port}", "--log-level", "warning", "bench.apps.wsgi_hello:app"]
+
+    return _from_pypi("gunicorn", argv, {"workers": workers, "timeout": timeout})
 
 
 def cheroot(*, timeout: float) -> Daemon:

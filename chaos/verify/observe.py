@@ -19,6 +19,7 @@ __all__ = [
     "AT_ONCE",
     "ProbeState",
     "ProbeView",
+    "announced_close",
     "describe_probes",
     "said",
     "seconds",
@@ -90,6 +91,14 @@ def said(record: ClientRecord, limit: int = 120, *, first_line: bool = False) ->
     text = record.reply_head.split("\r\n", 1)[0] if first_line else record.reply_head
     text = "".join(c if c.isprintable() else " " for c in text)
     return " ".join(text.split())[:limit]
+
+
+def announced_close(record: ClientRecord, profile: Profile) -> bool:
+    """Whether the server's first or last reply to a holder said it would close after it
+    (HTTP's ``Connection: close``): a keep-alive declined, not a connection cut."""
+    last = record.detail.get("last_reply_head")
+    heads = [record.reply] + ([last.encode("latin-1", "replace")] if isinstance(last, str) else [])
+    return any(profile.announces_close(head) for head in heads)
 
 
 def within_idle(idle: float | None) -> float:

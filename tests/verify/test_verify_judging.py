@@ -17,6 +17,7 @@ from chaos.target import Target
 from chaos.verify import Expectations, ProbeState, Verdict, VerifySettings, parse_expectations
 from chaos.verify.checks.half_close import judge as judge_half_close
 from chaos.verify.checks.idle_timeout import judge as judge_idle
+from chaos.verify.checks.keepalive_timeout import judge as judge_keepalive
 from chaos.verify.checks.request_timeout import judge as judge_request
 from chaos.verify.checks.timing import excuse_lag, judge_seconds
 from chaos.verify.observe import turned_away, view_probe
@@ -161,6 +162,54 @@ def test_a_rejection_is_recognised_by_what_it_is_however_late_it_comes():
 
 
 BANNER = "220 mail.example ESMTP ready\r\n"
+
+
+def test_a_trickled_request_cut_with_a_rejection_status_is_timed_and_one_answered_is_not():
+    # gunicorn's sync worker killed by its timeout writes a 500: the deadline's answer, as a
+    # 408 is. A 400 answers the request instead: there is no deadline to time.
+    def cut(status: int, reason: str, after: float) -> ClientRecord:
+        head = f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        return record(
+            kind="slowloris",
+            connected=T0,
+            first_sent=T0,
+            status=status,
+            reply_head=head,
+            server_eof=T0 + after,
+            outcome=Outcome.CLOSED_BY_SERVER,
+        )
+
+    timed = judge_request([cut(500, "Internal Server Error", 1.05)], settings(request_timeout=1))
+    assert timed.verdict is Verdict.PASS and timed.measured == "1.05 s (500)", timed.measured
+    answered = judge_request([cut(400, "Bad Request", 0.05)], settings(request_timeout=1))
+    assert answered.verdict is Verdict.INCONCLUSIVE
+    assert "answered 400 and closed" in answered.measured
+
+
+def test_a_server_that_says_it_closes_after_each_answer_keeps_nothing_alive():
+    # gunicorn's sync worker: the keep-alive request answered, saying so, and the connection
+    # closed at once. That is no keep-alive timeout of 0 s.
+    closing = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
+    said_so = record(
+        kind="holder",
+        connected=T0,
+        first_sent=T0,
+        reply_head=closing,
+        server_eof=T0 + 0.002,
+        outcome=Outcome.CLOSED_BY_SERVER,
+        detail={"last_reply": T0 + 0.001, "last_reply_head": closing},
+    )
+    measured = judge_keepalive([said_so], settings())
+    assert measured.verdict is Verdict.INFO and measured.value is None
+    assert measured.measured.startswith("none kept")
+    promised = judge_keepalive([said_so], settings(keepalive_timeout=5))
+    assert promised.verdict is Verdict.FAIL and "none kept" in promised.reason
+    # Closed as soon without saying so, it is timed as it is.
+    kept = closing.replace("close", "keep-alive")
+    silent = dataclasses.replace(
+        said_so, reply_head=kept, detail={**said_so.detail, "last_reply_head": kept}
+    )
+    assert judge_keepalive([silent], settings()).value == pytest.approx(0.001)
 
 
 def test_a_speaker_first_servers_greeting_answers_nothing():

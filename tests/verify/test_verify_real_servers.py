@@ -28,6 +28,7 @@ from bench.daemons import (
     aiosmtpd,
     cheroot,
     gunicorn,
+    gunicorn_sync,
     launched,
     memcached,
     nginx,
@@ -72,6 +73,9 @@ GUNICORN_THREADS = 4
 # a search up to 64 fits inside its timeout there.
 CHEROOT_TIMEOUT = 2
 CHEROOT_HOLD = 64
+# gunicorn's sync workers: a worker that has not answered within a second (its client silent
+# or trickling) is killed, up to a second late (the arbiter looks once a second).
+SYNC_TIMEOUT, SYNC_LATE = 1, 1.0
 # aiosmtpd: a client cut after two seconds without a whole command line, silent or trickling.
 SMTP_TIMEOUT = 2
 # How late each server's idle timeout may fire: its profile's timer granularity.
@@ -213,6 +217,12 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
     "waitress": (
         waitress(connection_limit=WAITRESS_LIMIT),
         verifying("http", Expectations(max_connections=WAITRESS_HOLDS)),
+    ),
+    "gunicorn-sync": (
+        gunicorn_sync(workers=2, timeout=SYNC_TIMEOUT),
+        verifying(
+            "http", Expectations(), also=("idle-timeout", "request-timeout", "keepalive-timeout")
+        ),
     ),
     "cheroot": (
         cheroot(timeout=CHEROOT_TIMEOUT),
@@ -398,6 +408,19 @@ def test_cheroot_declines_keep_alives_past_its_limit_and_limits_no_connections(r
     if fates["declined"]:
         assert "answering a keep-alive, saying it would close" in limit.measured
     assert_each_fails(run, Expectations(idle_timeout=CHEROOT_TIMEOUT + 1))
+
+
+def test_gunicorns_sync_worker_timeout_is_timed_through_its_500_and_keeps_nothing_alive(runs):
+    results = by_check(verified(runs, "gunicorn-sync"))
+    # Its timeout's 500 comes a second after the connect, alone or not: timed, not a rejection.
+    for check in ("idle-timeout", "request-timeout"):
+        value = results[check].value
+        assert isinstance(value, float), (check, results[check].measured)
+        assert SYNC_TIMEOUT - TOLERANCE <= value <= SYNC_TIMEOUT + SYNC_LATE + TOLERANCE, check
+    assert results["request-timeout"].measured.endswith("(500)")
+    # Each answer says it closes: no keep-alive to time, and no 0 s timeout claimed.
+    kept = results["keepalive-timeout"]
+    assert kept.value is None and kept.measured.startswith("none kept"), kept.measured
 
 
 def test_an_smtp_server_is_timed_past_its_greeting(runs):

@@ -4,7 +4,8 @@ does the server close it?
 
 Measured from the last reply byte to the server's FIN or RST: nginx's ``keepalive_timeout``,
 Redis's ``timeout`` after a command. A protocol with no keep-alive message has nothing to
-measure; a rejection or another answer is reported, never timed.
+measure; a rejection or another answer is reported, never timed; an answer saying the server
+closes keeps nothing alive.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from ...faults import HolderParams
 from ...plan import ClientSpec
 from ...protocols import Reply
 from ...record import ClientRecord
+from ..observe import announced_close
 from ..settings import VerifySettings
 from ..stage import Role
-from ..verdict import CheckResult, undecided
+from ..verdict import CheckResult, judged, undecided
 from .timing import judge_timeout
 
 __all__ = ["CHECK", "ROLE", "judge", "missing", "roles"]
@@ -69,5 +71,23 @@ def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckRes
             why = "the server never answered the keep-alive message"
             return undecided(CHECK, settings.expectations, why)
         end = record.server_ended_at
+        if end is not None and announced_close(record, settings.profile):
+            return _none_kept(settings)
         samples.append(None if end is None else end - answered)
     return judge_timeout(CHECK, settings, samples)
+
+
+def _none_kept(settings: VerifySettings) -> CheckResult:
+    """A server that answers saying it closes keeps no connection alive (gunicorn's sync
+    worker): no timeout to time, and no 0 s one for the plans that read it."""
+    measured = "none kept: the server answered saying it closes, and closed"
+    expect = settings.expectations
+    return judged(
+        CHECK,
+        expect,
+        measured=measured,
+        value=None,
+        holds=False,
+        failure=f"expected {expect.display(CHECK)}, measured: {measured}",
+        detail={},
+    )

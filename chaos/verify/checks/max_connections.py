@@ -38,7 +38,7 @@ from enum import StrEnum
 from ...protocols import Profile, Reply
 from ...record import ClientRecord, Outcome
 from ..expectations import NO_LIMIT
-from ..observe import ProbeState, ProbeView, said
+from ..observe import ProbeState, ProbeView, announced_close, said
 from ..settings import VerifySettings
 from ..verdict import CheckResult, judged, undecided
 
@@ -99,19 +99,12 @@ def fate(
         return Fate.DROPPED  # as late as the idle timeout: that timeout
     if reply is Reply.OTHER:
         return Fate.DROPPED  # refused with an error of its own (an unknown database, say)
-    if reply is Reply.GOOD and _announced_close(record, profile):
+    if reply is Reply.GOOD and announced_close(record, profile):
         return Fate.DECLINED
     silent = reply is Reply.NONE and kept is None
     if silent and refused_by is not None and end <= refused_by:
         return Fate.REJECTED
     return Fate.DROPPED if idle is None else Fate.EVICTED
-
-
-def _announced_close(record: ClientRecord, profile: Profile) -> bool:
-    """Whether the server's first or last reply to the holder said it would close."""
-    last = record.detail.get("last_reply_head")
-    heads = [record.reply] + ([last.encode("latin-1", "replace")] if isinstance(last, str) else [])
-    return any(profile.announces_close(head) for head in heads)
 
 
 # Holders the server closed while holding no slot for another.

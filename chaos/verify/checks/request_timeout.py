@@ -70,11 +70,15 @@ def trickler(settings: VerifySettings, *, hold: float, interval: float) -> Fault
 def _answered(record: ClientRecord, settings: VerifySettings) -> str | None:
     """What the server answered instead of timing out, if it did: ``400``, ``5 bytes``. A
     greeting (SMTP's banner) answers nothing, and a rejection after it (SMTP's ``421``
-    closing) says the deadline cut the request, as HTTP's 408 does."""
+    closing) says the deadline cut the request, as HTTP's 408 does, or a rejection status
+    (gunicorn's sync worker writes 500 as its timeout kills it; one sent at once was turned
+    away before this, never timed)."""
     profile = settings.profile
     if isinstance(profile, HttpProfile):
         status = record.status
-        return None if status is None or status == TIMEOUT_STATUS else str(status)
+        if status is None or status == TIMEOUT_STATUS:
+            return None
+        return None if profile.read(record.reply, closed=True) is Reply.REJECTION else str(status)
     greeting = profile.greeting(record.reply)
     answered = record.bytes_received - greeting
     after = record.reply[greeting:]
