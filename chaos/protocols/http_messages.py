@@ -39,6 +39,13 @@ def request(
     return head + conn.send(h11.EndOfMessage())
 
 
+def _closes(response: h11.Response) -> bool:
+    """Whether the server closes after this response (RFC 9112, 9.3): it says
+    ``Connection: close``, or it is HTTP/1.0 and does not say ``keep-alive``."""
+    tokens = b",".join(value.lower() for name, value in response.headers if name == b"connection")
+    return b"close" in tokens or (response.http_version < b"1.1" and b"keep-alive" not in tokens)
+
+
 class ResponseReader:
     """Feed received bytes; learns the status and whether a complete response arrived.
 
@@ -51,7 +58,7 @@ class ResponseReader:
         self._conn.send(h11.Request(method=method, target="/", headers=[("Host", "chaos")]))
         self._conn.send(h11.EndOfMessage())
         self.status: int | None = None
-        self.closing = False  # the response said the server closes after it
+        self.closing = False  # the response said the server closes after it (or is HTTP/1.0)
         self.complete = False
         self.completed_at: float | None = None
         self.body_bytes = 0
@@ -69,10 +76,7 @@ class ResponseReader:
                     break
                 if isinstance(event, h11.Response):
                     self.status = event.status_code
-                    self.closing = any(
-                        name == b"connection" and b"close" in value.lower()
-                        for name, value in event.headers
-                    )
+                    self.closing = _closes(event)
                 elif isinstance(event, h11.Data):
                     self.body_bytes += len(event.data)
                 elif isinstance(event, h11.EndOfMessage):

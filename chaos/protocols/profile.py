@@ -203,7 +203,7 @@ class HttpProfile(Profile):
         return Reply.GOOD
 
     def announces_close(self, head: bytes) -> bool:
-        if b"close" not in head.lower():
+        if b"close" not in head.lower() and not head.startswith(b"HTTP/1.0"):
             return False  # no need to parse the head again: most replies keep the connection
         reader = ResponseReader()
         reader.feed(head)

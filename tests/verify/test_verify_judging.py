@@ -210,6 +210,16 @@ def test_a_server_that_says_it_closes_after_each_answer_keeps_nothing_alive():
         said_so, reply_head=kept, detail={**said_so.detail, "last_reply_head": kept}
     )
     assert judge_keepalive([silent], settings()).value == pytest.approx(0.001)
+    # HTTP/1.0 closes unless it says keep-alive (http.server as it ships).
+    old = "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    for head, none_kept in (
+        (old, True),
+        (old.replace("\r\n", "\r\nConnection: keep-alive\r\n", 1), False),
+    ):
+        one_oh = dataclasses.replace(
+            said_so, reply_head=head, detail={**said_so.detail, "last_reply_head": head}
+        )
+        assert (judge_keepalive([one_oh], settings()).value is None) is none_kept, head
 
 
 def test_a_speaker_first_servers_greeting_answers_nothing():
