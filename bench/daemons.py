@@ -3,8 +3,8 @@
 nginx (its configuration written by `nginx.py`), redis-server, memcached and PostgreSQL, as
 Debian installs them, and waitress, gunicorn and cheroot from PyPI, serving the benchmark's
 WSGI hello app from their own command lines: each a `Daemon` whose command line is made from
-a scratch directory and a port. `launched` starts one through `Children` (in its own process group,
-always stopped) and waits until it listens, as the benchmark starts its contenders.
+a scratch directory and a port. `launched` starts one through `Children` (in its own process
+group, always stopped) and waits until it listens, as the benchmark starts its contenders.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from ..checks.base import TimeoutCheck
 from ..checks.timing import excuse_lag
 from ..expectations import CHECKS
 from ..lateness import sampled
-from ..observe import turned_away, within_idle
+from ..observe import said, seconds, turned_away, within_idle
 from ..probes import probe_role, probe_views
 from ..settings import MARGIN, VerifySettings
 from ..stage import Role, StageResult, run_stage
@@ -59,26 +59,41 @@ def _slice(settings: VerifySettings) -> float:
 
 
 def _kept(
-    records: Sequence[ClientRecord], settings: VerifySettings, window: float, *, alone: bool = False
+    records: Sequence[ClientRecord],
+    settings: VerifySettings,
+    window: float,
+    *,
+    answered_after: float | None = None,
 ) -> list[ClientRecord]:
     """The records of connections the server served or timed, not those it turned away.
 
-    Among others a rejection may come late (an accept queue that lagged); ``alone``, the
-    server has nothing else of ours to be busy with, so a rejection reply that came only
-    after ``window`` answered the client's silence: gunicorn's sync worker writes a 500 as
-    its timeout kills it. That is timed, not turned away."""
+    Among others a rejection may come late (an accept queue that lagged). Measured alone,
+    the server has nothing else of ours to be busy with: a rejection reply that came only
+    ``answered_after`` seconds or more after the handshake answered the client's silence
+    (gunicorn's sync worker writes a 500 as its timeout kills it), and is timed."""
     return [
         r
         for r in records
-        if not turned_away(r, settings.profile, window=window) or (alone and _late(r, window))
+        if not turned_away(r, settings.profile, window=window)
+        or (answered_after is not None and _answered_after(r, answered_after))
     ]
 
 
-def _late(record: ClientRecord, window: float) -> bool:
-    """The server's first bytes came later than ``window`` after the handshake."""
+def _rejected_alone(record: ClientRecord, settings: VerifySettings) -> str:
+    """Why a timeout measured alone is not timed: the server turned its client away."""
+    said_so = said(record, 60, first_line=True)
+    how = f" ({said_so})" if said_so else ""
+    if record.connected is None or record.first_byte is None:
+        return f"the server rejected it{how}, even alone"
+    after = record.first_byte - record.connected
+    return f"the server rejected it{how} {seconds(after)} after connecting, even alone"
+
+
+def _answered_after(record: ClientRecord, after: float) -> bool:
+    """The server's first bytes came ``after`` seconds or more after the handshake."""
     if record.connected is None or record.first_byte is None:
         return False
-    return record.first_byte - record.connected > window
+    return record.first_byte - record.connected >= after
 
 
 async def run(state: RunState, limit: float) -> None:
@@ -141,9 +156,13 @@ async def _alone(
     name, roles = f"timeouts: {check.CHECK} alone", check.roles(settings, alone=True)
     stage, lag = await _sampled_stage(state, name, roles, need)
     records = stage.of(check.ROLE)
-    kept = _kept(records, settings, window, alone=True)
+    # Timed only as late as a promised timeout could fire (any earlier, it may still be a
+    # rejection from a server kept busy by clients not ours: never a wrong number).
+    promised = settings.expectations.seconds(check.CHECK)
+    after = window if promised is None else max(window, promised - settings.tolerance)
+    kept = _kept(records, settings, window, answered_after=after)
     if records and not kept:
-        state.undecided((check.CHECK,), "the server rejected it at once (busy), even alone")
+        state.undecided((check.CHECK,), _rejected_alone(records[0], settings))
     else:
         state.decide(_lag_excused(functools.partial(check.judge, kept), lag))
 
