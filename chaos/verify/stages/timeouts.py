@@ -33,7 +33,7 @@ from ..observe import said, seconds, turned_away, within_idle
 from ..probes import probe_role, probe_views
 from ..settings import MARGIN, VerifySettings
 from ..stage import Role, StageResult, run_stage
-from ..verdict import CheckResult
+from ..verdict import CheckResult, undecided
 from .base import Judge, RunState, Stage
 
 __all__ = ["STAGE", "TIMEOUT_CHECKS"]
@@ -79,7 +79,7 @@ def _kept(
     ]
 
 
-def _rejected_alone(record: ClientRecord, settings: VerifySettings) -> str:
+def _rejected_alone(record: ClientRecord) -> str:
     """Why a timeout measured alone is not timed: the server turned its client away."""
     said_so = said(record, 60, first_line=True)
     how = f" ({said_so})" if said_so else ""
@@ -155,16 +155,23 @@ async def _alone(
         return
     name, roles = f"timeouts: {check.CHECK} alone", check.roles(settings, alone=True)
     stage, lag = await _sampled_stage(state, name, roles, need)
-    records = stage.of(check.ROLE)
-    # Timed only as late as a promised timeout could fire (any earlier, it may still be a
-    # rejection from a server kept busy by clients not ours: never a wrong number).
+    state.decide(
+        _lag_excused(functools.partial(_judge_alone, check, stage.of(check.ROLE), window), lag)
+    )
+
+
+def _judge_alone(
+    check: TimeoutCheck, records: Sequence[ClientRecord], window: float, settings: VerifySettings
+) -> CheckResult:
+    """``check`` judged from its clients measured alone. A rejection reply is timed only as
+    late as a promised timeout could fire: any earlier, it may be a rejection from a server
+    kept busy by clients not ours, and is never a wrong number."""
     promised = settings.expectations.seconds(check.CHECK)
     after = window if promised is None else max(window, promised - settings.tolerance)
     kept = _kept(records, settings, window, answered_after=after)
     if records and not kept:
-        state.undecided((check.CHECK,), _rejected_alone(records[0], settings))
-    else:
-        state.decide(_lag_excused(functools.partial(check.judge, kept), lag))
+        return undecided(check.CHECK, settings.expectations, _rejected_alone(records[0]))
+    return check.judge(kept, settings)
 
 
 async def _sampled_stage(
