@@ -86,7 +86,7 @@ class Script:
     server ends the connection or ``hold`` seconds after the connect. With ``chunks`` it sends
     the first chunk at once and the next every ``interval`` seconds. A connection the server
     drops is reopened up to ``replacements`` times per client, within the first one's hold.
-    ``listen`` makes a :class:`Listener` (at the first send, bytes or EOF) whose summary and
+    ``listen`` makes a :class:`Listener` (at the first bytes or EOF) whose summary and
     status go on the record, given what tells it when the bytes it is fed arrived (as the
     kernel heard them); ``tally`` turns the number of chunks sent into detail.
     """
@@ -434,7 +434,11 @@ class Swarm:
     def _listener(self, conn: _Conn) -> Listener:
         if conn.listener is None:
             assert self.script.listen is not None
+            # Made when first needed (thousands of silent clients need none): told of what
+            # went out before, as if it had been there.
             conn.listener = self.script.listen(lambda: conn.heard)
+            if conn.sent_chunks:
+                conn.listener.sent()
         return conn.listener
 
     def _send_next(self, conn: _Conn) -> None:
@@ -482,8 +486,8 @@ class Swarm:
             return
         conn.pending = None
         conn.sent_chunks += 1
-        if self.script.listen is not None:
-            self._listener(conn).sent()
+        if conn.listener is not None:
+            conn.listener.sent()
         if conn.writing:
             # The chunk went out late, once the kernel took it: the next is due now or on
             # its place on the grid, whichever is later.
