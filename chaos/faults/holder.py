@@ -99,19 +99,16 @@ class _Replies:
         self.answered: float | None = None
         self.head = b""
         self._asked = False  # a message went out that nothing has answered yet
-        self._answering = False  # what comes next is a reply already begun
 
     def sent(self) -> None:
-        self._asked, self._answering = True, False
+        self._asked = True
 
     def feed(self, data: bytes) -> None:
         if not data:
             return
         self.last = self._heard()
-        if self._asked:
-            self.answered, self._asked = self.last, False
-        if not self._answering:
-            self.head, self._answering = b"", True
+        if self._asked:  # the answer to the last message begins: its head starts here
+            self.answered, self.head, self._asked = self.last, b"", False
         self.head += data[: LAST_HEAD - len(self.head)]
 
     def summary(self) -> dict[str, Scalar]:
