@@ -83,17 +83,22 @@ def _rejected_alone(record: ClientRecord) -> str:
     """Why a timeout measured alone is not timed: the server turned its client away."""
     said_so = said(record, 60, first_line=True)
     how = f" ({said_so})" if said_so else ""
-    if record.connected is None or record.first_byte is None:
-        return f"the server rejected it{how}, even alone"
-    after = record.first_byte - record.connected
-    return f"the server rejected it{how} {seconds(after)} after connecting, even alone"
+    answered = _answered_in(record)
+    when = "" if answered is None else f" {seconds(answered)} after connecting"
+    return f"the server rejected it{how}{when}, even alone"
 
 
 def _answered_after(record: ClientRecord, after: float) -> bool:
     """The server's first bytes came ``after`` seconds or more after the handshake."""
+    answered = _answered_in(record)
+    return answered is not None and answered >= after
+
+
+def _answered_in(record: ClientRecord) -> float | None:
+    """Seconds from the handshake to the server's first bytes (None: none came)."""
     if record.connected is None or record.first_byte is None:
-        return False
-    return record.first_byte - record.connected >= after
+        return None
+    return record.first_byte - record.connected
 
 
 async def run(state: RunState, limit: float) -> None:
