@@ -202,27 +202,27 @@ def waitress(*, connection_limit: int) -> Daemon:
 def gunicorn(*, worker_connections: int, threads: int = 4) -> Daemon:
     """gunicorn, one `gthread` worker of `threads` threads; with `worker_connections` open it
     stops accepting."""
-
-    def argv(scratch: Path, port: int) -> list[str]:
-        cmd = [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "1"]
-        cmd += ["--threads", str(threads), "--worker-connections", str(worker_connections)]
-        return [*cmd, "-b", f"{HOST}:{port}", "--log-level", "warning", "bench.apps.wsgi_hello:app"]
-
-    settings = {"worker_connections": worker_connections, "threads": threads}
-    return _from_pypi("gunicorn", argv, settings)
+    options = ["-k", "gthread", "-w", "1", "--threads", str(threads)]
+    options += ["--worker-connections", str(worker_connections)]
+    return _gunicorn(options, {"worker_connections": worker_connections, "threads": threads})
 
 
 def gunicorn_sync(*, workers: int, timeout: int) -> Daemon:
     """gunicorn, `workers` `sync` workers: each serves one connection, closing it after its
     answer (no keep-alive), and one that has not answered within `timeout` seconds (a client
     silent or trickling) is killed by the arbiter, which writes the client a 500."""
+    options = ["-k", "sync", "-w", str(workers), "--timeout", str(timeout)]
+    return _gunicorn(options, {"workers": workers, "timeout": timeout})
+
+
+def _gunicorn(options: list[str], settings: dict[str, object]) -> Daemon:
+    """gunicorn with the worker `options` given, serving the hello app on loopback."""
 
     def argv(scratch: Path, port: int) -> list[str]:
-        cmd = [sys.executable, "-m", "gunicorn", "-k", "sync", "-w", str(workers)]
-        cmd += ["--timeout", str(timeout)]
-        return [*cmd, "-b", f"{HOST}:{port}", "--log-level", "warning", "bench.apps.wsgi_hello:app"]
+        cmd = [sys.executable, "-m", "gunicorn", *options, "-b", f"{HOST}:{port}"]
+        return [*cmd, "--log-level", "warning", "bench.apps.wsgi_hello:app"]
 
-    return _from_pypi("gunicorn", argv, {"workers": workers, "timeout": timeout})
+    return _from_pypi("gunicorn", argv, settings)
 
 
 def cheroot(*, timeout: float) -> Daemon:
