@@ -31,7 +31,7 @@ def test_a_stage_sees_how_late_this_process_woke() -> None:
 def test_a_stall_that_lasts_to_the_stages_end_is_seen() -> None:
     async def main() -> float:
         async with sampled() as lateness:
-            await trio.sleep(3 * SAMPLE)
+            await trio.sleep(3 * SAMPLE)  # the sampler running, asleep in a sample
             time.sleep(HELD)  # the stage ends with this stall: nothing awaits after it
         return lateness.worst
 
