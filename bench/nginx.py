@@ -59,8 +59,8 @@ def write_config(
 
     With several `workers` each listens on its own socket (`reuseport`), so the kernel spreads
     connections evenly and no worker runs out of its `worker_connections` before the others.
-    `write_timeout` sets send_timeout and resets a connection it ends (without the reset, the
-    kernel keeps sending an unread response after nginx closes). `large` is a URL path under
+    `write_timeout` sets send_timeout (nginx then closes without a reset, as by default: the
+    kernel goes on sending what it holds, its FIN last). `large` is a URL path under
     /bytes/ and a size: a file nginx serves there (sparse, it costs no disk).
     """
     timeouts = locations = ""
@@ -69,7 +69,7 @@ def write_config(
     if keepalive_timeout is not None:
         timeouts += f"    keepalive_timeout {_ms(keepalive_timeout)};\n"
     if write_timeout is not None:
-        timeouts += f"    send_timeout {_ms(write_timeout)};\n    reset_timedout_connection on;\n"
+        timeouts += f"    send_timeout {_ms(write_timeout)};\n"
     if large is not None:
         url, size = large
         if not url.startswith("/bytes/"):

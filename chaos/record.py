@@ -25,6 +25,7 @@ TIMESTAMPS = (
     "last_sent",
     "first_byte",
     "server_eof",
+    "server_closed",
     "reset",
     "closed",
 )
@@ -45,16 +46,23 @@ class Outcome(StrEnum):
 class ServerEnd(StrEnum):
     """How the server ended a connection, named as records and the timeline count it."""
 
-    CLOSED = "closed_by_server"  # its FIN: we read EOF
+    # Its FIN: we read EOF, or saw its socket close while the FIN waited behind our unread bytes.
+    CLOSED = "closed_by_server"
     RESET = "reset"  # its RST
 
 
-def server_end(eof: float | None, reset: float | None) -> tuple[ServerEnd, float] | None:
-    """How and when the server ended a connection: its FIN or its RST, whichever we saw first.
+def server_end(
+    eof: float | None, reset: float | None, closed: float | None = None
+) -> tuple[ServerEnd, float] | None:
+    """How and when the server ended a connection: its FIN or its RST, whichever we saw first;
+    a FIN stuck behind bytes we had not read counts from when the server's socket was seen to
+    close (``closed``).
 
     The one rule for it: a session's outcome, a record's "closed after", the checkers and the
     timeline all ask here. Seen at the same instant, a FIN wins (the reset came after it).
     """
+    if closed is not None and (eof is None or closed < eof):
+        eof = closed
     if reset is not None and (eof is None or reset < eof):
         return ServerEnd.RESET, reset
     if eof is not None:
@@ -76,8 +84,10 @@ class ClientRecord:
     """What one client connection did and saw.
 
     ``reset`` is when the *server's* reset was observed; our own abort (the ``reset`` fault) shows
-    as ``closed`` with ``detail["aborted"]``. ``sent_digest`` is the SHA-256 of every byte sent,
-    so two runs of one plan can be compared without keeping the bytes. ``reply_head`` is the first
+    as ``closed`` with ``detail["aborted"]``. ``server_closed`` is when the server's own socket
+    (on this host) was seen to close while its FIN waited behind bytes we had not read.
+    ``sent_digest`` is the SHA-256 of every byte sent, so two runs of one plan can be compared
+    without keeping the bytes. ``reply_head`` is the first
     :data:`REPLY_HEAD` bytes the server sent, one character per byte (latin-1), so a protocol
     profile can read a rejection such as ``-ERR max number of clients reached`` from it.
     """
@@ -91,6 +101,7 @@ class ClientRecord:
     last_sent: float | None = None
     first_byte: float | None = None
     server_eof: float | None = None
+    server_closed: float | None = None
     reset: float | None = None
     closed: float | None = None
     bytes_sent: int = 0
@@ -147,13 +158,13 @@ class ClientRecord:
     @property
     def server_ended(self) -> ServerEnd | None:
         """How the server ended the connection (see :func:`server_end`), or None if it did not."""
-        end = server_end(self.server_eof, self.reset)
+        end = server_end(self.server_eof, self.reset, self.server_closed)
         return None if end is None else end[0]
 
     @property
     def server_ended_at(self) -> float | None:
         """When the server ended the connection (monotonic), or None if it did not."""
-        end = server_end(self.server_eof, self.reset)
+        end = server_end(self.server_eof, self.reset, self.server_closed)
         return None if end is None else end[1]
 
     @property

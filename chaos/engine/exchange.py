@@ -51,10 +51,13 @@ async def _read(
 
 
 async def _watch(session: Session, every: float, reading: bool, scope: trio.CancelScope) -> None:
-    """Poll the TCP state until the server resets, or (not reading) closes."""
+    """Poll the TCP state until the server resets, or (not reading) closes: its FIN, or its
+    socket seen closed behind the bytes we have not read."""
     while True:
         session.check_peer()
-        if session.reset is not None or (not reading and session.server_eof is not None):
+        if session.reset is not None:
+            break
+        if not reading and (session.server_eof is not None or session.server_closed is not None):
             break
         await trio.sleep(every)
     scope.cancel()

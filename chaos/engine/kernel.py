@@ -1,5 +1,6 @@
-"""What the kernel says of listening sockets: the accept-queue overflow counter (Linux
-``TcpExt: ListenOverflows``) and how many connections wait in one port's accept queue.
+"""What the kernel says of the server's sockets on this host: the accept-queue overflow counter
+(Linux ``TcpExt: ListenOverflows``), how many connections wait in one port's accept queue, and
+the state of the server's end of one of our connections.
 
 The counter is system-wide, not per socket: a delta over a flood is an upper bound on that
 server's share. The queue is per socket: a connection there has its handshake done by the
@@ -7,6 +8,10 @@ kernel but has not been accepted by the server, which no client can tell from th
 asked of the kernel's socket diagnostics (netlink ``sock_diag``, listeners only), else read
 from /proc/net/tcp{,6}, which lists every socket and takes tens of milliseconds to write while
 thousands are open.
+
+The server's end of a connection tells what its client cannot see while it does not read: a
+server that closes with its answer unsent leaves the kernel sending it, and its FIN waits
+behind those bytes until the client reads them; its socket has left ESTABLISHED at once.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import socket
 import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "FAMILIES",
@@ -26,6 +32,8 @@ __all__ = [
     "listen_overflows",
     "parse_accept_queue",
     "parse_listen_overflows",
+    "parse_peer_state",
+    "peer_state",
 ]
 
 NETSTAT = Path("/proc/net/netstat")
@@ -50,8 +58,13 @@ _NETLINK_SOCK_DIAG, _SOCK_DIAG_BY_FAMILY = 4, 20
 _NLM_F_REQUEST, _NLM_F_DUMP = 0x1, 0x300
 _NLMSG_ERROR, _NLMSG_DONE = 2, 3
 _TCP_LISTEN = 10
+_ALL_STATES = 0xFFFFFFFF
+_NO_COOKIE = 0xFFFFFFFF
 _HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, port id
 _REQUEST = struct.Struct("=BBBxI48x")  # inet_diag_req_v2: family, protocol, ext, states, id
+# The same, naming one socket (an exact lookup, not a dump): its id is its local port and the
+# remote one (both big-endian), its local and remote addresses, any interface, no cookie.
+_EXACT = struct.Struct("=BBBxI2s2s16s16sIII")
 # inet_diag_msg, read up to rqueue: family, state, timer, retrans; its id: sport, dport (both
 # big-endian), src[16], dst[16], interface, cookie[8]; then expires, rqueue (a listener's
 # accept queue).
@@ -122,31 +135,40 @@ def _spelled(raw: bytes) -> str:
     return "".join(raw[i : i + 4][::-1].hex().upper() for i in range(0, len(raw), 4))
 
 
+def _ask(family: int, request: bytes, flags: int) -> Iterator[tuple[int, bytes]]:
+    """The kernel's socket diagnostics' answer to ``request``: each message's type and body,
+    until its end (a dump's DONE, or the one answer to an exact lookup). Raises OSError (or
+    AttributeError, where there is no netlink) when it cannot be asked."""
+    header = _HEADER.pack(_HEADER.size + len(request), _SOCK_DIAG_BY_FAMILY, flags, 1, 0)
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG) as sock:
+        sock.settimeout(1.0)
+        sock.sendto(header + request, (0, 0))
+        while True:
+            data = sock.recv(1 << 16)
+            for kind, body in _messages(data):
+                yield kind, body
+                if kind in (_NLMSG_DONE, _NLMSG_ERROR) or not flags & _NLM_F_DUMP:
+                    return
+
+
 def diag_listeners(family: int) -> list[ListenSocket] | None:
     """Every TCP listener of ``family`` with its accept queue, asked of the kernel's socket
     diagnostics (it sends listeners only); None where it cannot be asked (not Linux, or
     refused here)."""
     request = _REQUEST.pack(family, socket.IPPROTO_TCP, 0, 1 << _TCP_LISTEN)
-    header = _HEADER.pack(
-        _HEADER.size + len(request), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST | _NLM_F_DUMP, 1, 0
-    )
     size = 16 if family == socket.AF_INET6 else 4
     found: list[ListenSocket] = []
     try:
-        with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG) as sock:
-            sock.settimeout(1.0)
-            sock.sendto(header + request, (0, 0))
-            while True:
-                data = sock.recv(1 << 16)
-                for kind, body in _messages(data):
-                    if kind == _NLMSG_DONE:
-                        return found
-                    if kind == _NLMSG_ERROR:
-                        return None
-                    port, src, queued = _MESSAGE.unpack_from(body)
-                    found.append((_spelled(src[:size]), socket.ntohs(port), queued))
+        for kind, body in _ask(family, request, _NLM_F_REQUEST | _NLM_F_DUMP):
+            if kind == _NLMSG_DONE:
+                return found
+            if kind == _NLMSG_ERROR:
+                return None
+            port, src, queued = _MESSAGE.unpack_from(body)
+            found.append((_spelled(src[:size]), socket.ntohs(port), queued))
     except (AttributeError, OSError, struct.error):
         return None
+    return None
 
 
 def _messages(data: bytes) -> Iterator[tuple[int, bytes]]:
@@ -180,3 +202,66 @@ def accept_queue(port: int, families: tuple[int, ...] = FAMILIES) -> int | None:
         if waiting is not None:
             return waiting
     return None
+
+
+# An address and port as a socket gives them: (host, port) or (host, port, flow, scope).
+Address = tuple[Any, ...]
+
+
+def _packed(family: int, host: str) -> bytes:
+    """``host`` in network order, padded to the 16 bytes a socket id holds."""
+    return socket.inet_pton(family, host).ljust(16, b"\0")
+
+
+def _diag_peer(family: int, ours: Address, theirs: Address) -> int | None:
+    """The state of the socket whose local end is ``theirs`` and remote end ``ours``, by an
+    exact lookup; None if there is none; raises OSError where the kernel cannot be asked."""
+    request = _EXACT.pack(
+        family,
+        socket.IPPROTO_TCP,
+        0,
+        _ALL_STATES,
+        theirs[1].to_bytes(2, "big"),
+        ours[1].to_bytes(2, "big"),
+        _packed(family, theirs[0]),
+        _packed(family, ours[0]),
+        0,
+        _NO_COOKIE,
+        _NO_COOKIE,
+    )
+    for kind, body in _ask(family, request, _NLM_F_REQUEST):
+        if kind == _NLMSG_ERROR:
+            return None  # ENOENT: no such socket here
+        return body[1] if len(body) > 1 else None
+    return None
+
+
+def _spelled_end(family: int, address: Address) -> str:
+    """``address`` as /proc/net/tcp{,6} spell a socket's end: hex address, colon, hex port."""
+    return f"{_spelled(socket.inet_pton(family, address[0]))}:{address[1]:04X}"
+
+
+def parse_peer_state(text: str, ours: str, theirs: str) -> int | None:
+    """The state of the socket at ``theirs`` connected to ``ours`` (both spelled as
+    /proc/net/tcp{,6} spell them) in that table's text; None if it lists no such socket."""
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 3 and fields[1] == theirs and fields[2] == ours:
+            return int(fields[3], 16)
+    return None
+
+
+def peer_state(ours: Address, theirs: Address) -> int | None:
+    """The TCP state (``include/net/tcp_states.h``) of the server's end of our connection from
+    ``ours`` to ``theirs``, where that end is on this host (a loopback server); None where it
+    is not (another host or network namespace, or gone) or the kernel says nothing."""
+    family = socket.AF_INET6 if ":" in ours[0] else socket.AF_INET
+    try:
+        return _diag_peer(family, ours, theirs)
+    except (AttributeError, OSError, struct.error, ValueError):
+        pass
+    try:
+        text = TABLES[family].read_text()
+        return parse_peer_state(text, _spelled_end(family, ours), _spelled_end(family, theirs))
+    except (OSError, ValueError):
+        return None

@@ -22,6 +22,7 @@ from ..jsondata import Scalar
 from ..record import REPLY_HEAD, ClientRecord, Outcome, ServerEnd, server_end
 from ..target import Endpoint
 from .heard import data_at, handshake_at
+from .kernel import peer_state
 
 __all__ = [
     "IP_BIND_ADDRESS_NO_PORT",
@@ -124,6 +125,7 @@ class Session:
         "_digest",
         "_head",
         "_outcome",
+        "_theirs",
         "bytes_received",
         "bytes_sent",
         "closed",
@@ -140,6 +142,7 @@ class Session:
         "opened",
         "rcvbuf",
         "reset",
+        "server_closed",
         "server_eof",
         "sock",
         "source",
@@ -174,6 +177,10 @@ class Session:
         self.first_byte: float | None = None
         self.server_eof: float | None = None
         self.reset: float | None = None
+        # When the server's socket was seen closed with its FIN stuck behind bytes we had
+        # not read (see ``check_peer``), and whether its socket was ever seen open before it.
+        self.server_closed: float | None = None
+        self._theirs = False
         self.closed: float | None = None
         self.bytes_sent = 0
         self.bytes_received = 0
@@ -184,10 +191,16 @@ class Session:
         self._digest = hashlib.sha256()
         self._head = b""  # the first REPLY_HEAD bytes received
 
+    @property
+    def _fin(self) -> float | None:
+        """The server's FIN: read, or its socket seen to close behind our unread bytes."""
+        seen = (self.server_eof, self.server_closed)
+        return min((t for t in seen if t is not None), default=None)
+
     def decide(self, outcome: Outcome) -> None:
         """Settle the outcome unless already settled (see :func:`may_decide`)."""
         if self._outcome is None and may_decide(
-            outcome, connected=self.connected, server_eof=self.server_eof, reset=self.reset
+            outcome, connected=self.connected, server_eof=self._fin, reset=self.reset
         ):
             self._outcome = outcome
 
@@ -295,14 +308,21 @@ class Session:
         and the first byte's arrival, if nothing was read yet, from the socket's readability.
 
         A client that never reads cannot see EOF through ``recv``; TCP_INFO still can. Nor
-        does it see when the answer began, which is when a server's write clock starts.
+        does it see when the answer began, which is when a server's write clock starts. And
+        while bytes wait unread, a server's FIN waits behind whatever its kernel still has
+        to send: where the server is on this host, its own socket says when it closed
+        (``server_closed``).
         """
         if self.sock is None or not hasattr(socket, "TCP_INFO"):
             return
         try:
             state = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
-            if state == _TCP_ESTABLISHED and self.first_byte is None and self._readable():
-                self.first_byte = self._arrived(time.monotonic())
+            if state == _TCP_ESTABLISHED:
+                waiting = self._readable()
+                if self.first_byte is None and waiting:
+                    self.first_byte = self._arrived(time.monotonic())
+                if waiting and self.server_closed is None:
+                    self._check_theirs()
             elif state == _TCP_CLOSE_WAIT:
                 if self.server_eof is None:
                     self.server_eof = time.monotonic()
@@ -315,6 +335,17 @@ class Session:
                     self.server_eof = time.monotonic()
         except OSError:
             return
+
+    def _check_theirs(self) -> None:
+        """Ask the kernel for the server's end of this connection: closed (or gone) once
+        seen open stamps ``server_closed``. Never seen open (a server elsewhere, or one whose
+        handshake the kernel has not finished), nothing is concluded."""
+        assert self.sock is not None
+        theirs = peer_state(self.sock.getsockname(), self.sock.getpeername())
+        if theirs == _TCP_ESTABLISHED:
+            self._theirs = True
+        elif self._theirs:
+            self.server_closed = time.monotonic()
 
     def _readable(self) -> bool:
         """Whether bytes wait unread (or the stream ended), asked without waiting."""
@@ -346,7 +377,7 @@ class Session:
     def outcome(self) -> Outcome:
         """The outcome by the rules in the class docstring (see :func:`settle`)."""
         return settle(
-            self._outcome, connected=self.connected, server_eof=self.server_eof, reset=self.reset
+            self._outcome, connected=self.connected, server_eof=self._fin, reset=self.reset
         )
 
     def record(self) -> ClientRecord:
@@ -367,6 +398,7 @@ class Session:
             last_sent=self.last_sent,
             first_byte=self.first_byte,
             server_eof=self.server_eof,
+            server_closed=self.server_closed,
             reset=self.reset,
             closed=self.closed,
             bytes_sent=self.bytes_sent,

@@ -255,7 +255,7 @@ class _Client:
         """What the record's ``detail`` keeps: answers, and the longest stretch without one."""
         session = self.session
         assert session.connected is not None
-        ended = server_end(session.server_eof, session.reset)
+        ended = server_end(session.server_eof, session.reset, session.server_closed)
         ends = [t for t in (None if ended is None else ended[1], session.closed) if t is not None]
         end = min(ends) if ends else time.monotonic()
         stalled, since = longest_stall(session.connected, self.progress.completions, end)

@@ -1,14 +1,20 @@
 """``slow_read``: request a large response through a tiny receive window, then read slowly or never.
 
 Records when the server gives up. A client that never reads cannot see EOF through ``recv``, so
-the kernel's TCP state is polled (Linux TCP_INFO) to stamp the server's FIN or RST.
+the kernel's TCP state is polled (Linux TCP_INFO) to stamp the server's FIN or RST; and a
+server that closes with its answer unsent has its FIN stuck behind it, so its own socket is
+asked for (a server on this host). Once that has closed, the client reads what the kernel
+still holds, to learn whether the whole answer had been written (``got_response``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import trio
+
 from ..engine.exchange import Pace, at_once, exchange
+from ..engine.session import Session
 from ..engine.slot import Slot
 from ..params import HoldParams, option
 from ..protocols.http_messages import ResponseReader, request
@@ -32,6 +38,9 @@ DEFAULT_READ_SIZE = 256
 DEFAULT_READ_INTERVAL = 0.1
 # How often the TCP state is checked: the precision of the "server gave up" stamp.
 DEFAULT_POLL = 0.01
+# Most seconds spent reading, after the server's socket closed, what its kernel still holds:
+# at most its send buffer and our receive buffer (a few MiB on loopback), read in milliseconds.
+DRAIN_TIME = 1.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,8 +67,19 @@ async def drive(slot: Slot, params: SlowReadParams) -> None:
     await exchange(
         session, hold=params.hold, write=write, on_data=reader.feed, pace=pace, watch=params.poll
     )
+    if session.server_closed is not None and session.reset is None:
+        await _drain(session, reader)
     session.status = reader.status
     session.detail.update(reader.summary(), never_read=params.never_read)
+
+
+async def _drain(session: Session, reader: ResponseReader) -> None:
+    """Read the rest of an answer the server closed on, up to its FIN (or DRAIN_TIME)."""
+    with trio.move_on_after(DRAIN_TIME):
+        while True:
+            data = await session.recv()
+            if reader.feed(data) or not data:
+                return
 
 
 FAULT = Fault(

@@ -195,8 +195,8 @@ def test_slow_send_trickles_the_payload_on_schedule(serve):
     assert record.last_sent - record.first_sent <= 4 * 0.03 + TOLERANCE
 
 
-def big_response_then_give_up(conn) -> None:
-    """Answer with 4 MB through a tiny send buffer; abort with RST after 0.2 s of sending."""
+def _send_big_response_for_a_while(conn) -> int:
+    """Answer with 4 MB through a tiny send buffer for SERVER_DELAY; the bytes left unsent."""
     conn.read_request()
     conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     head = b"HTTP/1.1 200 OK\r\nContent-Length: 4000000\r\n\r\n"
@@ -208,8 +208,20 @@ def big_response_then_give_up(conn) -> None:
             data = data[conn.sock.send(data) :]
         except BlockingIOError:
             conn.stop.wait(0.005)
-    conn.log("gave_up", len(data))
+    return len(data)
+
+
+def big_response_then_give_up(conn) -> None:
+    """Answer with 4 MB through a tiny send buffer; abort with RST after 0.2 s of sending."""
+    left = _send_big_response_for_a_while(conn)
+    conn.log("gave_up", left)
     conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def big_response_then_close(conn) -> None:
+    """The same, then a plain close: the kernel goes on sending what it holds, FIN last."""
+    left = _send_big_response_for_a_while(conn)
+    conn.log("gave_up", left)
 
 
 def test_slow_read_never_reading_records_when_the_server_gives_up(serve):
@@ -220,6 +232,23 @@ def test_slow_read_never_reading_records_when_the_server_gives_up(serve):
     assert record.outcome is Outcome.RESET_BY_SERVER and record.bytes_received == 0
     assert gave_up <= record.reset <= gave_up + TOLERANCE
     assert record.server_closed_after >= SERVER_DELAY - EARLY
+
+
+def test_slow_read_never_reading_sees_a_plain_close_behind_the_unsent_answer(serve):
+    """The FIN of a server that closes without a reset waits behind what its kernel still
+    holds, which a client that never reads never takes: the server's own socket says when
+    it closed, and reading what was left then shows the answer cut short."""
+    server = serve(big_response_then_close)
+    record = run(chaos.slow_read, server.target, never_read=True, hold=2.0, poll=0.005)
+    gave_up, left = server.find(record.local_port, "gave_up")
+    assert left > 3_000_000
+    closed = record.server_closed
+    assert closed is not None and record.server_ended_at == closed, record
+    assert gave_up <= closed <= gave_up + TOLERANCE
+    # What the kernel held came after it, then the FIN: an answer short of its length.
+    assert record.outcome is Outcome.CLOSED_BY_SERVER and record.server_eof >= closed
+    assert 0 < record.bytes_received < 4_000_000
+    assert record.detail["got_response"] is False
 
 
 def test_slow_read_reading_slowly_gets_part_then_the_reset(serve):

@@ -1,6 +1,6 @@
 """The kernel's word on a listening socket: how many connections wait in its accept queue,
 read from /proc/net/tcp{,6} text, and live against a socket of our own, from the kernel's
-socket diagnostics and from the table alike."""
+socket diagnostics and from the table alike; and on the server's end of one connection."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ import socket
 import pytest
 
 from chaos.engine import accept_queue, kernel, parse_accept_queue
-from chaos.engine.kernel import FAMILIES, TABLES, diag_listeners, families_for
+from chaos.engine.kernel import (
+    FAMILIES,
+    TABLES,
+    diag_listeners,
+    families_for,
+    parse_peer_state,
+    peer_state,
+)
 
 TCP_TABLE = """\
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -72,3 +79,58 @@ def test_the_kernel_and_the_table_name_the_same_listeners():
         read = [entry for entry in kernel._table(table) if entry[1] == port]
         assert asked == read == [("0100007F", port, 0)]
     assert FAMILIES == families_for("127.0.0.1") and families_for("::1") == (socket.AF_INET6,)
+
+
+def test_the_servers_end_of_a_connection_is_read_from_the_table_by_both_ends():
+    # Row 3: the server at 127.0.0.1:8080, its client at port 40000, established (01).
+    assert parse_peer_state(TCP_TABLE, "0100007F:9C40", "0100007F:1F90") == 1
+    assert parse_peer_state(TCP_TABLE, "0100007F:9C41", "0100007F:1F90") is None
+    assert parse_peer_state(TCP_TABLE, "0100007F:1F90", "0100007F:9C40") is None  # our end
+
+
+# include/net/tcp_states.h
+ESTABLISHED, FIN_WAIT1, FIN_WAIT2 = 1, 4, 5
+
+
+@pytest.mark.parametrize("asked", ["sock_diag", "/proc/net/tcp"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_the_servers_end_says_when_it_closed_though_its_fin_waits_behind_its_answer(
+    host: str, asked: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if asked == "/proc/net/tcp":
+        if not TABLES[families_for(host)[0]].exists():
+            pytest.skip(f"no {TABLES[families_for(host)[0]]} here")
+
+        def refused(*args: object) -> None:
+            raise OSError("refused here")
+
+        monkeypatch.setattr(kernel, "_diag_peer", refused)
+    elif diag_listeners(families_for(host)[0]) is None:
+        pytest.skip("the kernel's socket diagnostics cannot be asked here")
+    try:
+        listener = socket.create_server((host, 0), family=socket.getaddrinfo(host, 0)[0][0])
+    except OSError as exc:
+        pytest.skip(f"cannot listen on {host}: {exc}")
+    with listener:
+        client = socket.socket(listener.family)
+        # A receive buffer the server's answer overflows: its FIN cannot follow it in.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.connect(listener.getsockname())
+        with client:
+            ours, theirs = client.getsockname(), client.getpeername()
+            server, _ = listener.accept()
+            assert peer_state(ours, theirs) == ESTABLISHED
+            server.setblocking(False)
+            try:
+                while True:
+                    server.send(b"x" * 65536)
+            except BlockingIOError:
+                pass
+            server.close()
+            # Closed with its answer unsent: FIN_WAIT1 until all of it is taken.
+            assert peer_state(ours, theirs) == FIN_WAIT1
+            assert peer_state(theirs, ours) == ESTABLISHED  # our own end, still open
+            while client.recv(1 << 20):
+                pass
+            assert peer_state(ours, theirs) in (FIN_WAIT2, None)
+    assert peer_state(("127.0.0.1", 1), ("127.0.0.1", 2)) is None  # no such connection

@@ -20,6 +20,7 @@ from chaos.verify.checks.idle_timeout import judge as judge_idle
 from chaos.verify.checks.keepalive_timeout import judge as judge_keepalive
 from chaos.verify.checks.request_timeout import judge as judge_request
 from chaos.verify.checks.timing import excuse_lag, judge_seconds
+from chaos.verify.checks.write_timeout import judge as judge_write
 from chaos.verify.observe import turned_away, view_probe
 from chaos.verify.output.junit import render_junit
 from chaos.verify.output.text import format_table, summary_line
@@ -101,6 +102,33 @@ def test_a_close_late_by_no_more_than_the_machines_own_lag_is_undecided_not_fail
     assert excuse_lag(never, expect, lag=1.0).verdict is Verdict.FAIL
     ok = judge_seconds("write-timeout", expect, [1.1], cap=4, tolerance=0.25)
     assert excuse_lag(ok, expect, lag=1.0) is ok
+
+
+def stalled_reader(closed: float, *, whole: bool) -> ClientRecord:
+    """A client that never read, whose server's socket closed ``closed`` s after the answer
+    began (its FIN came after what was left, read then); ``whole``: the answer was all there."""
+    return record(
+        "slow_read",
+        connected=T0,
+        first_sent=T0,
+        last_sent=T0,
+        first_byte=T0 + 0.01,
+        server_closed=T0 + 0.01 + closed,
+        server_eof=T0 + closed + 0.3,
+        outcome=Outcome.CLOSED_BY_SERVER,
+        detail={"got_response": whole, "never_read": True},
+    )
+
+
+def test_a_plain_close_on_a_stalled_answer_is_timed_when_its_socket_closed_not_at_its_fin():
+    expect = settings(write_timeout=2.0)
+    cut = judge_write([stalled_reader(2.0, whole=False)], expect)
+    assert cut.verdict is Verdict.PASS and cut.value == pytest.approx(2.0), cut.measured
+    assert "its answer unsent" in cut.measured
+    # All of it written before the close: nothing was cut, so nothing to time.
+    whole = judge_write([stalled_reader(2.0, whole=True)], expect)
+    assert whole.verdict is Verdict.INCONCLUSIVE and whole.value is None
+    assert "wrote its whole answer" in whole.reason
 
 
 def test_no_close_is_none_within_cap_never_a_number():

@@ -50,6 +50,12 @@ BUDGET = 30.0
 # sixteenth spare) and, at the limit, closes the oldest idle connections to make room, in
 # batches (ngx_drain_connections): it holds a few fewer idle clients than this at once.
 WORKERS = 32
+# nginx's send_timeout, with its default reset_timedout_connection off: it closes a stalled
+# answer plainly, and its kernel goes on sending what it holds, its FIN behind it. The large
+# answer is a sparse file of verify's default large path.
+NGINX_SEND_TIMEOUT = 1
+LARGE_PATH = VerifySettings.large_path
+LARGE_SIZE = int(LARGE_PATH.rsplit("/", 1)[1])
 # Redis: idle clients closed after a second; past 100 clients,
 # -ERR max number of clients reached.
 REDIS_TIMEOUT, MAXCLIENTS = 1, 100
@@ -177,10 +183,21 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
         verifying("http", Expectations(max_connections=GUNICORN_CONNECTIONS), also=("max-served",)),
     ),
     "nginx": (
-        nginx(client_header_timeout=1, keepalive_timeout=2, worker_connections=WORKERS),
+        nginx(
+            client_header_timeout=1,
+            keepalive_timeout=2,
+            worker_connections=WORKERS,
+            write_timeout=NGINX_SEND_TIMEOUT,
+            large=(LARGE_PATH, LARGE_SIZE),
+        ),
         verifying(
             "http",
-            Expectations(idle_timeout=1, request_timeout=1, keepalive_timeout=2),
+            Expectations(
+                idle_timeout=1,
+                request_timeout=1,
+                keepalive_timeout=2,
+                write_timeout=NGINX_SEND_TIMEOUT,
+            ),
             also=("max-connections",),
         ),
     ),
@@ -316,13 +333,16 @@ def assert_timed(results: dict, seconds: float, *checks: str) -> None:
         assert results[check].value == pytest.approx(seconds, abs=TOLERANCE), check
 
 
-def test_nginx_header_and_keepalive_timeouts_and_worker_connections(runs):
+def test_nginx_header_keepalive_and_send_timeouts_and_worker_connections(runs):
     run = verified(runs, "nginx")
     results = by_check(run)
     assert_all_hold(run)
     # client_header_timeout cuts a silent client and a trickled head alike, from the accept.
     assert_timed(results, 1, "idle-timeout", "request-timeout")
     assert_timed(results, 2, "keepalive-timeout")
+    # send_timeout closes the stalled answer plainly: seen at the server's socket, not its FIN.
+    assert_timed(results, NGINX_SEND_TIMEOUT, "write-timeout")
+    assert "its answer unsent" in results["write-timeout"].measured
     held = results["max-connections"]
     if held.verdict is Verdict.SKIPPED and held.measured.startswith("not measured: opened"):
         # The plan found this machine too slow to hold the connections within nginx's
@@ -334,7 +354,11 @@ def test_nginx_header_and_keepalive_timeouts_and_worker_connections(runs):
     assert_each_fails(
         run,
         Expectations(
-            idle_timeout=2, request_timeout=2, keepalive_timeout=1, max_connections=WORKERS
+            idle_timeout=2,
+            request_timeout=2,
+            keepalive_timeout=1,
+            write_timeout=NGINX_SEND_TIMEOUT + 1,
+            max_connections=WORKERS,
         ),
     )
 

@@ -1,6 +1,7 @@
 """The write timeout is timed from the answer's first byte, where a server's write clock starts:
 a server slow to begin its answer (an application computing it) is not a server whose write
-timeout is late."""
+timeout is late. And it is timed whether the server gives up with a reset or with a plain
+close, whose FIN waits behind the answer its kernel still holds (nginx's default, Node's)."""
 
 from __future__ import annotations
 
@@ -25,10 +26,12 @@ CHUNK = 65536
 
 
 class _SlowToAnswer(http.server.BaseHTTPRequestHandler):
-    """``/bytes/N``: THINK seconds, then N bytes, given up (RST) WRITE_TIMEOUT after the
-    first byte; anything else a small 200. One request per connection."""
+    """``/bytes/N``: THINK seconds, then N bytes, given up (RST, unless ``abort`` is off)
+    WRITE_TIMEOUT after the first byte; anything else a small 200. One request per
+    connection."""
 
     protocol_version = "HTTP/1.1"
+    abort = True
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -53,13 +56,18 @@ class _SlowToAnswer(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b"x" * min(CHUNK, size - sent))
                 sent += CHUNK
         except (TimeoutError, OSError):
-            linger = struct.pack("ii", 1, 0)
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+            if self.abort:
+                linger = struct.pack("ii", 1, 0)
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
 
 
-@pytest.fixture
-def slow_to_answer() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowToAnswer)
+class _SlowToAnswerClosingPlainly(_SlowToAnswer):
+    abort = False
+
+
+@pytest.fixture(params=[_SlowToAnswer, _SlowToAnswerClosingPlainly], ids=["reset", "plain close"])
+def slow_to_answer(request: pytest.FixtureRequest) -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), request.param)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="slow-to-answer")
     thread.start()

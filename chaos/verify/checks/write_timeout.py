@@ -5,7 +5,10 @@ Needs an HTTP target that can produce a response larger than the socket buffers 
 is not a 200 of at least :data:`MIN_LARGE` bytes the check says "not measured" instead of
 guessing. Measured from the response's first byte reaching us (when a server's write clock
 starts; from our request where the kernel cannot say) to the server's reset (or FIN), both
-seen without reading: the time a server takes to start its answer is not its write timeout.
+seen without reading: the time a server takes to start its answer is not its write timeout. A
+server that closes without a reset leaves its kernel sending the rest, its FIN behind it: its
+own socket (on this host) says when it closed, and what the client then reads says whether
+the answer was whole (a close after writing it all is no write timeout).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ CHECK = "write-timeout"
 ROLE = "stalled-reader"
 # Loopback send and receive buffers top out at a few MiB; less than that may simply fit.
 MIN_LARGE = 4 * 1024 * 1024
+# How a server ended a stalled answer when it had written all of it before closing.
+_WHOLE = "closed after writing it all"
 
 
 def large_enough(record: ClientRecord | None, settings: VerifySettings) -> str | None:
@@ -71,9 +76,28 @@ def judge(
     for record in records:
         if record.connected is None or record.last_sent is None:
             continue
-        end = record.server_ended_at
         began = record.last_sent if record.first_byte is None else record.first_byte
+        end, kind = _ended(record)
+        if kind == _WHOLE:
+            assert end is not None
+            return undecided(
+                CHECK,
+                settings.expectations,
+                f"the server wrote its whole answer to the kernel and closed after "
+                f"{end - began:.2f} s: nothing was left for a write timeout to cut",
+            )
         samples.append(None if end is None else end - began)
-        if end is not None:
-            kinds.append("reset" if record.server_ended is ServerEnd.RESET else "closed")
+        if kind is not None:
+            kinds.append(kind)
     return judge_timeout(CHECK, settings, samples, notes=kinds)
+
+
+def _ended(record: ClientRecord) -> tuple[float | None, str | None]:
+    """When and how the server ended the stalled answer: its reset or FIN, or its socket
+    closed before that FIN could reach us (the kernel still sending what it had written)."""
+    end = record.server_ended_at
+    if end is None:
+        return None, None
+    if end == record.server_closed:
+        return end, _WHOLE if record.detail.get("got_response") else "closed, its answer unsent"
+    return end, "reset" if record.server_ended is ServerEnd.RESET else "closed"
