@@ -9,9 +9,11 @@ asked of the kernel's socket diagnostics (netlink ``sock_diag``, listeners only)
 from /proc/net/tcp{,6}, which lists every socket and takes tens of milliseconds to write while
 thousands are open.
 
-The server's end of a connection tells what its client cannot see while it does not read: a
-server that closes with its answer unsent leaves the kernel sending it, and its FIN waits
-behind those bytes until the client reads them; its socket has left ESTABLISHED at once.
+The server's end of a connection tells what its client cannot see: a server that closes with
+its answer unsent leaves the kernel sending it, and its FIN waits behind those bytes until the
+client reads them, while its socket has left ESTABLISHED at once; and a connection the server
+never accepted is still in its accept queue (no process owns it), or not even there (a
+deferred accept, TCP_DEFER_ACCEPT, holds it half-open until its first bytes).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +29,20 @@ __all__ = [
     "FAMILIES",
     "NETSTAT",
     "TABLES",
+    "TCP_CLOSE",
+    "TCP_CLOSE_WAIT",
+    "TCP_ESTABLISHED",
+    "TCP_LISTEN",
+    "TCP_SYN_RECV",
+    "TheirEnd",
     "accept_queue",
     "diag_listeners",
     "families_for",
     "listen_overflows",
     "parse_accept_queue",
     "parse_listen_overflows",
-    "parse_peer_state",
-    "peer_state",
+    "parse_their_end",
+    "their_end",
 ]
 
 NETSTAT = Path("/proc/net/netstat")
@@ -57,7 +66,8 @@ ListenSocket = tuple[str, int, int]
 _NETLINK_SOCK_DIAG, _SOCK_DIAG_BY_FAMILY = 4, 20
 _NLM_F_REQUEST, _NLM_F_DUMP = 0x1, 0x300
 _NLMSG_ERROR, _NLMSG_DONE = 2, 3
-_TCP_LISTEN = 10
+# Linux TCP states (include/net/tcp_states.h), as TCP_INFO and the socket diagnostics give them.
+TCP_ESTABLISHED, TCP_SYN_RECV, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_LISTEN = 1, 3, 7, 8, 10
 _ALL_STATES = 0xFFFFFFFF
 _NO_COOKIE = 0xFFFFFFFF
 _HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, port id
@@ -69,6 +79,8 @@ _EXACT = struct.Struct("=BBBxI2s2s16s16sIII")
 # big-endian), src[16], dst[16], interface, cookie[8]; then expires, rqueue (a listener's
 # accept queue).
 _MESSAGE = struct.Struct("=4xH2x16s16x12x4xI")
+# The same, read for its state and, past rqueue, wqueue and uid, its inode (0: no process).
+_STATE = struct.Struct("=xB50x16xI")
 
 
 def parse_listen_overflows(text: str) -> int | None:
@@ -155,7 +167,7 @@ def diag_listeners(family: int) -> list[ListenSocket] | None:
     """Every TCP listener of ``family`` with its accept queue, asked of the kernel's socket
     diagnostics (it sends listeners only); None where it cannot be asked (not Linux, or
     refused here)."""
-    request = _REQUEST.pack(family, socket.IPPROTO_TCP, 0, 1 << _TCP_LISTEN)
+    request = _REQUEST.pack(family, socket.IPPROTO_TCP, 0, 1 << TCP_LISTEN)
     size = 16 if family == socket.AF_INET6 else 4
     found: list[ListenSocket] = []
     try:
@@ -213,9 +225,24 @@ def _packed(family: int, host: str) -> bytes:
     return socket.inet_pton(family, host).ljust(16, b"\0")
 
 
-def _diag_peer(family: int, ours: Address, theirs: Address) -> int | None:
-    """The state of the socket whose local end is ``theirs`` and remote end ``ours``, by an
-    exact lookup; None if there is none; raises OSError where the kernel cannot be asked."""
+@dataclass(frozen=True, slots=True)
+class TheirEnd:
+    """The server's end of one of our connections: its TCP state (``include/net/tcp_states.h``)
+    and whether a process owns it (accepted; not while in the accept queue, nor once closed
+    with its answer left to the kernel)."""
+
+    state: int
+    owned: bool
+
+    @property
+    def unaccepted(self) -> bool:
+        """Never taken by the server: half-open in its kernel, or waiting in its accept queue."""
+        return self.state == TCP_SYN_RECV or (self.state == TCP_ESTABLISHED and not self.owned)
+
+
+def _diag_end(family: int, ours: Address, theirs: Address) -> TheirEnd | None:
+    """The socket whose local end is ``theirs`` and remote end ``ours``, by an exact lookup;
+    None if there is none; raises OSError where the kernel cannot be asked."""
     request = _EXACT.pack(
         family,
         socket.IPPROTO_TCP,
@@ -232,7 +259,8 @@ def _diag_peer(family: int, ours: Address, theirs: Address) -> int | None:
     for kind, body in _ask(family, request, _NLM_F_REQUEST):
         if kind == _NLMSG_ERROR:
             return None  # ENOENT: no such socket here
-        return body[1] if len(body) > 1 else None
+        state, inode = _STATE.unpack_from(body)
+        return TheirEnd(state, inode != 0)
     return None
 
 
@@ -241,27 +269,27 @@ def _spelled_end(family: int, address: Address) -> str:
     return f"{_spelled(socket.inet_pton(family, address[0]))}:{address[1]:04X}"
 
 
-def parse_peer_state(text: str, ours: str, theirs: str) -> int | None:
-    """The state of the socket at ``theirs`` connected to ``ours`` (both spelled as
-    /proc/net/tcp{,6} spell them) in that table's text; None if it lists no such socket."""
+def parse_their_end(text: str, ours: str, theirs: str) -> TheirEnd | None:
+    """The socket at ``theirs`` connected to ``ours`` (both spelled as /proc/net/tcp{,6} spell
+    them) in that table's text; None if it lists no such socket."""
     for line in text.splitlines()[1:]:
         fields = line.split()
-        if len(fields) > 3 and fields[1] == theirs and fields[2] == ours:
-            return int(fields[3], 16)
+        if len(fields) > 9 and fields[1] == theirs and fields[2] == ours:
+            return TheirEnd(int(fields[3], 16), fields[9] != "0")
     return None
 
 
-def peer_state(ours: Address, theirs: Address) -> int | None:
-    """The TCP state (``include/net/tcp_states.h``) of the server's end of our connection from
-    ``ours`` to ``theirs``, where that end is on this host (a loopback server); None where it
-    is not (another host or network namespace, or gone) or the kernel says nothing."""
+def their_end(ours: Address, theirs: Address) -> TheirEnd | None:
+    """The server's end of our connection from ``ours`` to ``theirs``, where it is on this
+    host (a loopback server); None where it is not (another host or network namespace, or
+    gone) or the kernel says nothing."""
     family = socket.AF_INET6 if ":" in ours[0] else socket.AF_INET
     try:
-        return _diag_peer(family, ours, theirs)
+        return _diag_end(family, ours, theirs)
     except (AttributeError, OSError, struct.error, ValueError):
         pass
     try:
         text = TABLES[family].read_text()
-        return parse_peer_state(text, _spelled_end(family, ours), _spelled_end(family, theirs))
+        return parse_their_end(text, _spelled_end(family, ours), _spelled_end(family, theirs))
     except (OSError, ValueError):
         return None

@@ -22,7 +22,7 @@ from ..jsondata import Scalar
 from ..record import REPLY_HEAD, ClientRecord, Outcome, ServerEnd, server_end
 from ..target import Endpoint
 from .heard import data_at, handshake_at
-from .kernel import peer_state
+from .kernel import TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, their_end
 
 __all__ = [
     "IP_BIND_ADDRESS_NO_PORT",
@@ -41,10 +41,6 @@ RECV_SIZE = 65536
 # Linux's socket option for "bind the address now, the port at connect time" (include/uapi/
 # linux/in.h), so many source addresses share the port range; not every Python names it.
 IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
-# Linux TCP states as reported by TCP_INFO (include/net/tcp_states.h).
-_TCP_ESTABLISHED = 1
-_TCP_CLOSE = 7
-_TCP_CLOSE_WAIT = 8
 _PEER_BROKE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 
@@ -317,16 +313,16 @@ class Session:
             return
         try:
             state = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
-            if state == _TCP_ESTABLISHED:
+            if state == TCP_ESTABLISHED:
                 waiting = self._readable()
                 if self.first_byte is None and waiting:
                     self.first_byte = self._arrived(time.monotonic())
                 if waiting and self.server_closed is None:
                     self._check_theirs()
-            elif state == _TCP_CLOSE_WAIT:
+            elif state == TCP_CLOSE_WAIT:
                 if self.server_eof is None:
                     self.server_eof = time.monotonic()
-            elif state == _TCP_CLOSE:
+            elif state == TCP_CLOSE:
                 err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 if err in (errno.ECONNRESET, errno.EPIPE):
                     if self.reset is None:
@@ -341,8 +337,8 @@ class Session:
         seen open stamps ``server_closed``. Never seen open (a server elsewhere, or one whose
         handshake the kernel has not finished), nothing is concluded."""
         assert self.sock is not None
-        theirs = peer_state(self.sock.getsockname(), self.sock.getpeername())
-        if theirs == _TCP_ESTABLISHED:
+        theirs = their_end(self.sock.getsockname(), self.sock.getpeername())
+        if theirs is not None and theirs.state == TCP_ESTABLISHED:
             self._theirs = True
         elif self._theirs:
             self.server_closed = time.monotonic()

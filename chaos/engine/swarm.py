@@ -34,6 +34,7 @@ from ..jsondata import Scalar
 from ..record import REPLY_HEAD, ClientRecord, Outcome
 from ..target import Endpoint
 from .heard import data_at, handshake_at
+from .kernel import TCP_ESTABLISHED, their_end
 from .session import IP_BIND_ADDRESS_NO_PORT, RECV_SIZE, fail, may_decide, settle
 
 __all__ = [
@@ -52,7 +53,6 @@ CONNECT_BATCH = 32
 MAX_EVENTS = 1024
 # The digest of a connection that sent nothing.
 EMPTY_DIGEST = hashlib.sha256().hexdigest()
-_TCP_ESTABLISHED = 1  # include/net/tcp_states.h
 _NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
 _READ = select.EPOLLIN
 _WRITE = select.EPOLLOUT
@@ -88,7 +88,9 @@ class Script:
     drops is reopened up to ``replacements`` times per client, within the first one's hold.
     ``listen`` makes a :class:`Listener` (at the first bytes or EOF) whose summary and
     status go on the record, given what tells it when the bytes it is fed arrived (as the
-    kernel heard them); ``tally`` turns the number of chunks sent into detail.
+    kernel heard them); ``tally`` turns the number of chunks sent into detail. With
+    ``asks_unaccepted``, a connection still open at its hold's end asks the kernel whether the
+    server ever accepted it (a server on this host): ``unaccepted`` in detail if not.
     """
 
     connect_timeout: float
@@ -100,6 +102,7 @@ class Script:
     interval: float = 0.0
     listen: Callable[[Callable[[], float]], Listener] | None = None
     tally: Callable[[int], dict[str, Scalar]] | None = None
+    asks_unaccepted: bool = False
 
     def __post_init__(self) -> None:
         if not self.connect_timeout > 0:
@@ -152,6 +155,7 @@ class _Conn:
         "started",
         "state",
         "step",
+        "unaccepted",
         "window_end",
         "writing",
     )
@@ -187,6 +191,7 @@ class _Conn:
         self.sent_chunks = 0
         self.step = 0  # chunks taken from the iterator so far
         self.writing = False  # waiting for the kernel to take the rest of a chunk
+        self.unaccepted = False  # seen never taken by the server, at the hold's end
 
     def decide(self, outcome: Outcome) -> None:
         if self.decided is None and may_decide(
@@ -372,6 +377,8 @@ class Swarm:
                 self._end(conn)
         elif conn.state == _OPEN:
             if action == _HOLD_END:
+                if self.script.asks_unaccepted:
+                    conn.unaccepted = _unaccepted(conn)
                 conn.decide(Outcome.HELD_TO_END)
                 self._end(conn)
             elif action == _SEND and conn.pending is None:
@@ -565,6 +572,8 @@ class Swarm:
             detail.update(script.tally(conn.sent_chunks))
         if conn.generation:
             detail["generation"] = conn.generation
+        if conn.unaccepted:
+            detail["unaccepted"] = True
         return ClientRecord(
             kind=self.kind,
             index=self.slots[conn.slot].index,
@@ -590,10 +599,22 @@ class Swarm:
         )
 
 
+def _unaccepted(conn: _Conn) -> bool:
+    """Whether the server's kernel still holds ``conn`` from the server (see :mod:`.kernel`)."""
+    sock = conn.sock
+    if sock is None:
+        return False
+    try:
+        theirs = their_end(sock.getsockname(), sock.getpeername())
+    except OSError:
+        return False
+    return theirs is not None and theirs.unaccepted
+
+
 def _established(sock: socket.socket) -> bool:
     """True when the handshake already completed (loopback does it within connect())."""
     try:
-        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] == _TCP_ESTABLISHED
+        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] == TCP_ESTABLISHED
     except (OSError, AttributeError, IndexError):
         return False
 

@@ -1,6 +1,8 @@
 """``never_send``: connect and send nothing; hold until the server closes or ``hold`` runs out.
 
-Its clients run in one epoll loop (a swarm), not a trio task each.
+Its clients run in one epoll loop (a swarm), not a trio task each. One still open at the end
+says whether the server ever accepted it (``unaccepted``: a deferred accept holds a silent
+connection in the kernel, where no idle timeout of the server's can see it).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ class NeverSendParams(HoldParams):
 
 def script(params: NeverSendParams) -> Script:
     """Connect, then only read."""
-    return Script(connect_timeout=params.connect_timeout, hold=params.hold)
+    return Script(connect_timeout=params.connect_timeout, hold=params.hold, asks_unaccepted=True)
 
 
 FAULT = Fault(

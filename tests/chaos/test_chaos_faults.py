@@ -31,6 +31,8 @@ SERVER_DELAY = 0.2
 EARLY = 0.002
 # The hold of a client that ends once answered: only a hang runs into it.
 UNTIL_ANSWERED = 5.0
+# A hold the test server's acceptor takes a connection well within, however loaded.
+UNTIL_ACCEPTED = widened(0.5)
 
 
 def close_after_delay(conn) -> None:
@@ -68,6 +70,30 @@ def http_error_on_bad_request(conn) -> None:
 
 def run(fn, *args, **kwargs):
     return trio.run(lambda: fn(*args, **kwargs))
+
+
+@pytest.mark.parametrize("deferred", [False, True], ids=["accept queue", "deferred accept"])
+def test_never_send_says_when_the_server_never_accepted_it(deferred: bool) -> None:
+    """A listener that never accepts keeps a silent connection in its accept queue; with a
+    deferred accept (TCP_DEFER_ACCEPT) its kernel keeps it half-open, waiting for bytes. Either
+    way the server never saw it, and no idle timeout of its could have cut it."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        if deferred:
+            listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 30)
+        host, port = listener.getsockname()
+        target = f"{host}:{port}"
+        record = run(chaos.never_send, target, hold=0.2)
+    assert record.outcome is Outcome.HELD_TO_END
+    assert record.detail.get("unaccepted") is True, record.detail
+
+
+def test_never_send_held_by_the_server_is_not_unaccepted(serve):
+    server = serve(hold_until_eof)
+    # Its acceptor takes it within milliseconds; the hold leaves it far longer than that.
+    record = run(chaos.never_send, server.target, hold=UNTIL_ACCEPTED)
+    accepted, _ = server.find(record.local_port, "accepted")
+    assert accepted < record.closed
+    assert record.outcome is Outcome.HELD_TO_END and "unaccepted" not in record.detail
 
 
 def test_never_send_sees_the_close_the_server_makes_after_200ms(serve):

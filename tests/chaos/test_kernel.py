@@ -12,10 +12,11 @@ from chaos.engine import accept_queue, kernel, parse_accept_queue
 from chaos.engine.kernel import (
     FAMILIES,
     TABLES,
+    TheirEnd,
     diag_listeners,
     families_for,
-    parse_peer_state,
-    peer_state,
+    parse_their_end,
+    their_end,
 )
 
 TCP_TABLE = """\
@@ -82,10 +83,14 @@ def test_the_kernel_and_the_table_name_the_same_listeners():
 
 
 def test_the_servers_end_of_a_connection_is_read_from_the_table_by_both_ends():
-    # Row 3: the server at 127.0.0.1:8080, its client at port 40000, established (01).
-    assert parse_peer_state(TCP_TABLE, "0100007F:9C40", "0100007F:1F90") == 1
-    assert parse_peer_state(TCP_TABLE, "0100007F:9C41", "0100007F:1F90") is None
-    assert parse_peer_state(TCP_TABLE, "0100007F:1F90", "0100007F:9C40") is None  # our end
+    # Row 3: the server at 127.0.0.1:8080, its client at port 40000, established (01), inode 4.
+    assert parse_their_end(TCP_TABLE, "0100007F:9C40", "0100007F:1F90") == TheirEnd(1, True)
+    assert parse_their_end(TCP_TABLE, "0100007F:9C41", "0100007F:1F90") is None
+    assert parse_their_end(TCP_TABLE, "0100007F:1F90", "0100007F:9C40") is None  # our end
+    waiting = TCP_TABLE.replace("00000000     0        0 4", "00000000     0        0 0")
+    assert parse_their_end(waiting, "0100007F:9C40", "0100007F:1F90") == TheirEnd(1, False)
+    assert TheirEnd(1, False).unaccepted and TheirEnd(3, False).unaccepted
+    assert not TheirEnd(1, True).unaccepted and not TheirEnd(4, False).unaccepted
 
 
 # include/net/tcp_states.h
@@ -104,7 +109,7 @@ def test_the_servers_end_says_when_it_closed_though_its_fin_waits_behind_its_ans
         def refused(*args: object) -> None:
             raise OSError("refused here")
 
-        monkeypatch.setattr(kernel, "_diag_peer", refused)
+        monkeypatch.setattr(kernel, "_diag_end", refused)
     elif diag_listeners(families_for(host)[0]) is None:
         pytest.skip("the kernel's socket diagnostics cannot be asked here")
     try:
@@ -118,8 +123,9 @@ def test_the_servers_end_says_when_it_closed_though_its_fin_waits_behind_its_ans
         client.connect(listener.getsockname())
         with client:
             ours, theirs = client.getsockname(), client.getpeername()
+            assert their_end(ours, theirs) == TheirEnd(ESTABLISHED, owned=False)  # queued
             server, _ = listener.accept()
-            assert peer_state(ours, theirs) == ESTABLISHED
+            assert their_end(ours, theirs) == TheirEnd(ESTABLISHED, owned=True)
             server.setblocking(False)
             try:
                 while True:
@@ -127,10 +133,11 @@ def test_the_servers_end_says_when_it_closed_though_its_fin_waits_behind_its_ans
             except BlockingIOError:
                 pass
             server.close()
-            # Closed with its answer unsent: FIN_WAIT1 until all of it is taken.
-            assert peer_state(ours, theirs) == FIN_WAIT1
-            assert peer_state(theirs, ours) == ESTABLISHED  # our own end, still open
+            # Closed with its answer unsent: FIN_WAIT1 until all of it is taken, no owner.
+            assert their_end(ours, theirs) == TheirEnd(FIN_WAIT1, owned=False)
+            assert their_end(theirs, ours) == TheirEnd(ESTABLISHED, owned=True)  # our own end
             while client.recv(1 << 20):
                 pass
-            assert peer_state(ours, theirs) in (FIN_WAIT2, None)
-    assert peer_state(("127.0.0.1", 1), ("127.0.0.1", 2)) is None  # no such connection
+            end = their_end(ours, theirs)
+            assert end is None or end.state == FIN_WAIT2
+    assert their_end(("127.0.0.1", 1), ("127.0.0.1", 2)) is None  # no such connection

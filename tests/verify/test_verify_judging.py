@@ -131,6 +131,15 @@ def test_a_plain_close_on_a_stalled_answer_is_timed_when_its_socket_closed_not_a
     assert "wrote its whole answer" in whole.reason
 
 
+def test_a_silent_client_the_server_never_accepted_says_so():
+    held = record(connected=T0, outcome=Outcome.HELD_TO_END, detail={"unaccepted": True})
+    result = judge_idle([held], settings(idle_timeout=1.0))
+    assert result.verdict is Verdict.FAIL and result.value is None
+    assert result.measured.startswith("none within") and "never accepted" in result.measured
+    cut = record(connected=T0, server_eof=T0 + 1.0, outcome=Outcome.CLOSED_BY_SERVER)
+    assert "never accepted" not in judge_idle([cut], settings(idle_timeout=1.0)).measured
+
+
 def test_no_close_is_none_within_cap_never_a_number():
     for expect, verdict in ((None, Verdict.INFO), ("none", Verdict.PASS), (2.0, Verdict.FAIL)):
         result = judge_seconds(

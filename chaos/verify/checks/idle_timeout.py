@@ -1,6 +1,9 @@
 """Check: idle timeout. Connections that never send a byte; when does the server close them?
 
-Measured from our handshake to the server's FIN or RST, median of a few connections.
+Measured from our handshake to the server's FIN or RST, median of a few connections. One the
+server never accepted (its kernel holds a silent connection until its first bytes under a
+deferred accept, Apache's default on Linux and nginx's ``deferred``) was never the server's
+to time: the measurement says so.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ CHECK = "idle-timeout"
 ROLE = "idle"
 # Two silent clients: one stray scheduling delay shows up as a spread, not as the answer.
 SAMPLES = 2
+UNACCEPTED = "never accepted: the server's kernel held it, waiting for its first bytes or a turn"
 
 
 def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
@@ -35,4 +39,6 @@ def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
 def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckResult:
     """Seconds from connect to the server ending each connection."""
     connected = [r for r in records if r.connected is not None]
-    return judge_timeout(CHECK, settings, [r.server_closed_after for r in connected])
+    unaccepted = any(r.server_ended is None and r.detail.get("unaccepted") for r in connected)
+    notes = [UNACCEPTED] if unaccepted else []
+    return judge_timeout(CHECK, settings, [r.server_closed_after for r in connected], notes=notes)
