@@ -4,6 +4,7 @@ cannot drive a check the verdict is inconclusive with the numbers, never FAIL.""
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 
 import pytest
@@ -387,6 +388,21 @@ def test_a_slow_client_makes_the_plan_say_inconclusive_with_its_numbers():
     )
     none = plan_holding(raw, calibration(50, 3_000), idle=1.0, time_left=60)
     assert none.undecidable is not None and "raw has no keep-alive message" in none.undecidable
+
+
+def test_holding_a_little_past_the_idle_timeout_by_the_calibration_is_tried_unless_capped():
+    # 10,001 at 1,850/s takes 5.41 s, past 90% of a 5 s idle timeout but within 120%: the
+    # burst the calibration timed may be slower than the ramp, so silent holders try.
+    promised = settings(max_connections=10_000, idle_timeout=5.0)
+    near = plan_holding(promised, calibration(1_850, 300), idle=5.0, time_left=60)
+    assert near.undecidable is None and near.message == "", near.undecidable
+    assert "about the 5.00 s idle timeout: holders stay silent" in near.why
+    # Our own rate capped there by --connect-rate is no estimate: it is what the ramp does.
+    capped = dataclasses.replace(promised, connect_rate=1_850)
+    held = plan_holding(capped, calibration(20_000, 300), idle=5.0, time_left=60)
+    assert held.undecidable is not None and "past what the 5.00 s idle timeout" in held.undecidable
+    far = plan_holding(promised, calibration(1_500, 300), idle=5.0, time_left=60)  # 6.67 s
+    assert far.undecidable is not None and "past what the 5.00 s idle timeout" in far.undecidable
 
 
 def test_a_cheap_keep_alive_holds_past_a_short_idle_timeout():
