@@ -175,35 +175,39 @@ def searched_then_promised(target: str) -> tuple[VerifyRun, VerifyRun]:
     return searched, run_once(target, "http", promise, ("idle-timeout", "max-connections"))
 
 
-# What runs at each server (by name), the server started for it alone; the longest first
-# (gunicorn's max-served bisection waits out the probes it never answers).
+# What runs at each server (by name), the server started for it alone; the longest first, so
+# the lanes end together (gunicorn's max-served bisection waits out the probes it never
+# answers; cheroot accepts slowly; memcached sweeps idle clients up to 3.5 s late).
 JOBS: dict[str, tuple[Daemon, Work]] = {
     "gunicorn": (
         gunicorn(worker_connections=GUNICORN_CONNECTIONS, threads=GUNICORN_THREADS),
         verifying("http", Expectations(max_connections=GUNICORN_CONNECTIONS), also=("max-served",)),
     ),
-    "nginx": (
-        nginx(
-            client_header_timeout=1,
-            keepalive_timeout=2,
-            worker_connections=WORKERS,
-            write_timeout=NGINX_SEND_TIMEOUT,
-            large=(LARGE_PATH, LARGE_SIZE),
-        ),
+    "cheroot": (
+        cheroot(timeout=CHEROOT_TIMEOUT),
         verifying(
             "http",
-            Expectations(
-                idle_timeout=1,
-                request_timeout=1,
-                keepalive_timeout=2,
-                write_timeout=NGINX_SEND_TIMEOUT,
-            ),
+            Expectations(idle_timeout=CHEROOT_TIMEOUT),
             also=("max-connections",),
+            max_hold=CHEROOT_HOLD,
         ),
     ),
-    "nginx-limit": (
-        nginx(client_header_timeout=1, keepalive_timeout=2, worker_connections=WORKERS),
-        searched_then_promised,
+    "memcached": (
+        memcached(idle_timeout=MEMCACHED_IDLE),
+        verifying(
+            "memcached",
+            Expectations(idle_timeout=MEMCACHED_IDLE, keepalive_timeout=MEMCACHED_IDLE),
+        ),
+    ),
+    "gunicorn-sync": (
+        gunicorn_sync(workers=2, timeout=SYNC_TIMEOUT),
+        verifying(
+            "http", Expectations(), also=("idle-timeout", "request-timeout", "keepalive-timeout")
+        ),
+    ),
+    "waitress": (
+        waitress(connection_limit=WAITRESS_LIMIT),
+        verifying("http", Expectations(max_connections=WAITRESS_HOLDS)),
     ),
     "redis": (
         redis(timeout=REDIS_TIMEOUT, maxclients=MAXCLIENTS),
@@ -231,35 +235,32 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
             also=("max-served",),
         ),
     ),
-    "waitress": (
-        waitress(connection_limit=WAITRESS_LIMIT),
-        verifying("http", Expectations(max_connections=WAITRESS_HOLDS)),
+    "nginx-limit": (
+        nginx(client_header_timeout=1, keepalive_timeout=2, worker_connections=WORKERS),
+        searched_then_promised,
     ),
-    "gunicorn-sync": (
-        gunicorn_sync(workers=2, timeout=SYNC_TIMEOUT),
-        verifying(
-            "http", Expectations(), also=("idle-timeout", "request-timeout", "keepalive-timeout")
+    "nginx": (
+        nginx(
+            client_header_timeout=1,
+            keepalive_timeout=2,
+            worker_connections=WORKERS,
+            write_timeout=NGINX_SEND_TIMEOUT,
+            large=(LARGE_PATH, LARGE_SIZE),
         ),
-    ),
-    "cheroot": (
-        cheroot(timeout=CHEROOT_TIMEOUT),
         verifying(
             "http",
-            Expectations(idle_timeout=CHEROOT_TIMEOUT),
+            Expectations(
+                idle_timeout=1,
+                request_timeout=1,
+                keepalive_timeout=2,
+                write_timeout=NGINX_SEND_TIMEOUT,
+            ),
             also=("max-connections",),
-            max_hold=CHEROOT_HOLD,
         ),
     ),
     "smtp": (
         aiosmtpd(timeout=SMTP_TIMEOUT),
         verifying("smtp", Expectations(idle_timeout=SMTP_TIMEOUT, request_timeout=SMTP_TIMEOUT)),
-    ),
-    "memcached": (
-        memcached(idle_timeout=MEMCACHED_IDLE),
-        verifying(
-            "memcached",
-            Expectations(idle_timeout=MEMCACHED_IDLE, keepalive_timeout=MEMCACHED_IDLE),
-        ),
     ),
 }
 
