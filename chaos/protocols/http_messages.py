@@ -9,7 +9,7 @@ import h11
 
 from ..jsondata import Scalar
 
-__all__ = ["USER_AGENT", "ResponseReader", "request", "request_head"]
+__all__ = ["USER_AGENT", "ResponseReader", "keep_alive_timeout", "request", "request_head"]
 
 USER_AGENT = "chaos/0.1"
 
@@ -39,6 +39,23 @@ def request(
     return head + conn.send(h11.EndOfMessage())
 
 
+def keep_alive_timeout(response: h11.Response) -> float | None:
+    """The seconds a response's ``Keep-Alive: timeout=N`` header says the server keeps an idle
+    connection open (RFC 2068, 19.7.1: nginx, Node and Apache send it), or None."""
+    for name, value in response.headers:
+        if name != b"keep-alive":
+            continue
+        for param in value.split(b","):
+            key, _, number = param.strip().partition(b"=")
+            if key.strip().lower() == b"timeout":
+                try:
+                    seconds = float(number.strip())
+                except ValueError:
+                    return None
+                return seconds if seconds >= 0 else None
+    return None
+
+
 def _closes(response: h11.Response) -> bool:
     """Whether the server closes after this response (RFC 9112, 9.3): it says
     ``Connection: close``, or it is HTTP/1.0 and does not say ``keep-alive``."""
@@ -59,6 +76,7 @@ class ResponseReader:
         self._conn.send(h11.EndOfMessage())
         self.status: int | None = None
         self.closing = False  # the response said the server closes after it (or is HTTP/1.0)
+        self.keep_alive: float | None = None  # the idle timeout its Keep-Alive header says
         self.complete = False
         self.completed_at: float | None = None
         self.body_bytes = 0
@@ -77,6 +95,7 @@ class ResponseReader:
                 if isinstance(event, h11.Response):
                     self.status = event.status_code
                     self.closing = _closes(event)
+                    self.keep_alive = keep_alive_timeout(event)
                 elif isinstance(event, h11.Data):
                     self.body_bytes += len(event.data)
                 elif isinstance(event, h11.EndOfMessage):

@@ -95,6 +95,11 @@ class Profile(ABC):
         ``Connection: close``): a keep-alive refused, not a connection cut."""
         return False
 
+    def advertised_idle(self, head: bytes) -> float | None:
+        """The seconds a reply says the server keeps the connection open idle after it (HTTP's
+        ``Keep-Alive: timeout=N``), or None."""
+        return None
+
     def rejected(self, record: ClientRecord) -> bool:
         """True when the server turned this connection away: a refused connect, or a first
         reply that reads as a rejection (``-ERR max number of clients reached``, a 503)."""
@@ -208,6 +213,13 @@ class HttpProfile(Profile):
         reader = ResponseReader()
         reader.feed(head)
         return reader.closing
+
+    def advertised_idle(self, head: bytes) -> float | None:
+        if b"keep-alive:" not in head.lower():
+            return None
+        reader = ResponseReader()
+        reader.feed(head)
+        return reader.keep_alive
 
     def describe(self) -> JSONObject:
         return {**self._common(), "path": self.path, "rejections": ["429", "5xx"]}

@@ -259,6 +259,29 @@ def test_a_server_that_says_it_closes_after_each_answer_keeps_nothing_alive():
         assert (judge_keepalive([one_oh], settings()).value is None) is none_kept, head
 
 
+def test_the_keep_alive_timeout_a_server_says_follows_the_one_measured():
+    # Node 20 answers "Keep-Alive: timeout=2" and closes the idle connection 3 s later.
+    says = "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=2, max=100\r\nContent-Length: 2\r\n\r\nok"
+    node = record(
+        kind="holder",
+        connected=T0,
+        first_sent=T0,
+        reply_head=says,
+        server_eof=T0 + 3.001,
+        outcome=Outcome.CLOSED_BY_SERVER,
+        detail={"last_reply": T0 + 0.001, "last_reply_head": says},
+    )
+    late = judge_keepalive([node], settings(keepalive_timeout=2))
+    assert late.verdict is Verdict.FAIL and late.value == pytest.approx(3.0)
+    assert late.measured == "3.00 s (the answer said Keep-Alive: timeout=2)"
+    silent = says.replace("Keep-Alive: timeout=2, max=100\r\n", "")
+    plain = dataclasses.replace(node, reply_head=silent)
+    assert judge_keepalive([plain], settings()).measured == "3.00 s"
+    for header, seconds in (("timeout=5", 5.0), ("max=9, Timeout=0.5", 0.5), ("timeout=x", None)):
+        head = says.replace("timeout=2, max=100", header).encode()
+        assert HTTP.advertised_idle(head) == seconds, header
+
+
 def test_a_speaker_first_servers_greeting_answers_nothing():
     # A trickled SMTP command cut at 2 s: the banner every client gets is no answer to it.
     trickled = functools.partial(

@@ -5,7 +5,9 @@ does the server close it?
 Measured from the last reply byte to the server's FIN or RST: nginx's ``keepalive_timeout``,
 Redis's ``timeout`` after a command. A protocol with no keep-alive message has nothing to
 measure; a rejection or another answer is reported, never timed; an answer saying the server
-closes keeps nothing alive.
+closes keeps nothing alive. What the answer itself says of the timeout (HTTP's ``Keep-Alive:
+timeout=N``) follows the measurement: a server may close later than it says (Node adds a
+second) or, worse for a client that reuses the connection near the end, earlier.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckRes
     if why is not None:
         return undecided(CHECK, settings.expectations, why)
     samples: list[float | None] = []
+    said: set[float] = set()
     for record in records:
         if record.connected is None:
             continue
@@ -74,7 +77,11 @@ def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckRes
         if end is not None and announced_close(record, settings.profile):
             return _none_kept(settings)
         samples.append(None if end is None else end - answered)
-    return judge_timeout(CHECK, settings, samples)
+        advertised = settings.profile.advertised_idle(record.reply)
+        if advertised is not None:
+            said.add(advertised)
+    notes = [f"the answer said Keep-Alive: timeout={s:g}" for s in sorted(said)]
+    return judge_timeout(CHECK, settings, samples, notes=notes)
 
 
 def _none_kept(settings: VerifySettings) -> CheckResult:
