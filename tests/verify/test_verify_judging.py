@@ -223,19 +223,25 @@ def test_a_trickled_request_cut_with_a_rejection_status_is_timed_and_one_answere
     assert "answered 400 and closed" in answered.measured
 
 
+def kept_alive(head: str, *, closed_after: float) -> ClientRecord:
+    """The keep-alive check's client: its request answered with ``head`` 1 ms in, then the
+    server's close ``closed_after`` seconds after that answer."""
+    return record(
+        kind="holder",
+        connected=T0,
+        first_sent=T0,
+        reply_head=head,
+        server_eof=T0 + 0.001 + closed_after,
+        outcome=Outcome.CLOSED_BY_SERVER,
+        detail={"last_reply": T0 + 0.001, "last_reply_head": head},
+    )
+
+
 def test_a_server_that_says_it_closes_after_each_answer_keeps_nothing_alive():
     # gunicorn's sync worker: the keep-alive request answered, saying so, and the connection
     # closed at once. That is no keep-alive timeout of 0 s.
     closing = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
-    said_so = record(
-        kind="holder",
-        connected=T0,
-        first_sent=T0,
-        reply_head=closing,
-        server_eof=T0 + 0.002,
-        outcome=Outcome.CLOSED_BY_SERVER,
-        detail={"last_reply": T0 + 0.001, "last_reply_head": closing},
-    )
+    said_so = kept_alive(closing, closed_after=0.001)
     measured = judge_keepalive([said_so], settings())
     assert measured.verdict is Verdict.INFO and measured.value is None
     assert measured.measured.startswith("none kept")
@@ -262,15 +268,7 @@ def test_a_server_that_says_it_closes_after_each_answer_keeps_nothing_alive():
 def test_the_keep_alive_timeout_a_server_says_follows_the_one_measured():
     # Node 20 answers "Keep-Alive: timeout=2" and closes the idle connection 3 s later.
     says = "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=2, max=100\r\nContent-Length: 2\r\n\r\nok"
-    node = record(
-        kind="holder",
-        connected=T0,
-        first_sent=T0,
-        reply_head=says,
-        server_eof=T0 + 3.001,
-        outcome=Outcome.CLOSED_BY_SERVER,
-        detail={"last_reply": T0 + 0.001, "last_reply_head": says},
-    )
+    node = kept_alive(says, closed_after=3.0)
     late = judge_keepalive([node], settings(keepalive_timeout=2))
     assert late.verdict is Verdict.FAIL and late.value == pytest.approx(3.0)
     assert late.measured == "3.00 s (the answer said Keep-Alive: timeout=2)"
