@@ -58,7 +58,14 @@ _READ = select.EPOLLIN
 _WRITE = select.EPOLLOUT
 
 # Timer actions, in the heap as (when, sequence, action, connection).
-_CONNECT_TIMEOUT, _SEND, _HOLD_END, _REPLACE = range(4)
+_CONNECT_TIMEOUT, _SEND, _HOLD_END, _REPLACE, _ASK_ACCEPTED = range(5)
+# A connection that watches for its accept asks the kernel first at once, then after
+# ACCEPT_POLL, twice as long each time up to ACCEPT_POLL_MAX (the precision of when the server
+# took it); only the first WATCHED clients of a swarm watch, so a server that stops accepting
+# thousands costs a few hundred questions a second at most.
+ACCEPT_POLL = 0.01
+ACCEPT_POLL_MAX = 0.1
+WATCHED = 64
 # Connection states.
 _CONNECTING, _OPEN, _DONE = range(3)
 _OUTCOMES = list(Outcome)
@@ -89,8 +96,9 @@ class Script:
     ``listen`` makes a :class:`Listener` (at the first bytes or EOF) whose summary and
     status go on the record, given what tells it when the bytes it is fed arrived (as the
     kernel heard them); ``tally`` turns the number of chunks sent into detail. With
-    ``asks_unaccepted``, a connection still open at its hold's end asks the kernel whether the
-    server ever accepted it (a server on this host): ``unaccepted`` in detail if not.
+    ``watches_accept``, an open connection of the first WATCHED clients asks the kernel now
+    and then whether the server has accepted it (a server on this host) until it has:
+    ``accepted`` in detail is when that was first seen, ``unaccepted`` says it never was.
     """
 
     connect_timeout: float
@@ -102,7 +110,7 @@ class Script:
     interval: float = 0.0
     listen: Callable[[Callable[[], float]], Listener] | None = None
     tally: Callable[[int], dict[str, Scalar]] | None = None
-    asks_unaccepted: bool = False
+    watches_accept: bool = False
 
     def __post_init__(self) -> None:
         if not self.connect_timeout > 0:
@@ -129,6 +137,7 @@ class _Conn:
     """One connection (a session of a slot), stamped with ``time.monotonic()``."""
 
     __slots__ = (
+        "accepted",
         "chunks",
         "closed",
         "connected",
@@ -145,6 +154,7 @@ class _Conn:
         "listener",
         "opened",
         "pending",
+        "poll",
         "port",
         "received",
         "reset",
@@ -155,7 +165,7 @@ class _Conn:
         "started",
         "state",
         "step",
-        "unaccepted",
+        "watching",
         "window_end",
         "writing",
     )
@@ -191,7 +201,10 @@ class _Conn:
         self.sent_chunks = 0
         self.step = 0  # chunks taken from the iterator so far
         self.writing = False  # waiting for the kernel to take the rest of a chunk
-        self.unaccepted = False  # seen never taken by the server, at the hold's end
+        # When the server was first seen to own it (accepted); None while not, or unknown.
+        self.accepted: float | None = None
+        self.watching = False  # its server end is on this host and not yet accepted
+        self.poll = ACCEPT_POLL  # seconds to the next question while watching
 
     def decide(self, outcome: Outcome) -> None:
         if self.decided is None and may_decide(
@@ -362,10 +375,29 @@ class Swarm:
         if conn.window_end is None:
             conn.window_end = now + script.hold
         self._later(conn.window_end, _HOLD_END, conn)
+        if script.watches_accept and self.slots[conn.slot].position < WATCHED:
+            self._ask_accepted(conn)
         if script.chunks is not None:
             position = self.slots[conn.slot].position
             conn.chunks = iter(script.chunks(self._rng(position), self.endpoint.host_header))
             self._send_next(conn)
+
+    def _ask_accepted(self, conn: _Conn) -> None:
+        """Whether the server has taken ``conn`` yet; asked again until it has, while open.
+        A server end not on this host (or the kernel silent) ends the watch, concluding
+        nothing."""
+        sock = conn.sock
+        assert sock is not None
+        try:
+            theirs = their_end(sock.getsockname(), sock.getpeername())
+        except OSError:
+            theirs = None
+        conn.watching = theirs is not None and theirs.unaccepted
+        if theirs is not None and not theirs.unaccepted:
+            conn.accepted = time.monotonic()
+        elif conn.watching:
+            self._later(time.monotonic() + conn.poll, _ASK_ACCEPTED, conn)
+            conn.poll = min(2 * conn.poll, ACCEPT_POLL_MAX)
 
     def _fire(self, action: int, conn: _Conn) -> None:
         if action == _REPLACE:
@@ -377,10 +409,10 @@ class Swarm:
                 self._end(conn)
         elif conn.state == _OPEN:
             if action == _HOLD_END:
-                if self.script.asks_unaccepted:
-                    conn.unaccepted = _unaccepted(conn)
                 conn.decide(Outcome.HELD_TO_END)
                 self._end(conn)
+            elif action == _ASK_ACCEPTED:
+                self._ask_accepted(conn)
             elif action == _SEND and conn.pending is None:
                 self._send_next(conn)
 
@@ -572,8 +604,10 @@ class Swarm:
             detail.update(script.tally(conn.sent_chunks))
         if conn.generation:
             detail["generation"] = conn.generation
-        if conn.unaccepted:
-            detail["unaccepted"] = True
+        if conn.accepted is not None:
+            detail["accepted"] = conn.accepted
+        elif conn.watching and conn.eof is None and conn.reset is None:
+            detail["unaccepted"] = True  # a server that ended it had it, when we cannot say
         return ClientRecord(
             kind=self.kind,
             index=self.slots[conn.slot].index,
@@ -597,18 +631,6 @@ class Swarm:
             reply_head=conn.head.decode("latin-1"),
             detail=detail,
         )
-
-
-def _unaccepted(conn: _Conn) -> bool:
-    """Whether the server's kernel still holds ``conn`` from the server (see :mod:`.kernel`)."""
-    sock = conn.sock
-    if sock is None:
-        return False
-    try:
-        theirs = their_end(sock.getsockname(), sock.getpeername())
-    except OSError:
-        return False
-    return theirs is not None and theirs.unaccepted
 
 
 def _established(sock: socket.socket) -> bool:

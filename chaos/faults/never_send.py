@@ -1,8 +1,9 @@
 """``never_send``: connect and send nothing; hold until the server closes or ``hold`` runs out.
 
-Its clients run in one epoll loop (a swarm), not a trio task each. One still open at the end
-says whether the server ever accepted it (``unaccepted``: a deferred accept holds a silent
-connection in the kernel, where no idle timeout of the server's can see it).
+Its clients run in one epoll loop (a swarm), not a trio task each. Each says when the server
+accepted it (``accepted``), or that it never did (``unaccepted``): a deferred accept holds a
+silent connection in the kernel, where no idle timeout of the server's can see it, until its
+first bytes or the deferral's end.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class NeverSendParams(HoldParams):
 
 def script(params: NeverSendParams) -> Script:
     """Connect, then only read."""
-    return Script(connect_timeout=params.connect_timeout, hold=params.hold, asks_unaccepted=True)
+    return Script(connect_timeout=params.connect_timeout, hold=params.hold, watches_accept=True)
 
 
 FAULT = Fault(

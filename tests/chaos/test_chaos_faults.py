@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import threading
 import time
 
 import h11
@@ -16,6 +17,7 @@ import trio
 import chaos
 from chaos import Outcome
 from chaos.engine.heard import TICK
+from chaos.engine.swarm import ACCEPT_POLL_MAX
 from chaos.faults import NeverSendParams, ProbeParams
 from chaos.faults.registry import FAULTS
 from chaos.params import HoldParams
@@ -94,6 +96,30 @@ def test_never_send_held_by_the_server_is_not_unaccepted(serve):
     accepted, _ = server.find(record.local_port, "accepted")
     assert accepted < record.closed
     assert record.outcome is Outcome.HELD_TO_END and "unaccepted" not in record.detail
+    assert accepted - EARLY <= record.number("accepted") <= accepted + TOLERANCE + ACCEPT_POLL_MAX
+
+
+def test_never_send_says_when_a_server_slow_to_accept_took_it() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        taken: list[float] = []
+
+        def accept_late() -> None:
+            time.sleep(SERVER_DELAY)  # the server's own pace: nothing to wait on but time
+            sock, _ = listener.accept()
+            taken.append(time.monotonic())
+            with sock:
+                sock.recv(1)  # held until the client's hold ends
+
+        thread = threading.Thread(target=accept_late)
+        thread.start()
+        host, port = listener.getsockname()
+        record = run(chaos.never_send, f"{host}:{port}", hold=UNTIL_ACCEPTED)
+        thread.join(UNTIL_ACCEPTED)
+    assert taken and record.connected is not None
+    accepted = record.number("accepted")
+    assert accepted is not None and "unaccepted" not in record.detail, record.detail
+    assert taken[0] - EARLY <= accepted <= taken[0] + TOLERANCE + ACCEPT_POLL_MAX
+    assert accepted - record.connected >= SERVER_DELAY - EARLY
 
 
 def test_never_send_sees_the_close_the_server_makes_after_200ms(serve):

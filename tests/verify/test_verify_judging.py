@@ -131,13 +131,21 @@ def test_a_plain_close_on_a_stalled_answer_is_timed_when_its_socket_closed_not_a
     assert "wrote its whole answer" in whole.reason
 
 
-def test_a_silent_client_the_server_never_accepted_says_so():
+def test_a_silent_client_the_server_never_accepted_or_accepted_late_says_so():
     held = record(connected=T0, outcome=Outcome.HELD_TO_END, detail={"unaccepted": True})
     result = judge_idle([held], settings(idle_timeout=1.0))
     assert result.verdict is Verdict.FAIL and result.value is None
     assert result.measured.startswith("none within") and "never accepted" in result.measured
     cut = record(connected=T0, server_eof=T0 + 1.0, outcome=Outcome.CLOSED_BY_SERVER)
-    assert "never accepted" not in judge_idle([cut], settings(idle_timeout=1.0)).measured
+    assert judge_idle([cut], settings(idle_timeout=1.0)).measured == "1.00 s"
+    # nginx's "listen ... deferred": its kernel held the silent client a second, then nginx
+    # timed it out a second later.
+    late = dataclasses.replace(cut, server_eof=T0 + 2.03, detail={"accepted": T0 + 1.01})
+    result = judge_idle([late], settings(idle_timeout=1.0))
+    assert result.verdict is Verdict.FAIL
+    assert result.measured == "2.03 s (the server accepted it 1.01 s after the handshake)"
+    prompt = dataclasses.replace(cut, detail={"accepted": T0 + 0.01})
+    assert judge_idle([prompt], settings(idle_timeout=1.0)).measured == "1.00 s"
 
 
 def test_no_close_is_none_within_cap_never_a_number():

@@ -3,7 +3,7 @@
 Measured from our handshake to the server's FIN or RST, median of a few connections. One the
 server never accepted (its kernel holds a silent connection until its first bytes under a
 deferred accept, Apache's default on Linux and nginx's ``deferred``) was never the server's
-to time: the measurement says so.
+to time, and one it accepted late had waited in its kernel first: the measurement says so.
 """
 
 from __future__ import annotations
@@ -39,6 +39,16 @@ def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
 def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckResult:
     """Seconds from connect to the server ending each connection."""
     connected = [r for r in records if r.connected is not None]
-    unaccepted = any(r.server_ended is None and r.detail.get("unaccepted") for r in connected)
-    notes = [UNACCEPTED] if unaccepted else []
+    notes = []
+    if any(r.server_ended is None and r.detail.get("unaccepted") for r in connected):
+        notes.append(UNACCEPTED)
+    waited = [w for r in connected if (w := _waited(r)) is not None]
+    if waited and max(waited) > settings.tolerance:
+        notes.append(f"the server accepted it {max(waited):.2f} s after the handshake")
     return judge_timeout(CHECK, settings, [r.server_closed_after for r in connected], notes=notes)
+
+
+def _waited(record: ClientRecord) -> float | None:
+    """Seconds from the handshake to the server accepting the connection, if seen."""
+    accepted = record.number("accepted")
+    return None if accepted is None or record.connected is None else accepted - record.connected
