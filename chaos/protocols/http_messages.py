@@ -41,7 +41,8 @@ def request(
 
 def keep_alive_timeout(response: h11.Response) -> float | None:
     """The seconds a response's ``Keep-Alive: timeout=N`` header says the server keeps an idle
-    connection open (RFC 2068, 19.7.1: nginx, Node and Apache send it), or None."""
+    connection open (RFC 2068, 19.7.1: Node sends it, nginx with a second ``keepalive_timeout``
+    argument), or None."""
     for name, value in response.headers:
         if name != b"keep-alive":
             continue
