@@ -11,6 +11,7 @@ import resource
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -199,7 +200,8 @@ class Child:
 
 
 class Children:
-    """Starts children and stops every one of them on exit, success or not."""
+    """Starts children and stops every one of them on exit, success or not; threads may
+    start them at once."""
 
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd
@@ -207,6 +209,12 @@ class Children:
         self.logs = Path(self._tmp.name)
         self._children: list[Child] = []
         self._serial = 0
+        self._lock = threading.Lock()
+
+    def _next(self) -> int:
+        with self._lock:
+            self._serial += 1
+            return self._serial
 
     def start(
         self,
@@ -216,28 +224,28 @@ class Children:
         name: str,
         cwd: Path | None = None,
     ) -> Child:
-        self._serial += 1
         child = Child(
             argv,
             cores=cores,
             cwd=cwd or self.cwd,
             logs=self.logs,
-            name=f"{self._serial}-{name}",
+            name=f"{self._next()}-{name}",
         )
-        self._children.append(child)
+        with self._lock:
+            self._children.append(child)
         return child
 
     def scratch(self, name: str) -> Path:
         """A fresh directory for one child's files (nginx's prefix, for instance)."""
-        self._serial += 1
-        path = self.logs / f"{self._serial}-{name}"
+        path = self.logs / f"{self._next()}-{name}"
         path.mkdir()
         return path
 
     def stop_all(self) -> None:
-        for child in self._children:
+        with self._lock:
+            children, self._children = self._children, []
+        for child in children:
             child.stop()
-        self._children.clear()
 
     def __enter__(self) -> Children:
         return self

@@ -271,14 +271,21 @@ def runs() -> Iterator[dict[str, object]]:
     raised), or (a ``Skipped``) why its server could not run here."""
     out: dict[str, object] = {}
     with Children(ROOT) as children, contextlib.ExitStack() as stack:
-        targets = {}
+        present = {}
         for name, (daemon, _) in JOBS.items():
             missing = daemon.absent()
             if missing:
                 out[name] = Skipped(missing)
-                continue
-            host, port = stack.enter_context(launched(children, daemon))
-            targets[name] = f"{host}:{port}"
+            else:
+                present[name] = launched(children, daemon)
+        # Every server starts before any job, so none starts beside a job's timing; together,
+        # as PostgreSQL's initdb alone takes a second.
+        with ThreadPoolExecutor(max_workers=len(present) or 1) as starting:
+            started = {n: starting.submit(stack.enter_context, cm) for n, cm in present.items()}
+            targets = {}
+            for name, future in started.items():
+                host, port = future.result()
+                targets[name] = f"{host}:{port}"
         with ThreadPoolExecutor(max_workers=LANES) as pool:
             futures = {name: pool.submit(JOBS[name][1], target) for name, target in targets.items()}
             for name, future in futures.items():
