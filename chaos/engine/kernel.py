@@ -68,6 +68,10 @@ _NLM_F_REQUEST, _NLM_F_DUMP = 0x1, 0x300
 _NLMSG_ERROR, _NLMSG_DONE = 2, 3
 # Linux TCP states (include/net/tcp_states.h), as TCP_INFO and the socket diagnostics give them.
 TCP_ESTABLISHED, TCP_SYN_RECV, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_LISTEN = 1, 3, 7, 8, 10
+# The states of a socket whose FIN is sent or queued (FIN_WAIT1, FIN_WAIT2, TIME_WAIT,
+# LAST_ACK, CLOSING): closed or shut for writing, never reset (a reset socket goes straight
+# to CLOSE and out of the tables).
+_FIN_STATES = frozenset({4, 5, 6, 9, 11})
 _ALL_STATES = 0xFFFFFFFF
 _NO_COOKIE = 0xFFFFFFFF
 _HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, port id
@@ -235,6 +239,11 @@ class TheirEnd:
     owned: bool
 
     @property
+    def fin_queued(self) -> bool:
+        """It closed (or shut its writing) with a FIN: sent, or waiting behind unsent bytes."""
+        return self.state in _FIN_STATES
+
+    @property
     def unaccepted(self) -> bool:
         """Never taken by the server: half-open in its kernel, or waiting in its accept queue."""
         return self.state == TCP_SYN_RECV or (self.state == TCP_ESTABLISHED and not self.owned)
@@ -260,7 +269,8 @@ def _diag_end(family: int, ours: Address, theirs: Address) -> TheirEnd | None:
         if kind == _NLMSG_ERROR:
             return None  # ENOENT: no such socket here
         state, inode = _STATE.unpack_from(body)
-        return TheirEnd(state, inode != 0)
+        # The kernel's lookup falls back to a listener on that port: the connection is gone.
+        return None if state == TCP_LISTEN else TheirEnd(state, inode != 0)
     return None
 
 

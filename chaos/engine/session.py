@@ -333,14 +333,17 @@ class Session:
             return
 
     def _check_theirs(self) -> None:
-        """Ask the kernel for the server's end of this connection: closed (or gone) once
-        seen open stamps ``server_closed``. Never seen open (a server elsewhere, or one whose
-        handshake the kernel has not finished), nothing is concluded."""
+        """Ask the kernel for the server's end of this connection: its FIN queued, once seen
+        open, stamps ``server_closed``. Never seen open (a server elsewhere, or one whose
+        handshake the kernel has not finished), nothing is concluded; nor from an end gone
+        from the tables, as a reset leaves it (the RST, on its way, is TCP_INFO's to see)."""
         assert self.sock is not None
         theirs = their_end(self.sock.getsockname(), self.sock.getpeername())
-        if theirs is not None and theirs.state == TCP_ESTABLISHED:
+        if theirs is None:
+            return
+        if theirs.state == TCP_ESTABLISHED:
             self._theirs = True
-        elif self._theirs:
+        elif self._theirs and theirs.fin_queued:
             self.server_closed = time.monotonic()
 
     def _readable(self) -> bool:

@@ -5,6 +5,7 @@ socket diagnostics and from the table alike; and on the server's end of one conn
 from __future__ import annotations
 
 import socket
+import struct
 
 import pytest
 
@@ -91,6 +92,9 @@ def test_the_servers_end_of_a_connection_is_read_from_the_table_by_both_ends():
     assert parse_their_end(waiting, "0100007F:9C40", "0100007F:1F90") == TheirEnd(1, False)
     assert TheirEnd(1, False).unaccepted and TheirEnd(3, False).unaccepted
     assert not TheirEnd(1, True).unaccepted and not TheirEnd(4, False).unaccepted
+    # A FIN sent or waiting to be: FIN_WAIT1, FIN_WAIT2, TIME_WAIT, LAST_ACK, CLOSING.
+    assert all(TheirEnd(state, False).fin_queued for state in (4, 5, 6, 9, 11))
+    assert not any(TheirEnd(state, True).fin_queued for state in (1, 3, 7, 8, 10))
 
 
 # include/net/tcp_states.h
@@ -140,4 +144,12 @@ def test_the_servers_end_says_when_it_closed_though_its_fin_waits_behind_its_ans
                 pass
             end = their_end(ours, theirs)
             assert end is None or end.state == FIN_WAIT2
+        # A reset leaves no end behind to ask (its FIN is never queued): the RST is the word.
+        aborted = socket.create_connection(listener.getsockname()[:2])
+        with aborted:
+            server, _ = listener.accept()
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            ends = aborted.getsockname(), aborted.getpeername()
+            server.close()
+            assert their_end(*ends) is None
     assert their_end(("127.0.0.1", 1), ("127.0.0.1", 2)) is None  # no such connection
