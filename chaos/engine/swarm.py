@@ -62,7 +62,7 @@ _CONNECT_TIMEOUT, _SEND, _HOLD_END, _REPLACE, _ASK_ACCEPTED = range(5)
 # A connection that watches for its accept asks the kernel first at once, then after
 # ACCEPT_POLL, twice as long each time up to ACCEPT_POLL_MAX (the precision of when the server
 # took it); only the first WATCHED clients of a swarm watch, so a server that stops accepting
-# thousands costs a few hundred questions a second at most.
+# thousands costs at most WATCHED / ACCEPT_POLL_MAX (640) questions a second.
 ACCEPT_POLL = 0.01
 ACCEPT_POLL_MAX = 0.1
 WATCHED = 64
