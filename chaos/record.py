@@ -87,9 +87,9 @@ class ClientRecord:
     as ``closed`` with ``detail["aborted"]``. ``server_closed`` is when the server's own socket
     (on this host) was seen to close while its FIN waited behind bytes we had not read.
     ``sent_digest`` is the SHA-256 of every byte sent, so two runs of one plan can be compared
-    without keeping the bytes. ``reply_head`` is the first
-    :data:`REPLY_HEAD` bytes the server sent, one character per byte (latin-1), so a protocol
-    profile can read a rejection such as ``-ERR max number of clients reached`` from it.
+    without keeping the bytes. ``reply_head`` is the first :data:`REPLY_HEAD` bytes the server
+    sent, one character per byte (latin-1), so a protocol profile can read a rejection such as
+    ``-ERR max number of clients reached`` from it.
     """
 
     kind: str

@@ -43,6 +43,7 @@ __all__ = [
     "parse_listen_overflows",
     "parse_their_end",
     "their_end",
+    "their_end_of",
 ]
 
 NETSTAT = Path("/proc/net/netstat")
@@ -303,3 +304,12 @@ def their_end(ours: Address, theirs: Address) -> TheirEnd | None:
         return parse_their_end(text, _spelled_end(family, ours), _spelled_end(family, theirs))
     except (OSError, ValueError):
         return None
+
+
+def their_end_of(sock: Any) -> TheirEnd | None:
+    """:func:`their_end` of a connected socket (a trio one too); None once it is not."""
+    try:
+        ours, theirs = sock.getsockname(), sock.getpeername()
+    except OSError:
+        return None
+    return their_end(ours, theirs)

@@ -22,7 +22,7 @@ from ..jsondata import Scalar
 from ..record import REPLY_HEAD, ClientRecord, Outcome, ServerEnd, server_end
 from ..target import Endpoint
 from .heard import data_at, handshake_at
-from .kernel import TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, their_end
+from .kernel import TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, their_end_of
 
 __all__ = [
     "IP_BIND_ADDRESS_NO_PORT",
@@ -81,13 +81,20 @@ def fail(conn: Failing, exc: OSError) -> None:
 
 
 def may_decide(
-    outcome: Outcome, *, connected: float | None, server_eof: float | None, reset: float | None
+    outcome: Outcome,
+    *,
+    connected: float | None,
+    server_eof: float | None,
+    reset: float | None,
+    server_closed: float | None = None,
 ) -> bool:
     """Whether an explicit decision may settle a connection: "held to end" never hides a server
-    close, nor stands for a connection that never opened."""
+    close (its FIN read, its socket seen closed behind our unread bytes, or its RST), nor
+    stands for a connection that never opened."""
     if outcome is not Outcome.HELD_TO_END:
         return True
-    return server_eof is None and reset is None and connected is not None
+    ended = server_end(server_eof, reset, server_closed)
+    return ended is None and connected is not None
 
 
 def settle(
@@ -96,12 +103,14 @@ def settle(
     connected: float | None,
     server_eof: float | None,
     reset: float | None,
+    server_closed: float | None = None,
 ) -> Outcome:
-    """A connection's outcome: the decision if one was made; else the server's EOF or reset,
-    whichever came first; else held to the end if it opened, a connect timeout if not."""
+    """A connection's outcome: the decision if one was made; else the server's end (see
+    :func:`~chaos.record.server_end`); else held to the end if it opened, a connect timeout if
+    not."""
     if decided is not None:
         return decided
-    ended = server_end(server_eof, reset)
+    ended = server_end(server_eof, reset, server_closed)
     if ended is not None:
         return Outcome.RESET_BY_SERVER if ended[0] is ServerEnd.RESET else Outcome.CLOSED_BY_SERVER
     if connected is not None:
@@ -187,16 +196,14 @@ class Session:
         self._digest = hashlib.sha256()
         self._head = b""  # the first REPLY_HEAD bytes received
 
-    @property
-    def _fin(self) -> float | None:
-        """The server's FIN: read, or its socket seen to close behind our unread bytes."""
-        seen = (self.server_eof, self.server_closed)
-        return min((t for t in seen if t is not None), default=None)
-
     def decide(self, outcome: Outcome) -> None:
         """Settle the outcome unless already settled (see :func:`may_decide`)."""
         if self._outcome is None and may_decide(
-            outcome, connected=self.connected, server_eof=self._fin, reset=self.reset
+            outcome,
+            connected=self.connected,
+            server_eof=self.server_eof,
+            reset=self.reset,
+            server_closed=self.server_closed,
         ):
             self._outcome = outcome
 
@@ -338,7 +345,7 @@ class Session:
         handshake the kernel has not finished), nothing is concluded; nor from an end gone
         from the tables, as a reset leaves it (the RST, on its way, is TCP_INFO's to see)."""
         assert self.sock is not None
-        theirs = their_end(self.sock.getsockname(), self.sock.getpeername())
+        theirs = their_end_of(self.sock)
         if theirs is None:
             return
         if theirs.state == TCP_ESTABLISHED:
@@ -376,7 +383,11 @@ class Session:
     def outcome(self) -> Outcome:
         """The outcome by the rules in the class docstring (see :func:`settle`)."""
         return settle(
-            self._outcome, connected=self.connected, server_eof=self._fin, reset=self.reset
+            self._outcome,
+            connected=self.connected,
+            server_eof=self.server_eof,
+            reset=self.reset,
+            server_closed=self.server_closed,
         )
 
     def record(self) -> ClientRecord:

@@ -34,7 +34,7 @@ from ..jsondata import Scalar
 from ..record import REPLY_HEAD, ClientRecord, Outcome
 from ..target import Endpoint
 from .heard import data_at, handshake_at
-from .kernel import TCP_ESTABLISHED, their_end
+from .kernel import TCP_ESTABLISHED, their_end_of
 from .session import IP_BIND_ADDRESS_NO_PORT, RECV_SIZE, fail, may_decide, settle
 
 __all__ = [
@@ -386,12 +386,8 @@ class Swarm:
         """Whether the server has taken ``conn`` yet; asked again until it has, while open.
         A server end not on this host (or the kernel silent) ends the watch, concluding
         nothing."""
-        sock = conn.sock
-        assert sock is not None
-        try:
-            theirs = their_end(sock.getsockname(), sock.getpeername())
-        except OSError:
-            theirs = None
+        assert conn.sock is not None
+        theirs = their_end_of(conn.sock)
         conn.watching = theirs is not None and theirs.unaccepted
         if theirs is not None and not theirs.unaccepted:
             conn.accepted = time.monotonic()
