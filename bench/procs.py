@@ -242,8 +242,13 @@ class Children:
         return path
 
     def stop_all(self) -> None:
+        """Stop every child: all are signalled before any is waited for, so the slowest to
+        exit sets the wait, not the sum of them."""
         with self._lock:
             children, self._children = self._children, []
+        for child in children:
+            if child.alive():
+                child._signal_group(signal.SIGTERM)
         for child in children:
             child.stop()
 
