@@ -240,6 +240,22 @@ def test_a_server_that_evicts_idle_connections_holds_what_it_held_when_quiet():
     assert max_connections.judge(limit, steps, settings(max_connections=5)).verdict is Verdict.FAIL
 
 
+def test_a_server_that_closes_each_one_past_its_limit_is_not_said_to_evict_the_oldest():
+    # sshd past MaxStartups, spoken to as raw: ten held, the eleventh told "Exceeded
+    # MaxStartups" and closed at once, a reply the raw profile reads as an answer.
+    records = [holder(0.001 * n) for n in range(10)]
+    told = "Exceeded MaxStartups\r\n"
+    records.append(holder(0.2, end=0.201, reply_head=told, first_byte=T0 + 0.2005))
+    fated = [(r, fate(r, RAW, idle=3.0, tolerance=0.1)) for r in records]
+    assert fated[-1][1] is Fate.EVICTED
+    steps = [step(fated, 10, began=0.1), step(fated, 11, began=0.3)]
+    limit = read_limit(fated, steps)
+    assert limit.held == 10, limit
+    assert "oldest" not in limit.how, limit.how
+    told_so = "told 'Exceeded MaxStartups', 1 in all"
+    assert limit.how == f"past it each new one was closed at once, {told_so}"
+
+
 def test_holders_the_server_dropped_leave_the_limit_undecided_never_failed():
     # Promised 10; only 8 ever open at once, two cut by an idle timeout while the rest opened.
     records = [holder(0.0, end=5.0), holder(0.01, end=5.01)] + [

@@ -238,6 +238,20 @@ def _how(record: ClientRecord) -> str:
     return "reset" if record.reset is not None else "closed before any request"
 
 
+def _evicted(fated: Sequence[tuple[ClientRecord, Fate]]) -> str:
+    """Which holders the server closed to stay within its limit: the oldest idle ones (nginx),
+    or each one past it (a turning away the protocol's profile does not know), with what the
+    server said as it did."""
+    evicted = [r for r, f in fated if f is Fate.EVICTED]
+    held = [r.started for r, f in fated if f is Fate.HELD]
+    count = f"{len(evicted):,} in all"
+    if held and min(r.started for r in evicted) < max(held):
+        return f"past it the oldest idle ones were closed, {count}"
+    said_so = said(evicted[0], 60, first_line=True)
+    told = f", told {said_so!r}" if said_so else ""
+    return f"past it each new one was closed at once{told}, {count}"
+
+
 def count_fates(fated: Sequence[tuple[ClientRecord, Fate]]) -> dict[str, int]:
     """Holders per fate, every fate listed."""
     return {f.value: sum(1 for _, g in fated if g is f) for f in Fate}
@@ -270,8 +284,7 @@ def read_limit(
         held = max(peak, served, *at_rejections)
         return made(held=held, how=_how(first))
     if counts[Fate.EVICTED.value]:
-        how = f"past it the oldest idle ones were closed, {counts[Fate.EVICTED.value]:,} in all"
-        return made(held=peak, how=how)
+        return made(held=peak, how=_evicted(fated))
     full = [(i, taken) for i, s in enumerate(steps) if (taken := s.full) is not None]
     if full:
         held = max(peak, *(taken for _, taken in full))
