@@ -1,10 +1,11 @@
 """Real servers nobody here wrote, with the settings a test or a measurement asks for.
 
-nginx (its configuration written by `nginx.py`), redis-server, memcached and PostgreSQL, as
-Debian installs them, and waitress, gunicorn and cheroot from PyPI, serving the benchmark's
-WSGI hello app from their own command lines: each a `Daemon` whose command line is made from
-a scratch directory and a port. `launched` starts one through `Children` (in its own process
-group, always stopped) and waits until it listens, as the benchmark starts its contenders.
+nginx (its configuration written by `nginx.py`), redis-server, memcached, PostgreSQL, MariaDB
+and OpenSSH's sshd, as Debian installs them, and waitress, gunicorn and cheroot from PyPI,
+serving the benchmark's WSGI hello app from their own command lines: each a `Daemon` whose
+command line is made from a scratch directory and a port. `launched` starts one through
+`Children` (in its own process group, always stopped) and waits until it listens, as the
+benchmark starts its contenders.
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ __all__ = [
     "gunicorn",
     "gunicorn_sync",
     "launched",
+    "mariadb",
     "memcached",
     "nginx",
     "postgres",
     "redis",
+    "sshd",
     "waitress",
 ]
 
@@ -173,6 +176,68 @@ def postgres(*, authentication_timeout: int, max_connections: int) -> Daemon:
     program = "postgres" if bindir is None else str(bindir / "postgres")
     return Daemon(
         name="postgres", program=program, argv=argv, settings=settings, unable=_postgres_user
+    )
+
+
+def _as_root(program: str) -> Callable[[], str | None]:
+    """Why `program` cannot run here: it runs as root (sshd's privilege separation, MariaDB's
+    system tables made for the user who runs it)."""
+
+    def unable() -> str | None:
+        return None if os.geteuid() == 0 else f"{program} runs as root here, and we are not root"
+
+    return unable
+
+
+def mariadb(*, connect_timeout: int, max_connections: int) -> Daemon:
+    """A fresh MariaDB (mariadb-install-db, then mariadbd as root), listening on loopback
+    only. `connect_timeout` cuts a client silent after the greeting (it bounds each read of
+    the handshake, not the whole); past `max_connections` + 1 (one more is kept for an
+    administrator, and an anonymous client takes it before logging in) a new client is
+    answered error 1040, "Too many connections"."""
+
+    def argv(scratch: Path, port: int) -> list[str]:
+        data = scratch / "data"
+        # Its accounts for 127.0.0.1 too (not only localhost's socket): else a client over
+        # TCP is refused before the greeting (error 1130, host not allowed).
+        install = f"mariadb-install-db --user=root --datadir={data} --skip-test-db"
+        install += " --auth-root-authentication-method=normal"
+        server = f"mariadbd --user=root --datadir={data} --port={port} --bind-address={HOST}"
+        server += f" --socket={scratch}/mysqld.sock --pid-file={scratch}/mysqld.pid"
+        server += f" --skip-name-resolve --log-error={scratch}/error.log"
+        server += f" --connect-timeout={connect_timeout} --max-connections={max_connections}"
+        script = f"{install} >{scratch}/install.log 2>&1 && exec {server}"
+        return ["sh", "-c", script]
+
+    settings = {"connect_timeout": connect_timeout, "max_connections": max_connections}
+    return Daemon(
+        name="mariadb",
+        program="mariadbd",
+        argv=argv,
+        settings=settings,
+        unable=_as_root("mariadbd"),
+    )
+
+
+def sshd(*, login_grace_time: int, max_startups: str) -> Daemon:
+    """OpenSSH's sshd with a fresh host key and no other configuration, on loopback only.
+    `login_grace_time` cuts a client that has not logged in; `max_startups` (`N`, or
+    `start:rate:full`, which drops at random from start) answers a client past it `Exceeded
+    MaxStartups` and closes."""
+
+    def argv(scratch: Path, port: int) -> list[str]:
+        key = scratch / "host_key"
+        keygen = f"ssh-keygen -q -t ed25519 -N '' -f {key}"
+        options = f"-o ListenAddress={HOST} -o LoginGraceTime={login_grace_time}"
+        options += f" -o MaxStartups={max_startups} -o PidFile=none"
+        server = f"$(command -v sshd) -D -e -f /dev/null -p {port} -h {key} {options}"
+        # Its privilege separation directory, which a packaged sshd's service would make.
+        script = f"mkdir -p /run/sshd && {keygen} && exec {server}"
+        return ["sh", "-c", script]
+
+    settings = {"login_grace_time": login_grace_time, "max_startups": max_startups}
+    return Daemon(
+        name="sshd", program="sshd", argv=argv, settings=settings, unable=_as_root("sshd")
     )
 
 

@@ -175,5 +175,9 @@ def _profile(name: str, args: argparse.Namespace) -> Profile:
     if name in PROFILES:
         return get_profile(name)
     return profile_named(
-        name, send=args.send or "", match=args.match or "", reject=args.reject or ""
+        name,
+        send=args.send or "",
+        match=args.match or "",
+        reject=args.reject or "",
+        speaks_first=bool(getattr(args, "speaks_first", False)),
     )

@@ -34,6 +34,9 @@ class AskParams(RepeatedParams):
     )
     match: str = option("", "custom protocol: a good answer starts with this regular expression")
     reject: str = option("", "custom protocol: a rejection starts with this regular expression")
+    speaks_first: bool = option(
+        False, "custom protocol: the server greets first; --match is its greeting"
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -41,7 +44,13 @@ class AskParams(RepeatedParams):
 
     def profile(self) -> Profile:
         """The profile these parameters speak; ValueError names what is wrong."""
-        return profile_named(self.protocol, send=self.send, match=self.match, reject=self.reject)
+        return profile_named(
+            self.protocol,
+            send=self.send,
+            match=self.match,
+            reject=self.reject,
+            speaks_first=self.speaks_first,
+        )
 
 
 async def ask_once(slot: Slot, params: AskParams, number: int) -> None:

@@ -1,9 +1,9 @@
 """Protocol profiles: how to probe a server, keep a connection alive, and read its rejection.
 
-Each profile is data and pure functions over bytes, no socket. Faults, the fault commands'
-table and ``chaos verify`` read them: :data:`PROFILES` holds the built-in ones (``http``,
-``redis``, ``memcached``, ``postgres``, ``smtp``, ``raw``) and :func:`custom_profile` makes a
-user's own; :mod:`.http_messages` frames HTTP through h11.
+Each profile is data and pure functions over bytes, no socket. Faults, the fault commands' table
+and ``chaos verify`` read them: :data:`PROFILES` holds the built-in ones (``http``, ``redis``,
+``memcached``, ``postgres``, ``mysql``, ``smtp``, ``ssh``, ``raw``) and :func:`custom_profile`
+makes a user's own; :mod:`.http_messages` frames HTTP through h11.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from .builtin import (
     CUSTOM,
     HTTP,
     MEMCACHED,
+    MYSQL,
     NAMES,
     POSTGRES,
     PROFILES,
     RAW,
     REDIS,
     SMTP,
+    SSH,
     custom_profile,
     escaped,
     get_profile,
@@ -30,12 +32,14 @@ __all__ = [
     "CUSTOM",
     "HTTP",
     "MEMCACHED",
+    "MYSQL",
     "NAMES",
     "POSTGRES",
     "PROFILES",
     "RAW",
     "REDIS",
     "SMTP",
+    "SSH",
     "HttpProfile",
     "PatternProfile",
     "Profile",

@@ -2,7 +2,8 @@
 
 Each rejection is the one the server documents (and, for Redis and memcached, sends here, see
 ANCHORS): Redis ``-ERR max number of clients reached``, memcached ``ERROR Too many open
-connections``, PostgreSQL's ErrorResponse with SQLSTATE 53300 ("too many clients"), SMTP's 421.
+connections``, PostgreSQL's ErrorResponse with SQLSTATE 53300 ("too many clients"), MySQL's
+error 1040 (:mod:`.mysql`), SMTP's 421, OpenSSH's ``Exceeded MaxStartups``.
 """
 
 from __future__ import annotations
@@ -11,18 +12,21 @@ import codecs
 import re
 import struct
 
+from .mysql import MYSQL
 from .profile import HttpProfile, PatternProfile, Profile
 
 __all__ = [
     "CUSTOM",
     "HTTP",
     "MEMCACHED",
+    "MYSQL",
     "NAMES",
     "POSTGRES",
     "PROFILES",
     "RAW",
     "REDIS",
     "SMTP",
+    "SSH",
     "custom_profile",
     "escaped",
     "get_profile",
@@ -110,6 +114,19 @@ SMTP = PatternProfile(
     keepalive_limit=SMTP_KEEPALIVE_LIMIT,
     speaks_first=True,
 )
+SSH = PatternProfile(
+    name="ssh",
+    summary="SSH: the server's identification line (SSH-2.0-...); nothing keeps a session "
+    "alive before it logs in",
+    request=b"",
+    # RFC 4253: other lines may come before the identification line; it is the greeting's end.
+    good=re.compile(rb"(?:(?!SSH-)[^\n]*\n)*SSH-[^\r\n]*\r?\n"),
+    # OpenSSH past MaxStartups (start:rate:full drops at random from start, all from full).
+    rejections=(re.compile(rb"Exceeded MaxStartups"),),
+    speaks_first=True,
+    # Our identification line that never ends: the server's LoginGraceTime cuts it.
+    unending=b"SSH-2.0-chaos",
+)
 RAW = PatternProfile(
     name="raw",
     summary="any TCP server: a probe sends ping and any answer is good; no rejection is known",
@@ -117,7 +134,9 @@ RAW = PatternProfile(
     good=re.compile(rb"[\s\S]"),
     terminator=None,
 )
-PROFILES: dict[str, Profile] = {p.name: p for p in (HTTP, REDIS, MEMCACHED, POSTGRES, SMTP, RAW)}
+PROFILES: dict[str, Profile] = {
+    p.name: p for p in (HTTP, REDIS, MEMCACHED, POSTGRES, MYSQL, SMTP, SSH, RAW)
+}
 # Every name a --protocol flag takes: the built-in profiles and a user's own.
 NAMES = (*PROFILES, CUSTOM)
 
@@ -138,33 +157,44 @@ def _pattern(field: str, text: str) -> re.Pattern[bytes]:
         raise ValueError(f"{field}: not a regular expression over bytes: {exc}") from None
 
 
-def custom_profile(send: str, match: str = "", reject: str = "") -> PatternProfile:
+def custom_profile(
+    send: str, match: str = "", reject: str = "", *, speaks_first: bool = False
+) -> PatternProfile:
     """A user's own protocol: ``send`` (latin-1 text, one character per byte) is the probe and
     the keep-alive; a good answer starts with ``match`` (any byte if empty), a rejection with
-    ``reject`` (none if empty). ValueError names a bad field."""
-    if not send:
+    ``reject`` (none if empty). A server that ``speaks_first`` (an SSH, FTP or IMAP banner) is
+    probed by reading its greeting, which ``match`` describes; ``send``, if any, keeps a
+    session alive. ValueError names a bad field."""
+    if speaks_first and not match:
+        raise ValueError("match: a server that speaks first needs its greeting's pattern")
+    if not send and not speaks_first:
         raise ValueError("send: a custom protocol needs the bytes a probe sends")
     try:
-        request = send.encode("latin-1")
+        message = send.encode("latin-1")
     except UnicodeEncodeError:
         raise ValueError("send: expected latin-1 text (one character per byte)") from None
+    greets = f"greets with {match!r}" + (f", kept alive with {send!r}" if send else "")
     return PatternProfile(
         name=CUSTOM,
-        summary=f"custom: sends {send!r}",
-        request=request,
+        summary=f"custom: {greets}" if speaks_first else f"custom: sends {send!r}",
+        request=b"" if speaks_first else message,
         good=_pattern("match", match or r"[\s\S]"),
         rejections=(_pattern("reject", reject),) if reject else (),
         terminator=None,
-        keepalive_message=request,
+        keepalive_message=message or None,
+        speaks_first=speaks_first,
     )
 
 
-def profile_named(name: str, *, send: str = "", match: str = "", reject: str = "") -> Profile:
+def profile_named(
+    name: str, *, send: str = "", match: str = "", reject: str = "", speaks_first: bool = False
+) -> Profile:
     """The profile a ``--protocol`` names: a built-in one, or ``custom`` made of the three
-    strings (which only ``custom`` takes). ValueError names what is wrong."""
+    strings and whether the server speaks first (which only ``custom`` takes). ValueError
+    names what is wrong."""
     if name == CUSTOM:
-        return custom_profile(send, match, reject)
-    own = (("send", send), ("match", match), ("reject", reject))
+        return custom_profile(send, match, reject, speaks_first=speaks_first)
+    own = (("send", send), ("match", match), ("reject", reject), ("speaks_first", speaks_first))
     given = [field for field, value in own if value]
     if given:
         raise ValueError(f"{given[0]}: only the custom protocol takes its own message and patterns")

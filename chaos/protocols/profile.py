@@ -46,7 +46,8 @@ class Profile(ABC):
     ``timer_granularity`` is how late past its setting the server's idle timeout may fire
     (Redis and memcached check idle clients now and then against clocks in whole seconds: a
     timeout of N closes up to 2 or 3.5 s late); ``speaks_first`` servers greet before the
-    client says anything (SMTP's banner).
+    client says anything (SMTP's banner); ``unending`` starts a request that never ends (the
+    request deadline's trickle continues it one letter at a time).
     """
 
     name: str
@@ -55,6 +56,7 @@ class Profile(ABC):
     keepalive_limit: int | None = None
     timer_granularity: float = 0.0
     speaks_first: bool = False
+    unending: bytes = b""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -131,8 +133,7 @@ class PatternProfile(Profile):
     match a rejection; with a ``terminator`` (a line end), a whole line matching neither is
     another answer. An ``errors`` match anywhere in a reply that is not a rejection makes it
     another answer too (PostgreSQL's authentication answer followed by a FATAL error: the
-    server refused this client, not a good start). ``unending`` starts a request that never
-    ends (the request deadline's trickle continues it one letter at a time).
+    server refused this client, not a good start).
     """
 
     request: bytes
@@ -141,7 +142,6 @@ class PatternProfile(Profile):
     errors: tuple[re.Pattern[bytes], ...] = ()
     terminator: bytes | None = b"\r\n"
     keepalive_message: bytes | None = None
-    unending: bytes = b""
 
     def probe(self, host: str) -> bytes:
         return self.hello + self.request
@@ -163,9 +163,13 @@ class PatternProfile(Profile):
         return Reply.PARTIAL
 
     def greeting(self, head: bytes) -> int:
-        # A speaker-first server's good answer is its greeting (SMTP: the probe sends nothing).
+        # A speaker-first server's good answer is its greeting (SMTP: the probe sends nothing),
+        # a line: what the pattern matched runs on to its line's end (``^SSH-`` is a banner).
         found = self.good.match(head) if self.speaks_first else None
-        return 0 if found is None else found.end()
+        if found is None:
+            return 0
+        end = head.find(b"\n", max(found.end() - 1, 0))
+        return len(head) if end < 0 else end + 1
 
     def describe(self) -> JSONObject:
         return {

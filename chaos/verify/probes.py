@@ -54,6 +54,7 @@ def probe_role(
             send=settings.send,
             match=settings.match,
             reject=settings.reject,
+            speaks_first=settings.speaks_first,
             max_latency=settings.probe_timeout,
             connect_timeout=connect,
             repeat=repeat,

@@ -123,6 +123,11 @@ class VerifySettings:
         "custom protocol: a rejection reply starts with this regular expression",
         metavar="REGEX",
     )
+    speaks_first: bool = option(
+        False,
+        "custom protocol: the server greets first (an SSH, FTP or IMAP banner): a probe reads "
+        "the greeting --match describes, and --send, if given, keeps a session alive",
+    )
     tolerance: float = option(
         WIRE_TOLERANCE, "allowed timing error in seconds", above=0, metavar="SECONDS"
     )
@@ -220,7 +225,13 @@ class VerifySettings:
     @functools.cached_property
     def profile(self) -> Profile:
         """The protocol profile the server is spoken to in; ValueError names a bad field."""
-        return profile_named(self.protocol, send=self.send, match=self.match, reject=self.reject)
+        return profile_named(
+            self.protocol,
+            send=self.send,
+            match=self.match,
+            reject=self.reject,
+            speaks_first=self.speaks_first,
+        )
 
     def timeout_cap(self, key: str) -> float:
         """How long the check of timeout ``key`` waits for the server to close.

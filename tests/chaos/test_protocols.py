@@ -12,12 +12,14 @@ from chaos.faults import never_send
 from chaos.protocols import (
     HTTP,
     MEMCACHED,
+    MYSQL,
     NAMES,
     POSTGRES,
     PROFILES,
     RAW,
     REDIS,
     SMTP,
+    SSH,
     Reply,
     custom_profile,
     escaped,
@@ -25,6 +27,7 @@ from chaos.protocols import (
     profile_named,
     startup_packet,
 )
+from chaos.protocols.mysql import packet
 from chaos.record import REPLY_HEAD, ClientRecord, Outcome
 
 BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 5\r\nConnection: close\r\n\r\nbusy\n"
@@ -36,6 +39,12 @@ PG_REJECT = b"E" + struct.pack("!i", len(TOO_MANY) + 4) + TOO_MANY
 NO_DB = b'SFATAL\x00VFATAL\x00C3D000\x00Mdatabase "x" does not exist\x00\x00'
 PG_AUTH_OK = b"R\x00\x00\x00\x08\x00\x00\x00\x00"
 PG_NO_DB = PG_AUTH_OK + b"E" + struct.pack("!i", len(NO_DB) + 4) + NO_DB
+SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n"
+# MariaDB's greeting: protocol 10, its version, a thread id, the scramble's first part...
+MYSQL_GREETING = packet(b"\x0a5.5.5-10.11.19-MariaDB\x00\x03\x00\x00\x00f!m&q)u6\x00\xfe\xf7")
+# ...and its error packets: 1040 past max_connections, 1129 a host blocked.
+MYSQL_TOO_MANY = packet(b"\xff\x10\x04Too many connections")
+MYSQL_BLOCKED = packet(b"\xff\x69\x04Host '127.0.0.1' is blocked")
 
 
 @pytest.mark.parametrize(
@@ -58,6 +67,16 @@ PG_NO_DB = PG_AUTH_OK + b"E" + struct.pack("!i", len(NO_DB) + 4) + NO_DB
         (POSTGRES, PG_NO_DB, Reply.OTHER),
         (SMTP, b"220 mail.example ESMTP ready\r\n", Reply.GOOD),
         (SMTP, b"421 4.3.2 too many connections\r\n", Reply.REJECTION),
+        (SSH, SSH_BANNER, Reply.GOOD),
+        (SSH, b"a notice first\r\n" + SSH_BANNER, Reply.GOOD),
+        (SSH, b"Exceeded MaxStartups\r\n", Reply.REJECTION),
+        (SSH, b"SSH-2.0-Open", Reply.PARTIAL),
+        (MYSQL, MYSQL_GREETING, Reply.GOOD),
+        (MYSQL, MYSQL_GREETING[:-3], Reply.PARTIAL),
+        (MYSQL, MYSQL_TOO_MANY, Reply.REJECTION),
+        (MYSQL, MYSQL_BLOCKED, Reply.OTHER),
+        (MYSQL, b"\x05\x00\x00\x00\x01", Reply.OTHER),
+        (MYSQL, b"\x05\x00", Reply.PARTIAL),
         (RAW, b"x", Reply.GOOD),
     ],
 )
@@ -69,6 +88,24 @@ def test_a_partial_answer_is_decided_by_the_close():
     assert REDIS.read(b"+PO") is Reply.PARTIAL
     assert REDIS.read(b"+PO", closed=True) is Reply.OTHER
     assert HTTP.read(b"HTTP/1.1 2", closed=True) is Reply.OTHER
+    assert MYSQL.read(MYSQL_GREETING[:-1], closed=True) is Reply.OTHER
+
+
+def test_a_greeting_is_told_from_what_follows_it():
+    # What a server that speaks first says to everyone is no answer to what a client sent.
+    after = b"Invalid SSH identification string.\r\n"
+    assert SSH.greeting(SSH_BANNER + after) == len(SSH_BANNER)
+    assert MYSQL.greeting(MYSQL_GREETING + MYSQL_BLOCKED) == len(MYSQL_GREETING)
+    assert MYSQL.greeting(MYSQL_TOO_MANY) == 0 and SSH.greeting(b"Exceeded MaxStartups\r\n") == 0
+    assert SMTP.greeting(b"220 mx ready\r\n250 ok\r\n") == len(b"220 mx ready\r\n")
+    # A banner's pattern need only match its start: the greeting is its whole line.
+    own = custom_profile("", match="^SSH-", speaks_first=True)
+    assert own.greeting(SSH_BANNER + after) == len(SSH_BANNER)
+    assert own.greeting(b"SSH-2.0-half a ban") == len(b"SSH-2.0-half a ban")
+    assert RAW.greeting(SSH_BANNER) == 0 and not RAW.speaks_first
+    # The trickled request of each: an identification line, a handshake announcing 4 KiB.
+    assert SSH.unending == b"SSH-2.0-chaos" and b"\n" not in SSH.unending
+    assert MYSQL.unending == b"\x00\x10\x00\x01"
 
 
 def test_messages_are_framed_per_protocol():
@@ -78,6 +115,8 @@ def test_messages_are_framed_per_protocol():
     assert REDIS.probe("h:1") == b"PING\r\n" and REDIS.keepalive("h:1") == b"PING\r\n"
     assert SMTP.probe("h:1") == b"" and SMTP.speaks_first
     assert POSTGRES.keepalive("h:1") is None and RAW.keepalive("h:1") is None
+    assert SSH.probe("h:1") == MYSQL.probe("h:1") == b"" and SSH.speaks_first
+    assert SSH.keepalive("h:1") is None and MYSQL.keepalive("h:1") is None
     packet = startup_packet("u", "d")
     assert struct.unpack("!ii", packet[:8]) == (len(packet), 196608)
     assert packet[8:] == b"user\x00u\x00database\x00d\x00\x00"
@@ -92,6 +131,15 @@ def test_a_users_own_protocol_and_its_bad_input():
     assert own.keepalive("h:1") == b"HELLO\r\n"
     with pytest.raises(ValueError, match="send: a custom protocol needs"):
         custom_profile("")
+    # A server that speaks first: its greeting is the good answer, the message a keep-alive.
+    ftp = custom_profile("NOOP\r\n", match="220", reject="421", speaks_first=True)
+    assert ftp.probe("h:1") == b"" and ftp.keepalive("h:1") == b"NOOP\r\n"
+    assert ftp.read(b"220 ready\r\n") is Reply.GOOD and ftp.read(b"421 busy") is Reply.REJECTION
+    assert custom_profile("", match="^SSH-", speaks_first=True).keepalive("h:1") is None
+    with pytest.raises(ValueError, match="match: a server that speaks first needs"):
+        custom_profile("NOOP\r\n", speaks_first=True)
+    with pytest.raises(ValueError, match="speaks_first: only the custom protocol"):
+        profile_named("ssh", speaks_first=True)
     with pytest.raises(ValueError, match="match: not a regular expression"):
         custom_profile("x", match="(")
     with pytest.raises(ValueError, match="reject: only the custom protocol"):

@@ -15,6 +15,7 @@ from chaos.protocols import HTTP, RAW, SMTP
 from chaos.record import ClientRecord, Outcome
 from chaos.target import Target
 from chaos.verify import Expectations, ProbeState, Verdict, VerifySettings, parse_expectations
+from chaos.verify.checks import half_close
 from chaos.verify.checks.half_close import judge as judge_half_close
 from chaos.verify.checks.idle_timeout import judge as judge_idle
 from chaos.verify.checks.keepalive_timeout import judge as judge_keepalive
@@ -334,6 +335,17 @@ def test_half_close_answers():
     assert judge_half_close([answered], settings(half_close="respond")).verdict is Verdict.PASS
     closing = judge_half_close([silent], settings(half_close="respond"))
     assert closing.verdict is Verdict.FAIL and closing.value == "close"
+
+
+def test_a_server_that_speaks_first_gets_no_half_close_client_only_the_reason():
+    # Its greeting would come whatever the client sent: no answer can be told from it, and a
+    # client half-closing before the greeting was only ever seen as one turned away.
+    for protocol in ("smtp", "ssh", "mysql"):
+        speaker = dataclasses.replace(settings(half_close="respond"), protocol=protocol)
+        assert half_close.roles(speaker) == [], protocol
+        why = judge_half_close([], speaker)
+        assert why.verdict is Verdict.INCONCLUSIVE and "speak first" in why.reason, why
+    assert len(half_close.roles(settings(half_close="respond"))) == 1
 
 
 def test_timeline_counts_states_from_the_records():

@@ -1,7 +1,7 @@
 """Verify against real servers nobody here wrote, as Debian installs them (nginx, Redis,
-memcached and PostgreSQL) and as PyPI does (waitress, gunicorn, cheroot, aiosmtpd), each
-started once with short settings. Every setting is measured within the tolerance, and a
-wrong expectation for each is judged FAIL from the same run's evidence.
+memcached, PostgreSQL, MariaDB and OpenSSH's sshd) and as PyPI does (waitress, gunicorn,
+cheroot, aiosmtpd), each started once with short settings. Every setting is measured within
+the tolerance, and a wrong expectation for each is judged FAIL from the same run's evidence.
 
 The runs overlap, a few at a time, each on a server of its own (each mostly waits for a
 server's timeout). Skipped when a program is absent; ``.ci/run`` installs them with apt-get
@@ -30,10 +30,12 @@ from bench.daemons import (
     gunicorn,
     gunicorn_sync,
     launched,
+    mariadb,
     memcached,
     nginx,
     postgres,
     redis,
+    sshd,
     waitress,
 )
 from bench.procs import Children
@@ -64,6 +66,14 @@ MEMCACHED_IDLE = 2
 # PostgreSQL: a client that has not completed its startup cut after two seconds; past 20
 # connections, FATAL 53300 "sorry, too many clients already".
 PG_AUTH_TIMEOUT, PG_MAX = 2, 20
+# MariaDB: a client silent for two seconds after the greeting cut; past max_connections + 1
+# (the one kept for an administrator, taken by any client before it logs in), error 1040.
+# connect_timeout bounds each read of the handshake: a handshake trickled is never cut.
+MARIADB_CONNECT_TIMEOUT, MARIADB_MAX = 2, 10
+MARIADB_HOLDS = MARIADB_MAX + 1
+# sshd: a client that has not logged in within two seconds cut; past 10 such at once,
+# "Exceeded MaxStartups" (a hard limit: its start:rate:full form drops at random).
+SSH_GRACE, SSH_STARTUPS = 2, 10
 # waitress stops accepting once its open sockets reach connection_limit, its listener and its
 # wake-up pipe among them; gunicorn's gthread worker once worker_connections are open. Past
 # that, new connections wait in the kernel's accept queue.
@@ -209,6 +219,17 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
         waitress(connection_limit=WAITRESS_LIMIT),
         verifying("http", Expectations(max_connections=WAITRESS_HOLDS)),
     ),
+    "mariadb": (
+        mariadb(connect_timeout=MARIADB_CONNECT_TIMEOUT, max_connections=MARIADB_MAX),
+        verifying(
+            "mysql",
+            Expectations(
+                idle_timeout=MARIADB_CONNECT_TIMEOUT,
+                request_timeout=MARIADB_CONNECT_TIMEOUT,
+                max_connections=MARIADB_HOLDS,
+            ),
+        ),
+    ),
     "redis": (
         redis(timeout=REDIS_TIMEOUT, maxclients=MAXCLIENTS),
         verifying(
@@ -258,6 +279,15 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
             also=("max-connections",),
         ),
     ),
+    "sshd": (
+        sshd(login_grace_time=SSH_GRACE, max_startups=str(SSH_STARTUPS)),
+        verifying(
+            "ssh",
+            Expectations(
+                idle_timeout=SSH_GRACE, request_timeout=SSH_GRACE, max_connections=SSH_STARTUPS
+            ),
+        ),
+    ),
     "smtp": (
         aiosmtpd(timeout=SMTP_TIMEOUT),
         verifying("smtp", Expectations(idle_timeout=SMTP_TIMEOUT, request_timeout=SMTP_TIMEOUT)),
@@ -291,6 +321,7 @@ def runs() -> Iterator[dict[str, object]]:
             for name, future in futures.items():
                 out[name] = future.exception() or future.result()
         yield out
+        children.stop_all()  # together: one after another, their exits took 3.5 s
 
 
 @dataclass(frozen=True)
@@ -485,6 +516,36 @@ def test_postgres_authentication_timeout_and_max_connections(runs):
     assert_each_fails(
         run,
         Expectations(idle_timeout=4, request_timeout=4, max_connections=PG_MAX + 1),
+    )
+
+
+def test_mariadb_connect_timeout_holds_for_silence_not_for_a_trickle(runs):
+    run = verified(runs, "mariadb")
+    results = by_check(run)
+    # A handshake trickled a byte at a time is never cut: connect_timeout is per read. The
+    # one promise broken, with that evidence; the others hold.
+    trickled = results["request-timeout"]
+    assert trickled.verdict is Verdict.FAIL and trickled.measured.startswith("none within")
+    kept = Expectations(idle_timeout=MARIADB_CONNECT_TIMEOUT, max_connections=MARIADB_HOLDS)
+    assert_all_hold(run.judged(kept))
+    # Its greeting answers nothing: the silence after it is timed.
+    assert_timed(results, MARIADB_CONNECT_TIMEOUT, "idle-timeout")
+    limit = results["max-connections"]
+    assert limit.value == MARIADB_HOLDS and "Too many connections" in limit.measured, limit
+    assert_each_fails(run, Expectations(idle_timeout=4, max_connections=MARIADB_MAX))
+
+
+def test_sshd_login_grace_time_and_max_startups(runs):
+    run = verified(runs, "sshd")
+    results = by_check(run)
+    assert_all_hold(run)
+    # Its identification line greets every client: the silence and the trickle after it
+    # are both cut by LoginGraceTime.
+    assert_timed(results, SSH_GRACE, "idle-timeout", "request-timeout")
+    limit = results["max-connections"]
+    assert limit.value == SSH_STARTUPS and "Exceeded MaxStartups" in limit.measured, limit
+    assert_each_fails(
+        run, Expectations(idle_timeout=4, request_timeout=4, max_connections=SSH_STARTUPS + 1)
     )
 
 

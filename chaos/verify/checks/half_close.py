@@ -26,8 +26,11 @@ ROLE = "half-close"
 
 
 def roles(settings: VerifySettings, *, alone: bool = False) -> list[Role]:
-    """The check's one client (``alone`` changes nothing: it is one connection already)."""
+    """The check's one client (``alone`` changes nothing: it is one connection already); none
+    for a server that speaks first, whose judge says why."""
     profile = settings.profile
+    if profile.speaks_first:
+        return []
     send = b"" if isinstance(profile, HttpProfile) else profile.probe(str(settings.target))
     params = HalfCloseParams(
         when="after",

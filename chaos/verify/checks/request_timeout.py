@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from ...faults import SlowlorisParams, SlowSendParams
 from ...params import FaultParams
 from ...plan import ClientSpec
-from ...protocols import HttpProfile, PatternProfile, Reply
+from ...protocols import HttpProfile, Reply
 from ...record import ClientRecord
 from ..settings import VerifySettings
 from ..stage import Role
@@ -56,10 +56,9 @@ def trickler(settings: VerifySettings, *, hold: float, interval: float) -> Fault
         return SlowlorisParams(
             hold=hold, interval=interval, connect_timeout=settings.connect_timeout
         )
-    start = profile.unending if isinstance(profile, PatternProfile) else b""
     letters = math.ceil(hold / interval) + 1
     return SlowSendParams(
-        payload=(start + b"a" * letters).decode("latin-1"),
+        payload=(profile.unending + b"a" * letters).decode("latin-1"),
         hold=hold,
         interval=interval,
         chunk=1,
