@@ -245,6 +245,11 @@ class TheirEnd:
         return self.state in _FIN_STATES
 
     @property
+    def held(self) -> bool:
+        """A process still holds it open: not closed by the server, nor left in its queue."""
+        return self.owned and not self.fin_queued
+
+    @property
     def unaccepted(self) -> bool:
         """Never taken by the server: half-open in its kernel, or waiting in its accept queue."""
         return self.state == TCP_SYN_RECV or (self.state == TCP_ESTABLISHED and not self.owned)

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 import trio
 
 from ..engine.fdlimit import FdLimitError
-from ..engine.kernel import accept_queue, families_for
+from ..engine.kernel import accept_queue, families_for, their_end
 from ..record import ClientRecord
 from ..target import Target
 from .checks.holding import DRAIN_SHARE, SETTLE, HoldPlan
-from .checks.max_connections import Fate, Step, fate
+from .checks.max_connections import AGAIN, Fate, Step, answered, fate
 from .observe import ProbeState, ProbeView
 from .probes import probe_role, probe_views
 from .settings import MARGIN, VerifySettings
@@ -30,7 +30,8 @@ from .stage import Background, Role, StageResult, in_background, run_stage
 
 __all__ = ["SETTLE_POLL", "Ramp", "run_ramp"]
 
-# How often the ramp looks whether a step's holders have all connected.
+# How often the ramp looks whether a step's holders have all connected, or a probe's
+# connection has been let go of by the server.
 SETTLE_POLL = 0.01
 _ROLE = "hold"
 
@@ -54,6 +55,47 @@ async def _settle(held: Background, deadline: float) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class _Probed:
+    """One probe of the ramp: how it fared, when it ended, and our port (0: no connection)."""
+
+    view: ProbeView | None
+    ended: float
+    port: int
+
+
+async def _probe(done: Ramp, settings: VerifySettings, target: Target, name: str) -> _Probed:
+    """One probe in a stage of its own (kept in ``done``)."""
+    stage = await run_stage(
+        name,
+        [probe_role(settings)],
+        target,
+        limit=settings.probe_timeout + MARGIN,
+        until=["probe"],
+        seed=settings.seed,
+    )
+    done.stages.append(stage)
+    views = probe_views(stage, settings)
+    records = stage.of("probe")
+    ended = max((r.ended_at or r.started for r in records), default=time.monotonic())
+    port = records[0].local_port if records and records[0].connected is not None else None
+    return _Probed(views[0] if views else None, ended, port or 0)
+
+
+async def _let_go(probed: _Probed, target: Target, deadline: float) -> bool:
+    """Wait until the server has let go of a probe's connection (a process that served it
+    may hold a slot until it exits: sshd's child, a PostgreSQL backend), so the next probe
+    meets the same holders; False if it still held it at ``deadline``."""
+    if not probed.port:
+        return True
+    ours, theirs = (target.host, probed.port), (target.host, target.port)
+    while (end := their_end(ours, theirs)) is not None and end.held:
+        if time.monotonic() >= deadline:
+            return False
+        await trio.sleep(SETTLE_POLL)
+    return True
+
+
 async def run_ramp(
     plan: HoldPlan,
     settings: VerifySettings,
@@ -64,14 +106,23 @@ async def run_ramp(
     idle: float | None,
     say: Callable[[str], None],
     name: str = "max-connections",
+    ask_again: bool = True,
 ) -> Ramp:
     """Hold ``counts`` connections in turn, probing after each, until ``deadline``; ``idle``
-    (the server's idle timeout, if known) tells a rejection from an idle close."""
+    (the server's idle timeout, if known) tells a rejection from an idle close. With
+    ``ask_again``, a probe turned away, or answered at the top, is asked again
+    (:data:`~chaos.verify.checks.max_connections.AGAIN` times), to tell a limit from a
+    random drop."""
     done = Ramp()
     probe_need = settings.probe_timeout + SETTLE + MARGIN
     families = families_for(target.host)
-    probes: list[tuple[int, float, float, ProbeView | None, int | None, int | None]] = []
+    probes: list[
+        tuple[int, float, float, ProbeView | None, int | None, int | None, list[ProbeView]]
+    ] = []
     running: list[Background] = []
+    # Silent holders last until the server's idle timeout: a probe asked again must end
+    # before the first of them could be cut, or it meets fewer held than the step did.
+    silent_until = None if plan.message or idle is None else time.monotonic() + idle
     async with AsyncExitStack() as stack:
         opened = 0
         for count in counts:
@@ -104,36 +155,45 @@ async def run_ramp(
             # The kernel's accept queue around the probe: holders not yet taken by the server
             # before it, and, once it gave up, whether it is still there (see `Step`).
             waiting = accept_queue(target.port, families)
-            stage = await run_stage(
-                f"{name}: probe at {count}",
-                [probe_role(settings)],
-                target,
-                limit=settings.probe_timeout + MARGIN,
-                until=["probe"],
-                seed=settings.seed,
-            )
-            done.stages.append(stage)
-            records = stage.of("probe")
-            views = probe_views(stage, settings)
-            view = views[0] if views else None
-            ended = max((r.ended_at or r.started for r in records), default=time.monotonic())
+            probed = await _probe(done, settings, target, f"{name}: probe at {count}")
+            view, ended = probed.view, probed.ended
             queued = accept_queue(target.port, families)
+            # Asked again where the limit shows: a probe turned away, or answered at the top.
+            again: list[ProbeView] = []
+            state = None if view is None else view.state
+            top = count == counts[-1] and state in (ProbeState.OK, ProbeState.QUEUED)
+            asking = ask_again and (top or state is ProbeState.REJECTED)
+            while asking and len(again) < AGAIN:
+                end_by = deadline if silent_until is None else min(deadline, silent_until)
+                if not await _let_go(probed, target, end_by - probe_need - settings.tolerance):
+                    break
+                if time.monotonic() + probe_need + settings.tolerance > end_by:
+                    break
+                probed = await _probe(done, settings, target, f"{name}: again at {count}")
+                ended = probed.ended
+                if probed.view is None:
+                    break
+                again.append(probed.view)
             # A probe left in the queue shows a full server only if the server was not merely
             # behind: it takes the step's holders well within the probe's time at its
             # calibrated rate, or it took none while the probe waited (the queue only grew).
             drained = plan.drains(more, settings.probe_timeout * DRAIN_SHARE)
             still = waiting is not None and queued is not None and queued > waiting
             queued = queued if drained or still else None
-            probes.append((count, view.started if view else ended, ended, view, waiting, queued))
+            probes.append(
+                (count, view.started if view else ended, ended, view, waiting, queued, again)
+            )
+            asked = f", asked again {len(again)}: {answered(again)} answered" if again else ""
             say(
-                f"  hold {count:,}: " + ("no probe" if view is None else f"probe {view.describe()}")
+                f"  hold {count:,}: "
+                + ("no probe" if view is None else f"probe {view.describe()}{asked}")
             )
     for number, held in enumerate(running):
         assert held.result is not None  # set when its block ended
         done.stages.append(held.result)
         refused_by = None
         if number < len(probes):
-            _, _, ended, view, _, _ = probes[number]
+            _, _, ended, view, _, _, _ = probes[number]
             if view is None or view.state in (ProbeState.REJECTED, ProbeState.STALLED):
                 refused_by = ended
         done.fated += [

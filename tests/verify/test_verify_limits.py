@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from chaos.protocols import HTTP, POSTGRES, RAW, SMTP
+from chaos.protocols import HTTP, POSTGRES, RAW, SMTP, SSH
 from chaos.record import ClientRecord, Outcome
 from chaos.target import Target
 from chaos.verify import Expectations, ProbeState, ProbeView, Verdict, VerifySettings
@@ -55,9 +55,12 @@ def step(
     *,
     waiting: int | None = None,
     queued: int | None = None,
+    again: tuple[ProbeView, ...] = (),
 ) -> Step:
-    """The step whose probe began at T0 + ``began`` and ended 10 ms later."""
-    return Step.seen(fated, count, T0 + began, T0 + began + 0.01, probe, waiting, queued)
+    """The step whose probe began at T0 + ``began`` and ended 10 ms later (its probes asked
+    again within that too)."""
+    ended = T0 + began + 0.01
+    return Step.seen(fated, count, T0 + began, ended, probe, waiting, queued, again)
 
 
 def test_a_rejection_reply_is_one_however_late_the_accept_queue_lets_it_arrive():
@@ -254,6 +257,73 @@ def test_a_server_that_closes_each_one_past_its_limit_is_not_said_to_evict_the_o
     assert "oldest" not in limit.how, limit.how
     told_so = "told 'Exceeded MaxStartups', 1 in all"
     assert limit.how == f"past it each new one was closed at once, {told_so}"
+
+
+MAX_STARTUPS = "Exceeded MaxStartups\r\n"
+
+
+def ssh_holders(count: int, *, turned_away: int = 0) -> list[tuple[ClientRecord, Fate]]:
+    """``count`` sshd holders held, then ``turned_away`` told Exceeded MaxStartups at once."""
+    records = [holder(0.001 * n) for n in range(count)]
+    records += [
+        holder(0.1 + 0.001 * n, end=0.102 + 0.001 * n, reply_head=MAX_STARTUPS)
+        for n in range(turned_away)
+    ]
+    return [(r, fate(r, SSH, idle=3.0, tolerance=0.1)) for r in records]
+
+
+def test_a_limit_that_drops_at_random_is_told_from_one_that_does_not():
+    # OpenSSH's MaxStartups 10:30:20: past 10 unauthenticated, each new one dropped at random.
+    fated = ssh_holders(11, turned_away=1)
+    mixed = (OK, REFUSED, OK, REFUSED, REFUSED, OK, OK, REFUSED)
+    steps = [step(fated, 10, 0.05), step(fated, 12, began=0.2, probe=REFUSED, again=mixed)]
+    assert steps[-1].at_random
+    limit = read_limit(fated, steps)
+    # Eleven held, and a probe answered beside them: twelve at once.
+    assert (limit.random_from, limit.held) == (11, 12), limit
+    assert "at random (with 11 held, 4 of 8 probes answered: Exceeded MaxStartups)" in limit.how
+    judged = {
+        promise: max_connections.judge(limit, steps, settings(max_connections=promise))
+        for promise in (10, 12, 20)
+    }
+    assert judged[10].verdict is Verdict.FAIL, judged[10]
+    assert judged[10].measured.startswith("11 to 12 held at once; past 11 it turns"), judged[10]
+    # Past what was seen, a random drop may or may not hold as many: never a pass.
+    for promise in (12, 20):
+        assert judged[promise].verdict is Verdict.INCONCLUSIVE, judged[promise]
+        assert "a limit that drops at random" in judged[promise].reason
+    assert max_connections.judge(limit, steps, settings()).verdict is Verdict.INFO
+    # A hard MaxStartups 10: every probe asked again is turned away too; one limit, passed.
+    fated = ssh_holders(10, turned_away=2)
+    steps = [step(fated, 12, began=0.2, probe=REFUSED, again=(REFUSED,) * 8)]
+    hard = read_limit(fated, steps)
+    assert not steps[0].at_random and hard.random_from is None and hard.held == 10, hard
+    right = max_connections.judge(hard, steps, settings(max_connections=10))
+    assert right.verdict is Verdict.PASS, right
+
+
+def test_a_probe_asked_again_and_answered_counts_one_more_held_and_no_limit_seen():
+    # The step's probe turned away while a slot was still taken (the calibration's last
+    # connections, their sshd children still exiting), then every probe after it answered:
+    # the server held nine and a tenth at once, and nothing says it drops at random.
+    fated = ssh_holders(9, turned_away=1)
+    steps = [step(fated, 10, began=0.2, probe=REFUSED, again=(OK,) * 8)]
+    limit = read_limit(fated, steps)
+    assert not steps[0].at_random and limit.random_from is None
+    assert limit.held == 10, limit
+    # So the rejection showed no limit: room was made after it. Undecided, unless fewer than
+    # were seen at once were promised.
+    assert limit.room == "every probe asked again with 9 held was answered", limit
+    promised = max_connections.judge(limit, steps, settings(max_connections=10))
+    assert promised.verdict is Verdict.INCONCLUSIVE, promised
+    assert "the rejections came while others took slots" in promised.reason
+    fewer = max_connections.judge(limit, steps, settings(max_connections=9))
+    assert fewer.verdict is Verdict.FAIL, fewer
+    # One of ours closed while the probe was asked again: its slot may be what answered.
+    fated = ssh_holders(11)
+    fated[0] = (holder(0.0, end=0.205), Fate.DROPPED)
+    steps = [step(fated, 11, began=0.2, probe=REFUSED, again=(OK, REFUSED) * 4)]
+    assert steps[0].held != steps[0].quiet and not steps[0].at_random
 
 
 def test_holders_the_server_dropped_leave_the_limit_undecided_never_failed():

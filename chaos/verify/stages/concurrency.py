@@ -69,6 +69,7 @@ async def _narrow(
             idle=idle,
             say=state.say,
             name="max-served",
+            ask_again=False,
         )
         state.stages += ramp.stages
         if not ramp.steps:
