@@ -85,6 +85,9 @@ GUNICORN_CONNECTIONS = 20
 # Its threads: each silent holder takes one (a gthread worker reads a new connection's request
 # on a thread), so a request is answered up to this many open, the probe's own included.
 GUNICORN_THREADS = 4
+# Past them (or its connections) a probe waits unanswered for its whole timeout, five times
+# in the search: a second each (it answers in 20 ms here).
+GUNICORN_PROBE_TIMEOUT = 1.0
 # cheroot: a client silent for two seconds cut; past its keep-alive limit (10 open) it
 # declines the keep-alives the holders send once a second, if the ramp lasts that long. It
 # accepts slowly (45 connections/s beside the other jobs, under a quota of half a CPU):
@@ -118,6 +121,7 @@ def run_once(
     checks: tuple[str, ...],
     *,
     max_hold: int = VerifySettings.max_hold,
+    probe_timeout: float = VerifySettings.probe_timeout,
 ) -> VerifyRun:
     settings = VerifySettings(
         target=Target.parse(target),
@@ -127,6 +131,7 @@ def run_once(
         tolerance=TOLERANCE,
         budget=BUDGET,
         max_hold=max_hold,
+        probe_timeout=probe_timeout,
     )
     return verify(settings)
 
@@ -137,11 +142,14 @@ def verifying(
     *,
     also: tuple[str, ...] = (),
     max_hold: int = VerifySettings.max_hold,
+    probe_timeout: float = VerifySettings.probe_timeout,
 ) -> Work:
     """Verify what `expect` promises, and measure the checks named in `also` beside it
-    (a limit searched for up to `max_hold` connections)."""
+    (a limit searched for up to `max_hold` connections, probes waiting `probe_timeout`)."""
     checks = (*expect.given(), *also)
-    return lambda target: run_once(target, protocol, expect, checks, max_hold=max_hold)
+    return lambda target: run_once(
+        target, protocol, expect, checks, max_hold=max_hold, probe_timeout=probe_timeout
+    )
 
 
 def redis_clients(target: str) -> int:
@@ -193,7 +201,12 @@ def searched_then_promised(target: str) -> tuple[VerifyRun, VerifyRun]:
 JOBS: dict[str, tuple[Daemon, Work]] = {
     "gunicorn": (
         gunicorn(worker_connections=GUNICORN_CONNECTIONS, threads=GUNICORN_THREADS),
-        verifying("http", Expectations(max_connections=GUNICORN_CONNECTIONS), also=("max-served",)),
+        verifying(
+            "http",
+            Expectations(max_connections=GUNICORN_CONNECTIONS),
+            also=("max-served",),
+            probe_timeout=GUNICORN_PROBE_TIMEOUT,
+        ),
     ),
     "cheroot": (
         cheroot(timeout=CHEROOT_TIMEOUT),
