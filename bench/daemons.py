@@ -1,7 +1,7 @@
 """Real servers nobody here wrote, with the settings a test or a measurement asks for.
 
-nginx (its configuration written by `nginx.py`), redis-server, memcached, PostgreSQL, MariaDB
-and OpenSSH's sshd, as Debian installs them, and waitress, gunicorn and cheroot from PyPI,
+nginx (its configuration written by `nginx.py`), redis-server, memcached, PostgreSQL, MariaDB,
+OpenSSH's sshd and vsftpd, as Debian installs them, and waitress, gunicorn and cheroot from PyPI,
 serving the benchmark's WSGI hello app from their own command lines: each a `Daemon` whose
 command line is made from a scratch directory and a port. `launched` starts one through
 `Children` (in its own process group, always stopped) and waits until it listens, as the
@@ -38,6 +38,7 @@ __all__ = [
     "postgres",
     "redis",
     "sshd",
+    "vsftpd",
     "waitress",
 ]
 
@@ -238,6 +239,42 @@ def sshd(*, login_grace_time: int, max_startups: str) -> Daemon:
     settings = {"login_grace_time": login_grace_time, "max_startups": max_startups}
     return Daemon(
         name="sshd", program="sshd", argv=argv, settings=settings, unable=_as_root("sshd")
+    )
+
+
+def vsftpd(*, idle_session_timeout: int, max_clients: int) -> Daemon:
+    """vsftpd on loopback, anonymous logins only (an empty read-only root): it greets with
+    220; `idle_session_timeout` cuts a session silent that long (logged in or not, saying
+    `421 Timeout.`); past `max_clients` a new client is told `421 There are too many
+    connected users` and closed."""
+
+    def argv(scratch: Path, port: int) -> list[str]:
+        root, empty = scratch / "root", scratch / "empty"
+        for directory in (root, empty):
+            directory.mkdir()
+            directory.chmod(0o555)  # vsftpd refuses a writable anonymous root
+        lines = [
+            "listen=YES",
+            "listen_ipv6=NO",
+            f"listen_address={HOST}",
+            f"listen_port={port}",
+            "background=NO",
+            "anonymous_enable=YES",
+            "no_anon_password=YES",
+            f"anon_root={root}",
+            "local_enable=NO",
+            f"secure_chroot_dir={empty}",
+            "seccomp_sandbox=NO",
+            f"idle_session_timeout={idle_session_timeout}",
+            f"max_clients={max_clients}",
+        ]
+        conf = scratch / "vsftpd.conf"
+        conf.write_text("\n".join(lines) + "\n")
+        return ["vsftpd", str(conf)]
+
+    settings = {"idle_session_timeout": idle_session_timeout, "max_clients": max_clients}
+    return Daemon(
+        name="vsftpd", program="vsftpd", argv=argv, settings=settings, unable=_as_root("vsftpd")
     )
 
 

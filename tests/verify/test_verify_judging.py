@@ -246,6 +246,31 @@ def kept_alive(head: str, *, closed_after: float) -> ClientRecord:
     )
 
 
+def test_a_goodbye_written_as_the_keep_alive_timeout_fires_is_not_where_it_counts_from():
+    # vsftpd: NOOP answered at once, then "421 Timeout." as idle_session_timeout (3 s) fires,
+    # and the close. Timed from the last reply, that was 0.00 s.
+    ftp = dataclasses.replace(
+        settings(keepalive_timeout=3),
+        protocol="custom",
+        speaks_first=True,
+        match="220",
+        reject="421",
+        send="NOOP\r\n",
+    )
+    head = "220 (vsFTPd 3.0.3)\r\n"
+    answered = record(
+        kind="holder",
+        connected=T0,
+        first_sent=T0,
+        reply_head=head,
+        server_eof=T0 + 3.002,
+        outcome=Outcome.CLOSED_BY_SERVER,
+        detail={"last_answer": T0 + 0.001, "last_reply": T0 + 3.001, "last_reply_head": "421"},
+    )
+    timed = judge_keepalive([answered], ftp)
+    assert timed.verdict is Verdict.PASS and timed.value == pytest.approx(3.001), timed
+
+
 def test_a_server_that_says_it_closes_after_each_answer_keeps_nothing_alive():
     # gunicorn's sync worker: the keep-alive request answered, saying so, and the connection
     # closed at once. That is no keep-alive timeout of 0 s.

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,6 +37,7 @@ from bench.daemons import (
     postgres,
     redis,
     sshd,
+    vsftpd,
     waitress,
 )
 from bench.procs import Children
@@ -76,6 +78,11 @@ MARIADB_HOLDS = MARIADB_MAX + 1
 # to full (all); its clients then have the default grace time's minutes, as it ships.
 SSH_GRACE, SSH_STARTUPS = 2, 10
 SSH_RANDOM = "10:30:20"
+# vsftpd, spoken to as a custom protocol that speaks first: its 220 greeting, NOOP to keep a
+# session alive, 421 past max_clients. A session silent for two seconds is cut, saying
+# "421 Timeout." as it closes (no answer to anything, nor where a keep-alive counts from).
+FTP_IDLE, FTP_MAX = 2, 10
+FTP = {"speaks_first": True, "match": "220", "reject": "421", "send": "NOOP\r\n"}
 # waitress stops accepting once its open sockets reach connection_limit, its listener and its
 # wake-up pipe among them; gunicorn's gthread worker once worker_connections are open. Past
 # that, new connections wait in the kernel's accept queue.
@@ -115,14 +122,10 @@ LANES = 4
 
 
 def run_once(
-    target: str,
-    protocol: str,
-    expect: Expectations,
-    checks: tuple[str, ...],
-    *,
-    max_hold: int = VerifySettings.max_hold,
-    probe_timeout: float = VerifySettings.probe_timeout,
+    target: str, protocol: str, expect: Expectations, checks: tuple[str, ...], **options: Any
 ) -> VerifyRun:
+    """One verify run; ``options`` are other settings (``max_hold``, ``probe_timeout``, a
+    custom protocol's ``send``, ``match``...)."""
     settings = VerifySettings(
         target=Target.parse(target),
         protocol=protocol,
@@ -130,26 +133,18 @@ def run_once(
         checks=checks,
         tolerance=TOLERANCE,
         budget=BUDGET,
-        max_hold=max_hold,
-        probe_timeout=probe_timeout,
+        **options,
     )
     return verify(settings)
 
 
 def verifying(
-    protocol: str,
-    expect: Expectations,
-    *,
-    also: tuple[str, ...] = (),
-    max_hold: int = VerifySettings.max_hold,
-    probe_timeout: float = VerifySettings.probe_timeout,
+    protocol: str, expect: Expectations, *, also: tuple[str, ...] = (), **options: Any
 ) -> Work:
-    """Verify what `expect` promises, and measure the checks named in `also` beside it
-    (a limit searched for up to `max_hold` connections, probes waiting `probe_timeout`)."""
+    """Verify what `expect` promises, and measure the checks named in `also` beside it, with
+    the other settings in `options`."""
     checks = (*expect.given(), *also)
-    return lambda target: run_once(
-        target, protocol, expect, checks, max_hold=max_hold, probe_timeout=probe_timeout
-    )
+    return lambda target: run_once(target, protocol, expect, checks, **options)
 
 
 def redis_clients(target: str) -> int:
@@ -301,6 +296,19 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
             Expectations(
                 idle_timeout=SSH_GRACE, request_timeout=SSH_GRACE, max_connections=SSH_STARTUPS
             ),
+        ),
+    ),
+    "vsftpd": (
+        vsftpd(idle_session_timeout=FTP_IDLE, max_clients=FTP_MAX),
+        verifying(
+            "custom",
+            Expectations(
+                idle_timeout=FTP_IDLE,
+                request_timeout=FTP_IDLE,
+                keepalive_timeout=FTP_IDLE,
+                max_connections=FTP_MAX,
+            ),
+            **FTP,
         ),
     ),
     "sshd-random": (
@@ -565,6 +573,23 @@ def test_sshd_login_grace_time_and_max_startups(runs):
     assert limit.value == SSH_STARTUPS and "Exceeded MaxStartups" in limit.measured, limit
     assert_each_fails(
         run, Expectations(idle_timeout=4, request_timeout=4, max_connections=SSH_STARTUPS + 1)
+    )
+
+
+def test_vsftpd_as_a_custom_protocol_that_speaks_first(runs):
+    run = verified(runs, "vsftpd")
+    results = by_check(run)
+    assert_all_hold(run)
+    # Silent, trickling, or silent after a NOOP answered: idle_session_timeout cuts each, its
+    # "421 Timeout." no answer (nor a rejection) and no new start.
+    assert_timed(results, FTP_IDLE, "idle-timeout", "request-timeout", "keepalive-timeout")
+    limit = results["max-connections"]
+    assert limit.value == FTP_MAX and "421 There are too many connected users" in limit.measured
+    assert_each_fails(
+        run,
+        Expectations(
+            idle_timeout=4, request_timeout=4, keepalive_timeout=4, max_connections=FTP_MAX + 1
+        ),
     )
 
 

@@ -2,12 +2,13 @@
 message: HTTP's keep-alive ``GET``, Redis ``PING``), reads the answer, then stays silent; when
 does the server close it?
 
-Measured from the last reply byte to the server's FIN or RST: nginx's ``keepalive_timeout``,
-Redis's ``timeout`` after a command. A protocol with no keep-alive message has nothing to
-measure; a rejection or another answer is reported, never timed; an answer saying the server
-closes keeps nothing alive. What the answer itself says of the timeout (HTTP's ``Keep-Alive:
-timeout=N``) follows the measurement: a server may close later than it says (Node adds a
-second) or, worse for a client that reuses the connection near the end, earlier.
+Measured from the answer to the server's FIN or RST: nginx's ``keepalive_timeout``, Redis's
+``timeout`` after a command (a goodbye the server writes as it closes is no answer). A protocol
+with no keep-alive message has nothing to measure; a rejection or another answer is reported,
+never timed; an answer saying the server closes keeps nothing alive. What the answer itself says
+of the timeout (HTTP's ``Keep-Alive: timeout=N``) follows the measurement: a server may close
+later than it says (Node adds a second) or, worse for a client that reuses the connection near
+the end, earlier.
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ def judge(records: Sequence[ClientRecord], settings: VerifySettings) -> CheckRes
             head = record.reply_head.split("\r\n", 1)[0][:60]
             why = f"the server answered the keep-alive message with {head!r}"
             return undecided(CHECK, settings.expectations, why)
-        answered = record.number("last_reply")
+        # From the answer to our message: what the server said after it, unasked, is its
+        # goodbye as the timeout fired (vsftpd's "421 Timeout.", a 408), no new start.
+        answered = record.number("last_answer") or record.number("last_reply")
         if answered is None:
             why = "the server never answered the keep-alive message"
             return undecided(CHECK, settings.expectations, why)
