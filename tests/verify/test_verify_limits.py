@@ -18,6 +18,9 @@ from chaos.verify.checks import max_connections, max_served
 from chaos.verify.checks.holding import DRAIN_SHARE, doubling, plan_holding
 from chaos.verify.checks.max_connections import Fate, Step, fate, read_limit
 from chaos.verify.checks.max_served import Observation, observe, read_served
+from chaos.verify.checks.timing import judge_timeout
+from chaos.verify.stages.base import RunState
+from chaos.verify.stages.concurrency import idle_hint, silent_for
 
 TARGET = Target(host="127.0.0.1", port=9)
 T0 = 100.0
@@ -627,3 +630,21 @@ def test_a_request_answered_with_so_many_held_lifts_a_rejection_that_came_one_sh
     limit = read_limit(fated, steps, served=20)
     assert limit.held == 20
     assert max_connections.judge(limit, steps, settings(max_connections=20)).verdict is Verdict.PASS
+
+
+def test_a_silent_client_seen_held_through_the_cap_makes_a_quick_close_an_eviction():
+    # dovecot past its client_limit closes its oldest clients before they log in; its own
+    # idle timeout is minutes, past the idle check's cap. Held silent through the cap, a
+    # close at once is no idle timeout: they were evicted, not dropped.
+    chosen = settings()
+    state = RunState(chosen, lambda _: None, chosen.schedule())
+    assert silent_for(state) is None
+    state.results["idle-timeout"] = judge_timeout("idle-timeout", chosen, [None])
+    cap = chosen.timeout_cap("idle-timeout")
+    assert idle_hint(state) is None and silent_for(state) == cap
+    evicted = holder(0.1, end=0.11)
+    assert fate(evicted, RAW, idle=silent_for(state), tolerance=0.1) is Fate.EVICTED
+    assert fate(evicted, RAW, idle=None, tolerance=0.1) is Fate.DROPPED
+    # A timeout measured is what it is.
+    state.results["idle-timeout"] = judge_timeout("idle-timeout", chosen, [2.0])
+    assert idle_hint(state) == silent_for(state) == 2.0

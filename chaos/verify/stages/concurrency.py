@@ -19,7 +19,7 @@ from ..ramp import run_ramp
 from ..settings import MAX_CONCURRENCY, MIN_CONCURRENCY
 from .base import RunState, Stage
 
-__all__ = ["STAGE", "idle_hint"]
+__all__ = ["STAGE", "idle_hint", "silent_for"]
 
 
 def idle_hint(state: RunState) -> float | None:
@@ -33,6 +33,22 @@ def idle_hint(state: RunState) -> float | None:
         elif (promised := state.settings.expectations.seconds(key)) is not None:
             known.append(promised)
     return min(known, default=None)
+
+
+def silent_for(state: RunState) -> float | None:
+    """How long, at least, the server lets a connection be silent: its idle timeout as
+    :func:`idle_hint` knows it, else the idle check's cap when it saw none close within it;
+    a close sooner after a holder's last activity is not its idle timeout (dovecot closing
+    its oldest clients past its limit). None when nothing is known."""
+    known = idle_hint(state)
+    if known is not None:
+        return known
+    measured = state.results.get("idle-timeout")
+    detail = {} if measured is None else measured.detail
+    samples, cap = detail.get("samples"), detail.get("cap")
+    if isinstance(samples, list) and samples and all(s is None for s in samples):
+        return cap if isinstance(cap, int | float) else None
+    return None
 
 
 def _observed(state: RunState, step: Step) -> Observation:
@@ -87,7 +103,7 @@ async def run(state: RunState, limit: float) -> None:
     """Plan, hold and probe; judge the connections held and the requests served."""
     settings = state.settings
     deadline = time.monotonic() + limit
-    idle = idle_hint(state)
+    idle, silent = idle_hint(state), silent_for(state)
     plan = plan_holding(settings, state.calibration, idle=idle, time_left=limit)
     state.notes.append(f"concurrency plan: {plan.why}")
     state.say(f"  plan: {plan.why}")
@@ -100,14 +116,14 @@ async def run(state: RunState, limit: float) -> None:
         settings.target,
         counts=plan.counts,
         deadline=deadline,
-        idle=idle,
+        idle=silent,
         say=state.say,
     )
     state.stages += ramp.stages
     observations = [observe(0, state.baseline)] + [_observed(state, s) for s in ramp.steps]
     why = ""
     if max_served.CHECK in settings.checks and settings.expectations.get(max_served.CHECK) is None:
-        why = await _narrow(state, plan, observations, deadline=deadline, idle=idle)
+        why = await _narrow(state, plan, observations, deadline=deadline, idle=silent)
     if max_connections.CHECK in settings.checks:
         # A request answered with N - 1 held (the ramp's or the bisection's) is N at once.
         served_at_once = max((o.held + 1 for o in observations if o.served), default=0)
