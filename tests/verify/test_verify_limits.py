@@ -322,6 +322,17 @@ def test_a_probe_asked_again_and_answered_counts_one_more_held_and_no_limit_seen
     assert "the rejections came while others took slots" in promised.reason
     fewer = max_connections.judge(limit, steps, settings(max_connections=9))
     assert fewer.verdict is Verdict.FAIL, fewer
+    # Room made by an idle timeout is no such thing: five held, the sixth told 503 with five
+    # open, then one cut idle before the top's probes, all answered with four held.
+    records = [holder(0.001 * n) for n in range(5)]
+    records.append(holder(0.1, end=0.101, reply_head=BUSY))
+    records[0] = holder(0.0, end=0.15)
+    fated = [(r, fate(r, HTTP, idle=0.15, tolerance=0.05)) for r in records]
+    steps = [step(fated, 5, began=0.05), step(fated, 6, began=0.2, again=(OK,) * 4)]
+    cut_idle = read_limit(fated, steps)
+    assert (cut_idle.held, cut_idle.room) == (5, ""), cut_idle
+    passed = max_connections.judge(cut_idle, steps, settings(max_connections=5))
+    assert passed.verdict is Verdict.PASS, passed
     # One of ours closed while the probe was asked again: its slot may be what answered.
     fated = ssh_holders(11)
     fated[0] = (holder(0.0, end=0.205), Fate.DROPPED)

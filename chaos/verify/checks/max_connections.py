@@ -289,11 +289,13 @@ def _evicted(fated: Sequence[tuple[ClientRecord, Fate]]) -> str:
     return f"past it each new one was closed at once{told}, {count}"
 
 
-def _room(steps: Sequence[Step]) -> str:
-    """The server had room at the ramp's top: every probe asked again there was answered,
-    none of ours ending meanwhile (as :meth:`Step.at_random` asks); "" otherwise."""
+def _room(steps: Sequence[Step], rejected_at: int) -> str:
+    """The server had room at the ramp's top with as many of ours open as when it turned
+    one away (``rejected_at``): every probe asked again there was answered, none of ours
+    ending meanwhile (as :meth:`Step.at_random` asks); "" otherwise (fewer open by then: an
+    idle timeout made that room)."""
     last = steps[-1] if steps else None
-    if last is None or not last.again or last.held != last.quiet:
+    if last is None or not last.again or last.held != last.quiet or last.held < rejected_at:
         return ""
     if answered(last.again) < len(last.again):
         return ""
@@ -344,9 +346,9 @@ def read_limit(
         # The most open at any rejection, and never fewer than the server was seen holding at
         # once (a quiet moment's count, or a request answered with so many held): a rejection
         # below that had a slot taken by another.
-        at_rejections = (open_during(alive, r.started, _ended(r) or r.started) for r in rejected)
+        at_rejections = [open_during(alive, r.started, _ended(r) or r.started) for r in rejected]
         held = max(peak, served, *at_rejections)
-        return made(held=held, how=_how(first), room=_room(steps))
+        return made(held=held, how=_how(first), room=_room(steps, max(at_rejections)))
     if counts[Fate.EVICTED.value]:
         return made(held=peak, how=_evicted(fated))
     full = [(i, taken) for i, s in enumerate(steps) if (taken := s.full) is not None]
