@@ -11,7 +11,7 @@ away). Holders stay open until the ramp ends, so the steps add up.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
@@ -28,7 +28,7 @@ from .probes import probe_role, probe_views
 from .settings import MARGIN, VerifySettings
 from .stage import Background, Role, StageResult, in_background, run_stage
 
-__all__ = ["SETTLE_POLL", "Ramp", "run_ramp"]
+__all__ = ["SETTLE_POLL", "Ramp", "let_go", "run_ramp"]
 
 # How often the ramp looks whether a step's holders have all connected, or a probe's
 # connection has been let go of by the server.
@@ -82,18 +82,24 @@ async def _probe(done: Ramp, settings: VerifySettings, target: Target, name: str
     return _Probed(views[0] if views else None, ended, port or 0)
 
 
-async def _let_go(probed: _Probed, target: Target, deadline: float) -> bool:
-    """Wait until the server has let go of a probe's connection (a process that served it
-    may hold a slot until it exits: sshd's child, a PostgreSQL backend), so the next probe
-    meets the same holders; False if it still held it at ``deadline``."""
-    if not probed.port:
-        return True
-    ours, theirs = (target.host, probed.port), (target.host, target.port)
-    while (end := their_end(ours, theirs)) is not None and end.held:
+async def let_go(ports: Iterable[int], target: Target, deadline: float) -> bool:
+    """Wait until the server has let go of our closed connections from these local ports
+    (a process that served one may hold a slot until it exits: sshd's child, a PostgreSQL
+    backend), so what comes next meets only the connections it holds; False if it still
+    held one at ``deadline``. Where the kernel cannot tell, nothing is waited for."""
+    waiting = {port for port in ports if port}
+    theirs = (target.host, target.port)
+    while True:
+        waiting = {
+            port
+            for port in waiting
+            if (end := their_end((target.host, port), theirs)) is not None and end.held
+        }
+        if not waiting:
+            return True
         if time.monotonic() >= deadline:
             return False
         await trio.sleep(SETTLE_POLL)
-    return True
 
 
 async def run_ramp(
@@ -165,9 +171,9 @@ async def run_ramp(
             asking = ask_again and (top or state is ProbeState.REJECTED)
             while asking and len(again) < AGAIN:
                 end_by = deadline if silent_until is None else min(deadline, silent_until)
-                if not await _let_go(probed, target, end_by - probe_need - settings.tolerance):
+                if not await let_go([probed.port], target, end_by - probe_need - MARGIN):
                     break
-                if time.monotonic() + probe_need + settings.tolerance > end_by:
+                if time.monotonic() + probe_need + MARGIN > end_by:
                     break
                 probed = await _probe(done, settings, target, f"{name}: again at {count}")
                 ended = probed.ended

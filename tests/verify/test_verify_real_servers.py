@@ -1,7 +1,7 @@
 """Verify against real servers nobody here wrote, as Debian installs them (nginx, Redis,
-memcached, PostgreSQL, MariaDB and OpenSSH's sshd) and as PyPI does (waitress, gunicorn,
-cheroot, aiosmtpd), each started once with short settings. Every setting is measured within
-the tolerance, and a wrong expectation for each is judged FAIL from the same run's evidence.
+memcached and PostgreSQL) and as PyPI does (waitress, gunicorn, cheroot, aiosmtpd), each
+started once with short settings. Every setting is measured within the tolerance, and a
+wrong expectation for each is judged FAIL from the same run's evidence.
 
 The runs overlap, a few at a time, each on a server of its own (each mostly waits for a
 server's timeout). Skipped when a program is absent; ``.ci/run`` installs them with apt-get
@@ -10,17 +10,13 @@ when it can.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -30,26 +26,29 @@ from bench.daemons import (
     cheroot,
     gunicorn,
     gunicorn_sync,
-    launched,
-    mariadb,
     memcached,
     nginx,
     postgres,
     redis,
-    sshd,
-    vsftpd,
     waitress,
 )
-from bench.procs import Children
 from chaos.protocols import MEMCACHED, REDIS
-from chaos.target import Target
-from chaos.verify import Expectations, Verdict, VerifyRun, VerifySettings, verify
+from chaos.verify import Expectations, Verdict, VerifyRun, VerifySettings
+from tests.real_jobs import (
+    ROOT,
+    TOLERANCE,
+    Work,
+    assert_all_hold,
+    assert_each_fails,
+    assert_timed,
+    by_check,
+    result_of,
+    run_once,
+    running,
+    verified,
+    verifying,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-# The wire's slack (verify's default); Redis and memcached add their whole-second clocks.
-TOLERANCE = 0.25
-# Far more than these runs take (2-5 s each); only the worst case must fit.
-BUDGET = 30.0
 # nginx's worker_connections here. It keeps some of them free (its listening socket, and a
 # sixteenth spare) and, at the limit, closes the oldest idle connections to make room, in
 # batches (ngx_drain_connections): it holds a few fewer idle clients than this at once.
@@ -68,21 +67,6 @@ MEMCACHED_IDLE = 2
 # PostgreSQL: a client that has not completed its startup cut after two seconds; past 20
 # connections, FATAL 53300 "sorry, too many clients already".
 PG_AUTH_TIMEOUT, PG_MAX = 2, 20
-# MariaDB: a client silent for two seconds after the greeting cut; past max_connections + 1
-# (the one kept for an administrator, taken by any client before it logs in), error 1040.
-# connect_timeout bounds each read of the handshake: a handshake trickled is never cut.
-MARIADB_CONNECT_TIMEOUT, MARIADB_MAX = 2, 10
-MARIADB_HOLDS = MARIADB_MAX + 1
-# sshd: a client that has not logged in within two seconds cut; past 10 such at once,
-# "Exceeded MaxStartups". Its start:rate:full form drops at random from start (30% there)
-# to full (all); its clients then have the default grace time's minutes, as it ships.
-SSH_GRACE, SSH_STARTUPS = 2, 10
-SSH_RANDOM = "10:30:20"
-# vsftpd, spoken to as a custom protocol that speaks first: its 220 greeting, NOOP to keep a
-# session alive, 421 past max_clients. A session silent for two seconds is cut, saying
-# "421 Timeout." as it closes (no answer to anything, nor where a keep-alive counts from).
-FTP_IDLE, FTP_MAX = 2, 10
-FTP = {"speaks_first": True, "match": "220", "reject": "421", "send": "NOOP\r\n"}
 # waitress stops accepting once its open sockets reach connection_limit, its listener and its
 # wake-up pipe among them; gunicorn's gthread worker once worker_connections are open. Past
 # that, new connections wait in the kernel's accept queue.
@@ -112,39 +96,6 @@ REDIS_LATE, MEMCACHED_LATE = REDIS.timer_granularity, MEMCACHED.timer_granularit
 # idle close (one to three seconds in), so each is cut; the run ends with the last close.
 NEVER_SEND = MAXCLIENTS * 3 // 2
 NEVER_SEND_HOLD = REDIS_TIMEOUT + REDIS_LATE + 1
-
-
-# One job at one server's target; its result goes to the test that reads it.
-Work = Callable[[str], object]
-# Jobs run at once, at most: all eight at once starve one another on a machine four times
-# slower (there a calibration read 246 connections/s, PostgreSQL's timer fired 0.16 s late).
-LANES = 4
-
-
-def run_once(
-    target: str, protocol: str, expect: Expectations, checks: tuple[str, ...], **options: Any
-) -> VerifyRun:
-    """One verify run; ``options`` are other settings (``max_hold``, ``probe_timeout``, a
-    custom protocol's ``send``, ``match``...)."""
-    settings = VerifySettings(
-        target=Target.parse(target),
-        protocol=protocol,
-        expectations=expect,
-        checks=checks,
-        tolerance=TOLERANCE,
-        budget=BUDGET,
-        **options,
-    )
-    return verify(settings)
-
-
-def verifying(
-    protocol: str, expect: Expectations, *, also: tuple[str, ...] = (), **options: Any
-) -> Work:
-    """Verify what `expect` promises, and measure the checks named in `also` beside it, with
-    the other settings in `options`."""
-    checks = (*expect.given(), *also)
-    return lambda target: run_once(target, protocol, expect, checks, **options)
 
 
 def redis_clients(target: str) -> int:
@@ -229,17 +180,6 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
         waitress(connection_limit=WAITRESS_LIMIT),
         verifying("http", Expectations(max_connections=WAITRESS_HOLDS)),
     ),
-    "mariadb": (
-        mariadb(connect_timeout=MARIADB_CONNECT_TIMEOUT, max_connections=MARIADB_MAX),
-        verifying(
-            "mysql",
-            Expectations(
-                idle_timeout=MARIADB_CONNECT_TIMEOUT,
-                request_timeout=MARIADB_CONNECT_TIMEOUT,
-                max_connections=MARIADB_HOLDS,
-            ),
-        ),
-    ),
     "redis": (
         redis(timeout=REDIS_TIMEOUT, maxclients=MAXCLIENTS),
         verifying(
@@ -289,32 +229,6 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
             also=("max-connections",),
         ),
     ),
-    "sshd": (
-        sshd(login_grace_time=SSH_GRACE, max_startups=str(SSH_STARTUPS)),
-        verifying(
-            "ssh",
-            Expectations(
-                idle_timeout=SSH_GRACE, request_timeout=SSH_GRACE, max_connections=SSH_STARTUPS
-            ),
-        ),
-    ),
-    "vsftpd": (
-        vsftpd(idle_session_timeout=FTP_IDLE, max_clients=FTP_MAX),
-        verifying(
-            "custom",
-            Expectations(
-                idle_timeout=FTP_IDLE,
-                request_timeout=FTP_IDLE,
-                keepalive_timeout=FTP_IDLE,
-                max_connections=FTP_MAX,
-            ),
-            **FTP,
-        ),
-    ),
-    "sshd-random": (
-        sshd(login_grace_time=120, max_startups=SSH_RANDOM),
-        verifying("ssh", Expectations(max_connections=SSH_STARTUPS)),
-    ),
     "smtp": (
         aiosmtpd(timeout=SMTP_TIMEOUT),
         verifying("smtp", Expectations(idle_timeout=SMTP_TIMEOUT, request_timeout=SMTP_TIMEOUT)),
@@ -324,79 +238,8 @@ JOBS: dict[str, tuple[Daemon, Work]] = {
 
 @pytest.fixture(scope="module")
 def runs() -> Iterator[dict[str, object]]:
-    """Every job run, LANES at a time, each at its own server: by name, what it gave (or
-    raised), or (a ``Skipped``) why its server could not run here."""
-    out: dict[str, object] = {}
-    with Children(ROOT) as children, contextlib.ExitStack() as stack:
-        present = {}
-        for name, (daemon, _) in JOBS.items():
-            missing = daemon.absent()
-            if missing:
-                out[name] = Skipped(missing)
-            else:
-                present[name] = launched(children, daemon)
-        # Every server starts before any job, so none starts beside a job's timing; together,
-        # as PostgreSQL's initdb alone takes a second.
-        with ThreadPoolExecutor(max_workers=len(present) or 1) as starting:
-            started = {n: starting.submit(stack.enter_context, cm) for n, cm in present.items()}
-            targets = {}
-            for name, future in started.items():
-                host, port = future.result()
-                targets[name] = f"{host}:{port}"
-        with ThreadPoolExecutor(max_workers=LANES) as pool:
-            futures = {name: pool.submit(JOBS[name][1], target) for name, target in targets.items()}
-            for name, future in futures.items():
-                out[name] = future.exception() or future.result()
+    with running(JOBS) as out:
         yield out
-        children.stop_all()  # together: one after another, their exits took 3.5 s
-
-
-@dataclass(frozen=True)
-class Skipped:
-    reason: str
-
-
-def result_of(runs: dict[str, object], name: str) -> object:
-    got = runs[name]
-    if isinstance(got, Skipped):
-        pytest.skip(got.reason)
-    if isinstance(got, BaseException):
-        raise got
-    return got
-
-
-def verified(runs: dict[str, object], name: str) -> VerifyRun:
-    run = result_of(runs, name)
-    assert isinstance(run, VerifyRun)
-    return run
-
-
-def by_check(run: VerifyRun) -> dict:
-    return {r.check: r for r in run.results}
-
-
-def assert_all_hold(run: VerifyRun) -> None:
-    """Every promise held. Where the only ones undecided are timeouts late by no more than
-    this machine lagged (a machine far slower than this one, or starved), verify could not
-    tell, and neither can this test: skipped as inconclusive, never passed."""
-    undecided = [r for r in run.results if r.verdict is Verdict.INCONCLUSIVE]
-    if run.exit_code == 3 and all("this machine lagged" in r.reason for r in undecided):
-        pytest.skip(f"inconclusive on this machine: {undecided[0].reason}")
-    assert run.exit_code == 0, [(r.check, r.measured, r.reason) for r in run.results]
-
-
-def assert_each_fails(run: VerifyRun, wrong: Expectations) -> None:
-    """Every check ``wrong`` promises something of is judged FAIL from ``run``'s evidence."""
-    judged = by_check(run.judged(wrong))
-    for check in wrong.given():
-        assert judged[check].verdict is Verdict.FAIL, (check, judged[check].measured)
-        assert judged[check].reason
-
-
-def assert_timed(results: dict, seconds: float, *checks: str) -> None:
-    """Each of ``checks`` measured ``seconds``, within the tolerance."""
-    for check in checks:
-        assert results[check].value == pytest.approx(seconds, abs=TOLERANCE), check
 
 
 def test_nginx_header_keepalive_and_send_timeouts_and_worker_connections(runs):
@@ -544,65 +387,6 @@ def test_postgres_authentication_timeout_and_max_connections(runs):
         run,
         Expectations(idle_timeout=4, request_timeout=4, max_connections=PG_MAX + 1),
     )
-
-
-def test_mariadb_connect_timeout_holds_for_silence_not_for_a_trickle(runs):
-    run = verified(runs, "mariadb")
-    results = by_check(run)
-    # A handshake trickled a byte at a time is never cut: connect_timeout is per read. The
-    # one promise broken, with that evidence; the others hold.
-    trickled = results["request-timeout"]
-    assert trickled.verdict is Verdict.FAIL and trickled.measured.startswith("none within")
-    kept = Expectations(idle_timeout=MARIADB_CONNECT_TIMEOUT, max_connections=MARIADB_HOLDS)
-    assert_all_hold(run.judged(kept))
-    # Its greeting answers nothing: the silence after it is timed.
-    assert_timed(results, MARIADB_CONNECT_TIMEOUT, "idle-timeout")
-    limit = results["max-connections"]
-    assert limit.value == MARIADB_HOLDS and "Too many connections" in limit.measured, limit
-    assert_each_fails(run, Expectations(idle_timeout=4, max_connections=MARIADB_MAX))
-
-
-def test_sshd_login_grace_time_and_max_startups(runs):
-    run = verified(runs, "sshd")
-    results = by_check(run)
-    assert_all_hold(run)
-    # Its identification line greets every client: the silence and the trickle after it
-    # are both cut by LoginGraceTime.
-    assert_timed(results, SSH_GRACE, "idle-timeout", "request-timeout")
-    limit = results["max-connections"]
-    assert limit.value == SSH_STARTUPS and "Exceeded MaxStartups" in limit.measured, limit
-    assert_each_fails(
-        run, Expectations(idle_timeout=4, request_timeout=4, max_connections=SSH_STARTUPS + 1)
-    )
-
-
-def test_vsftpd_as_a_custom_protocol_that_speaks_first(runs):
-    run = verified(runs, "vsftpd")
-    results = by_check(run)
-    assert_all_hold(run)
-    # Silent, trickling, or silent after a NOOP answered: idle_session_timeout cuts each, its
-    # "421 Timeout." no answer (nor a rejection) and no new start.
-    assert_timed(results, FTP_IDLE, "idle-timeout", "request-timeout", "keepalive-timeout")
-    limit = results["max-connections"]
-    assert limit.value == FTP_MAX and "421 There are too many connected users" in limit.measured
-    assert_each_fails(
-        run,
-        Expectations(
-            idle_timeout=4, request_timeout=4, keepalive_timeout=4, max_connections=FTP_MAX + 1
-        ),
-    )
-
-
-def test_sshd_dropping_at_random_past_max_startups_is_no_one_limit(runs):
-    run = verified(runs, "sshd-random")
-    limit = by_check(run)["max-connections"]
-    # Its probes asked again at the limit: some answered, some told Exceeded MaxStartups. It
-    # held more than 10 at once (FAIL against 10); how many more no sample shows.
-    assert limit.verdict is Verdict.FAIL and "away at random" in limit.measured, limit
-    start, top = (int(n) for n in re.findall(r"\d+", limit.measured)[:2])
-    assert SSH_STARTUPS <= start < top, limit.measured
-    full = by_check(run.judged(Expectations(max_connections=20)))["max-connections"]
-    assert full.verdict is Verdict.INCONCLUSIVE, full
 
 
 @pytest.mark.parametrize(

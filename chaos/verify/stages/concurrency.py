@@ -15,11 +15,14 @@ from ..checks.holding import DRAIN_SHARE, HoldPlan, plan_holding
 from ..checks.max_connections import Step
 from ..checks.max_served import Observation, observe, read_served
 from ..expectations import LIMIT_KEYS
-from ..ramp import run_ramp
+from ..ramp import let_go, run_ramp
 from ..settings import MAX_CONCURRENCY, MIN_CONCURRENCY
 from .base import RunState, Stage
 
-__all__ = ["STAGE", "idle_hint", "silent_for"]
+__all__ = ["LET_GO", "STAGE", "idle_hint", "silent_for"]
+
+# Seconds the ramp waits, at most, for the server to let go of our earlier connections.
+LET_GO = 2.0
 
 
 def idle_hint(state: RunState) -> float | None:
@@ -110,6 +113,16 @@ async def run(state: RunState, limit: float) -> None:
     if plan.undecidable is not None:
         state.undecided(LIMIT_KEYS, plan.undecidable)
         return
+    # The calibration's burst just closed: a server that holds a slot per connection until a
+    # process exits (sshd's children) would turn holders away for slots of ours it still had.
+    earlier = [
+        r.local_port
+        for st in state.stages
+        for r in st.result.records
+        if r.connected and r.local_port
+    ]
+    if not await let_go(earlier, settings.target, time.monotonic() + LET_GO):
+        state.notes.append(f"the server still held earlier connections of ours after {LET_GO:g} s")
     ramp = await run_ramp(
         plan,
         settings,
