@@ -5,9 +5,12 @@ cannot drive a check the verdict is inconclusive with the numbers, never FAIL.""
 from __future__ import annotations
 
 import dataclasses
+import socket
 import struct
+import time
 
 import pytest
+import trio
 
 from chaos.protocols import HTTP, POSTGRES, RAW, SMTP, SSH
 from chaos.record import ClientRecord, Outcome
@@ -19,6 +22,7 @@ from chaos.verify.checks.holding import DRAIN_SHARE, doubling, plan_holding
 from chaos.verify.checks.max_connections import Fate, Step, fate, read_limit
 from chaos.verify.checks.max_served import Observation, observe, read_served
 from chaos.verify.checks.timing import judge_timeout
+from chaos.verify.ramp import let_go
 from chaos.verify.stages.base import RunState
 from chaos.verify.stages.concurrency import idle_hint, silent_for
 
@@ -659,3 +663,20 @@ def test_a_silent_client_seen_held_through_the_cap_makes_a_quick_close_an_evicti
     # A timeout measured is what it is.
     state.results["idle-timeout"] = judge_timeout("idle-timeout", chosen, [2.0])
     assert idle_hint(state) == silent_for(state) == 2.0
+
+
+def test_the_ramp_waits_for_the_server_to_let_go_of_our_closed_connections():
+    # A server that keeps its end open after our close (sshd's child still exiting, holding
+    # a MaxStartups slot) is waited for, up to the deadline; once it closes, no longer.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        ours = socket.create_connection(("127.0.0.1", port))
+        theirs, _ = listener.accept()
+        local = ours.getsockname()[1]
+        ours.close()
+        target = Target(host="127.0.0.1", port=port)
+        began = time.monotonic()
+        assert not trio.run(let_go, [local], target, began + 0.1)
+        assert time.monotonic() - began >= 0.1
+        theirs.close()
+        assert trio.run(let_go, [local], target, time.monotonic() + 5.0)
