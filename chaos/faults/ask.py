@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..engine.exchange import at_once, exchange
 from ..engine.slot import Slot
 from ..params import option
-from ..protocols import NAMES, Profile, Reply, escaped, profile_named
+from ..protocols import NAMES, Profile, Reply, chosen_profile, escaped
 from ..record import REPLY_HEAD
 from .base import Fault, Traits, one_client
 from .probe import RepeatedParams, on_schedule
@@ -44,13 +44,7 @@ class AskParams(RepeatedParams):
 
     def profile(self) -> Profile:
         """The profile these parameters speak; ValueError names what is wrong."""
-        return profile_named(
-            self.protocol,
-            send=self.send,
-            match=self.match,
-            reject=self.reject,
-            speaks_first=self.speaks_first,
-        )
+        return chosen_profile(self)
 
 
 async def ask_once(slot: Slot, params: AskParams, number: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import re
 import struct
+from typing import Protocol
 
 from .mysql import MYSQL
 from .profile import HttpProfile, PatternProfile, Profile
@@ -27,6 +28,8 @@ __all__ = [
     "REDIS",
     "SMTP",
     "SSH",
+    "ProtocolChoice",
+    "chosen_profile",
     "custom_profile",
     "escaped",
     "get_profile",
@@ -199,6 +202,32 @@ def profile_named(
     if given:
         raise ValueError(f"{given[0]}: only the custom protocol takes its own message and patterns")
     return get_profile(name)
+
+
+class ProtocolChoice(Protocol):
+    """Settings that name a protocol: a built-in one, or ``custom`` and its own fields."""
+
+    @property
+    def protocol(self) -> str: ...
+    @property
+    def send(self) -> str: ...
+    @property
+    def match(self) -> str: ...
+    @property
+    def reject(self) -> str: ...
+    @property
+    def speaks_first(self) -> bool: ...
+
+
+def chosen_profile(choice: ProtocolChoice) -> Profile:
+    """The profile ``choice`` names (:func:`profile_named` of its fields)."""
+    return profile_named(
+        choice.protocol,
+        send=choice.send,
+        match=choice.match,
+        reject=choice.reject,
+        speaks_first=choice.speaks_first,
+    )
 
 
 def escaped(text: str) -> str:

@@ -14,7 +14,7 @@ import functools
 from dataclasses import dataclass, field
 
 from ..params import DEFAULT_CONNECT_TIMEOUT, option, options
-from ..protocols import NAMES, Profile, escaped, profile_named
+from ..protocols import NAMES, Profile, chosen_profile, escaped
 from ..target import Target
 from ..tolerances import WIRE_TOLERANCE
 from .expectations import CHECKS, TIMEOUT_KEYS, Expectations
@@ -225,13 +225,7 @@ class VerifySettings:
     @functools.cached_property
     def profile(self) -> Profile:
         """The protocol profile the server is spoken to in; ValueError names a bad field."""
-        return profile_named(
-            self.protocol,
-            send=self.send,
-            match=self.match,
-            reject=self.reject,
-            speaks_first=self.speaks_first,
-        )
+        return chosen_profile(self)
 
     def timeout_cap(self, key: str) -> float:
         """How long the check of timeout ``key`` waits for the server to close.
