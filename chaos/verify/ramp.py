@@ -5,7 +5,9 @@ up to the step's count, waits until every one of them has connected or failed, l
 rejection sent at accept arrive (:data:`~chaos.verify.checks.holding.SETTLE`), then probes.
 The probe is also the marker that the server's accept queue has drained: the queue is first
 in, first out, so a probe answered means every holder before it was accepted (or turned
-away). Holders stay open until the ramp ends, so the steps add up.
+away). Holders stay open until the ramp ends, so the steps add up. A probe turned away, or
+answered at the top, is asked again, each time once the server has let go of the last, to
+tell one limit from a random drop (:mod:`~chaos.verify.checks.max_connections`).
 """
 
 from __future__ import annotations
