@@ -174,18 +174,19 @@ class Child:
     def stop(self, sig: int = signal.SIGTERM) -> int | None:
         """Signal the group, wait, SIGKILL whatever is left; collect output. Idempotent."""
         if self.proc.returncode is None:
-            self._signal_group(sig)
+            self.signal_group(sig)
             if self.wait(STOP_WAIT) is None:
-                self._signal_group(signal.SIGKILL)
+                self.signal_group(signal.SIGKILL)
                 self.wait(STOP_WAIT)
         # Workers of a group whose leader exited (nginx, gunicorn) must not outlive it.
-        self._signal_group(signal.SIGKILL)
+        self.signal_group(signal.SIGKILL)
         if not self._out.closed:
             self.stdout = self._read(self._out)
             self.stderr = self._read(self._err)
         return self.proc.returncode
 
-    def _signal_group(self, sig: int) -> None:
+    def signal_group(self, sig: int) -> None:
+        """Send ``sig`` to the child's whole process group (gone already: nothing)."""
         try:
             os.killpg(self.pid, sig)
         except (ProcessLookupError, PermissionError):
@@ -248,7 +249,7 @@ class Children:
             children, self._children = self._children, []
         for child in children:
             if child.alive():
-                child._signal_group(signal.SIGTERM)
+                child.signal_group(signal.SIGTERM)
         for child in children:
             child.stop()
 

@@ -80,8 +80,8 @@ async def _probe(done: Ramp, settings: VerifySettings, target: Target, name: str
     views = probe_views(stage, settings)
     records = stage.of("probe")
     ended = max((r.ended_at or r.started for r in records), default=time.monotonic())
-    port = records[0].local_port if records and records[0].connected is not None else None
-    return _Probed(views[0] if views else None, ended, port or 0)
+    port = next((r.local_port or 0 for r in records if r.connected is not None), 0)
+    return _Probed(views[0] if views else None, ended, port)
 
 
 async def let_go(ports: Iterable[int], target: Target, deadline: float) -> bool:
