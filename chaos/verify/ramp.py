@@ -1,13 +1,13 @@
 """The concurrency ramp: holders opened step by step in the background, a probe after each.
 
-Each step adds holders (in a stage of their own, :func:`~chaos.verify.stage.in_background`)
-up to the step's count, waits until every one of them has connected or failed, lets a
-rejection sent at accept arrive (:data:`~chaos.verify.checks.holding.SETTLE`), then probes.
-The probe is also the marker that the server's accept queue has drained: the queue is first
-in, first out, so a probe answered means every holder before it was accepted (or turned
-away). Holders stay open until the ramp ends, so the steps add up. A probe turned away, or
-answered at the top, is asked again, each time once the server has let go of the last, to
-tell one limit from a random drop (:mod:`~chaos.verify.checks.max_connections`).
+Each step adds holders (in a stage of their own, :func:`~chaos.verify.stage.in_background`) up
+to the step's count, waits until every one of them has connected or failed, lets a rejection
+sent at accept arrive (:data:`~chaos.verify.checks.holding.SETTLE`), then probes. The probe is
+also the marker that the server's accept queue has drained: the queue is first in, first out, so
+a probe answered means every holder before it was accepted (or turned away). Holders stay open
+until the ramp ends, so the steps add up. A probe turned away, or answered at the top with the
+holders silent, is asked again, each time once the server has let go of the last, to tell one
+limit from a random drop (:mod:`~chaos.verify.checks.max_connections`).
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ async def run_ramp(
 ) -> Ramp:
     """Hold ``counts`` connections in turn, probing after each, until ``deadline``; ``idle``
     (the server's idle timeout, if known) tells a rejection from an idle close. With
-    ``ask_again``, a probe turned away, or answered at the top, is asked again
+    ``ask_again``, a probe turned away, or answered at the top with silent holders, is asked again
     (:data:`~chaos.verify.checks.max_connections.AGAIN` times), to tell a limit from a
     random drop."""
     done = Ramp()
@@ -169,7 +169,11 @@ async def run_ramp(
             # Asked again where the limit shows: a probe turned away, or answered at the top.
             again: list[ProbeView] = []
             state = None if view is None else view.state
+            # At the top only with silent holders: keep-alive ones would talk on through the
+            # probes asked again, and a server that declines keep-alives (cheroot) may close
+            # one unanswered meanwhile, read as an eviction.
             top = count == counts[-1] and state in (ProbeState.OK, ProbeState.QUEUED)
+            top = top and not plan.message
             asking = ask_again and (top or state is ProbeState.REJECTED)
             while asking and len(again) < AGAIN:
                 end_by = deadline if silent_until is None else min(deadline, silent_until)

@@ -24,11 +24,11 @@ got no answer and is still in the queue when it gives up shows the limit, the ho
 through it less those waiting with it; earlier probes the server took and never answered may
 hold slots of their own, and make that limit a range.
 
-A probe turned away, or answered at the ramp's top, is asked again (:data:`AGAIN` times, each
-once the server has let go of the last): a hard limit turns every one away; answered at times
-and turned away at others, the server drops at random past some count (OpenSSH's
-``MaxStartups start:rate:full``), measured as a range and never passed; every one answered
-means the rejections came while others took slots, so they show no limit.
+A probe turned away, or answered at the ramp's top with the holders silent, is asked again
+(:data:`AGAIN` times, each once the server has let go of the last): a hard limit turns every one
+away; answered at times and turned away at others, the server drops at random past some count
+(OpenSSH's ``MaxStartups start:rate:full``), measured as a range and never passed; every one
+answered means the rejections came while others took slots, so they show no limit.
 
 For a toolkit server with ``on-accept`` dispatch the limit is ``workers + max_pending``; with
 ``readiness`` it is ``max_connections``.
